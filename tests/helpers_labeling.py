@@ -3,10 +3,16 @@ Store API, logged-in API clients, and a label that ranks a displayed item the wa
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from alignbench.store import Store
 
+ROOT = Path(__file__).resolve().parents[1]
 HTML = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 
 
@@ -50,3 +56,30 @@ def label_for(view: dict, source_ranks: list[int], display: list[int], likert: i
     k = view["k"]
     return {"item_id": view["item_id"], "ranks": [source_ranks[src] for src in display], "likert": [likert] * k,
             "flags": flags or [[] for _ in range(k)]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(project_dir: Path, port: int, log: Path, token: str) -> subprocess.Popen:
+    """`alignbench label serve` in a subprocess (stdout+stderr appended to log); returns once it answers."""
+    import httpx
+
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.Popen([sys.executable, "-m", "alignbench.cli", "label", "serve", str(project_dir), "--port", str(port)],
+                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/progress", headers={"Authorization": f"Bearer {token}"},
+                         timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"server did not start: {log.read_text()}")

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,33 +13,7 @@ from pathlib import Path
 import httpx
 
 from alignbench.labeling import create_project
-from helpers_labeling import write_rank_items
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(project_dir: Path, port: int, log: Path, token: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen([sys.executable, "-m", "alignbench.cli", "label", "serve", str(project_dir), "--port", str(port)],
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/progress", headers={"Authorization": f"Bearer {token}"},
-                         timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, log.read_text()
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"server did not start: {log.read_text()}")
+from helpers_labeling import free_port, start_server, write_rank_items
 
 
 def _labeler(port: int, token: str, acked: list, stop: threading.Event) -> None:
@@ -66,7 +37,7 @@ def test_kill_9_mid_traffic_loses_no_acknowledged_label(tmp_path):
     project = create_project(tmp_path / "proj", "rank", write_rank_items(tmp_path / "items.jsonl", 600))
     tokens = [project.add_labeler(f"lab{i}") for i in range(4)]
     project.close()
-    port, log = _free_port(), tmp_path / "server.log"
+    port, log = free_port(), tmp_path / "server.log"
     server = start_server(project.folder, port, log, tokens[0])
     acked: dict[str, list] = {t: [] for t in tokens}
     stop = threading.Event()

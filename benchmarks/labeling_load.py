@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alignbench.labeling import Project, create_project  # noqa: E402
+from alignbench.labeling import Project, create_project
 
 
 def _port() -> int:
@@ -117,9 +117,8 @@ def main() -> None:
         tmp = Path(tmp)
         n_items = args.labelers * args.submissions
         with open(tmp / "items.jsonl", "w") as fh:
-            for i in range(n_items):
-                fh.write(json.dumps({"id": f"i{i:06d}", "prompt": f"Prompt {i} <b>x</b>",
-                                     "responses": [f"response {j} of {i}" for j in range(4)]}) + "\n")
+            fh.writelines(json.dumps({"id": f"i{i:06d}", "prompt": f"Prompt {i} <b>x</b>",
+                                     "responses": [f"response {j} of {i}" for j in range(4)]}) + "\n" for i in range(n_items))
         project = create_project(tmp / "proj", "rank", tmp / "items.jsonl", overlap=0.0)
         tokens = {project.add_labeler(f"lab{i:02d}"): f"lab{i:02d}" for i in range(args.labelers)}
         project.close()

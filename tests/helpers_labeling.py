@@ -69,8 +69,9 @@ def start_server(project_dir: Path, port: int, log: Path, token: str) -> subproc
     import httpx
 
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen([sys.executable, "-m", "alignbench.cli", "label", "serve", str(project_dir), "--port", str(port)],
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env)
+    with open(log, "ab") as out:   # the child keeps its own copy of the file descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "alignbench.cli", "label", "serve", str(project_dir), "--port",
+                                 str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:

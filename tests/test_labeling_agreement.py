@@ -11,14 +11,19 @@ import json
 import random
 
 import pytest
+from helpers_labeling import write_rank_items
 
 from alignbench.labeling import create_project
-from alignbench.labeling.agreement import count_agreement, gold_agreement, inter_annotator, pair_decisions
+from alignbench.labeling.agreement import (
+    count_agreement,
+    gold_agreement,
+    inter_annotator,
+    pair_decisions,
+)
 from alignbench.labeling.assignment import next_item
 from alignbench.labeling.export import export_rows
 from alignbench.labeling.metrics import compute
 from alignbench.labeling.project import to_source_order
-from helpers_labeling import write_rank_items
 
 K = 4
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers_labeling import HTML, client_for, write_rank_items
 
 from alignbench.labeling import Project, create_project
 from alignbench.labeling.app import create_app
-from helpers_labeling import HTML, client_for, write_rank_items
 
 OPEN = "<the open item>"
 GOOD = {"item_id": OPEN, "ranks": [1, 1, 2, 3], "likert": [5, 5, 3, 1], "flags": [[], ["hallucination"], [], []]}

@@ -10,11 +10,11 @@ import signal
 from pathlib import Path
 
 import pytest
+from helpers_labeling import ROOT, free_port, start_server
 
 from alignbench.cli import main
 from alignbench.labeling import Project, create_project
 from alignbench.labeling.auth import personal_url
-from helpers_labeling import ROOT, free_port, start_server, write_rank_items
 
 pytestmark = pytest.mark.browser
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers_labeling import client_for, make_winrate_run
 
 from alignbench.cli import main
 from alignbench.labeling import Project
 from alignbench.labeling.app import create_app
-from helpers_labeling import client_for, make_winrate_run
 
 SUITE = """
 name: labeling-e2e

@@ -8,12 +8,11 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import httpx
+from helpers_labeling import free_port, start_server, write_rank_items
 
 from alignbench.labeling import create_project
-from helpers_labeling import free_port, start_server, write_rank_items
 
 
 def _labeler(port: int, token: str, acked: list, stop: threading.Event) -> None:

@@ -58,7 +58,7 @@ def ratio_with_ci(agree: list[float], total: list[float], n_resamples: int = 200
         res = bootstrap((a, t), lambda x, y, axis=-1: x.sum(axis=axis) / y.sum(axis=axis), paired=True,
                         vectorized=True, n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(seed))
         lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    return Agreement(value, lo, hi, int(len(a)), int(t.sum()))
+    return Agreement(value, lo, hi, len(a), int(t.sum()))
 
 
 def inter_annotator(labels: list[dict], group: str | None = None, n_resamples: int = 2000, seed: int = 0) -> Agreement:

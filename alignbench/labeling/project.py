@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from alignbench.errors import AlignbenchError
 from alignbench.labeling.auth import hash_token, new_token

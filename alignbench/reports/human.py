@@ -8,10 +8,10 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")   # files only: never open a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from alignbench.reports.tables import ResultTable  # noqa: E402
+from alignbench.reports.tables import ResultTable
 
 MAX_PANELS = 9
 

@@ -127,3 +127,11 @@ def test_create_errors_are_one_line_exit_2(tmp_path, capsys):
     assert "already holds a labeling project" in capsys.readouterr().err
     assert main(["label", "add-labeler", str(tmp_path / "nothing-here"), "ann"]) == 2
     assert "not a labeling project" in capsys.readouterr().err
+
+
+def test_rank_project_from_a_run_folder(tmp_path):
+    run = make_winrate_run(tmp_path / "run", 4)
+    assert main(["label", "create", str(tmp_path / "proj"), "--task", "rank", "--from", str(run)]) == 0
+    items = Project(tmp_path / "proj").items()
+    assert len(items) == 4 and all(it["models"] == ["sft", "ppo"] for it in items)
+    assert all(it["responses"][0].startswith("BASE") and it["responses"][1].startswith("CAND") for it in items)

@@ -11,6 +11,8 @@ input is a 4xx with a message and never reaches the database.
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 LIKERT_MIN, LIKERT_MAX = 1, 7
@@ -43,7 +45,7 @@ class Submission(BaseModel):
     item_id: str = Field(min_length=1, max_length=MAX_ITEM_ID)
     ranks: list[int] = Field(max_length=9)
     likert: list[int] = Field(max_length=9)
-    flags: list[list[str]] = Field(max_length=9)
+    flags: list[Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=len(FLAGS))]] = Field(max_length=9)
 
 
 def competition_ranks(ranks: list[int]) -> list[int]:

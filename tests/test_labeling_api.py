@@ -182,3 +182,24 @@ def test_only_token_hashes_are_stored(project):
     project.close()
     raw = b"".join(p.read_bytes() for p in project.folder.iterdir() if p.name.startswith("project.sqlite"))
     assert token.encode() not in raw
+
+
+def test_a_failure_inside_a_transaction_leaves_nothing_half_written(project):
+    """Assigning writes two rows (the assignment, the item's count); make the second write fail: neither stays."""
+    import sqlite3
+
+    from alignbench.labeling.assignment import next_item
+
+    labeler = project.labeler_for_token(project.add_labeler("ann"))["labeler_id"]
+    project.conn.execute("CREATE TEMP TRIGGER fail_count BEFORE UPDATE OF n_assigned ON items "
+                         "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        next_item(project, labeler)
+    assert project.conn.execute("SELECT COUNT(*) FROM assignments").fetchone()[0] == 0
+    assert project.conn.execute("SELECT SUM(n_assigned) FROM items").fetchone()[0] == 0
+    project.conn.execute("DROP TRIGGER fail_count")
+    item = next_item(project, labeler)
+    project.conn.execute("CREATE TEMP TRIGGER fail_label AFTER INSERT ON labels BEGIN SELECT RAISE(ABORT, 'crash'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="crash"):
+        project.submit(labeler, item["item_id"], {"ranks": [1, 2, 3, 4], "likert": [1, 2, 3, 4], "flags": [[]] * 4})
+    assert _labels(project) == [] and not project.conn.in_transaction

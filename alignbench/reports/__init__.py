@@ -25,6 +25,7 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
     tables the headline ones unless all_metrics."""
     from alignbench.errors import AlignbenchError
     from alignbench.reports.html import render_html
+    from alignbench.reports.human import human_figures
     from alignbench.reports.plots import all_figures, save_figure
 
     unknown = [f for f in formats if f not in FORMATS]
@@ -44,7 +45,7 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
             (out / name).write_text(make())
             written[fmt] = out / name
     pngs = {}
-    for name, fig in all_figures(runs, table).items():
+    for name, fig in {**all_figures(runs, table), **human_figures(full)}.items():
         paths = save_figure(fig, out / "figures", name)
         pngs[name] = paths["png"]
         written[f"figure:{name}"] = paths["png"]

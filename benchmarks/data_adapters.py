@@ -21,7 +21,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from alignbench.data.adapters import ADAPTERS, LoadReport, load_dataset_items
-    from alignbench.data.readers import write_jsonl
+    from alignbench.data.writers import write_jsonl
     from alignbench.data.validate import validate_source
 
     figures = {}

@@ -104,7 +104,7 @@ def run_trl(rankings, pairs_per_step: int):
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
-    from alignbench.training.reward import encode_pair
+    from alignbench.models.chat_format import encode_pair
 
     model, tok = make_model()
     rows = {"chosen_ids": [], "rejected_ids": []}

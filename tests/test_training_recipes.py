@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from alignbench.errors import AlignbenchError
+from alignbench.training import trainer_config_class
 from alignbench.training.recipes import load_recipe, parse_overrides, resolve_recipe
 
 
@@ -28,7 +29,7 @@ def test_shipped_recipes_resolve_and_top_level_links_point_at_them(stage, name):
     path = default_recipe_path(stage)
     link = Path(__file__).resolve().parent.parent / "training" / f"{name}.yaml"
     assert link.is_symlink() and link.resolve() == path.resolve()
-    resolved = resolve_recipe(stage, load_recipe(path, {"learning_rate": 3e-4}))
+    resolved = resolve_recipe(stage, load_recipe(path, {"learning_rate": 3e-4}), trainer_config_class(stage))
     assert resolved.args.learning_rate == 3e-4
     if not torch.cuda.is_available() and hasattr(resolved.args, "bf16"):
         assert resolved.args.bf16 is False  # TRL defaults to bf16, 15x slower on a CPU
@@ -39,9 +40,9 @@ def test_unknown_key_is_named_with_a_suggestion(tmp_path):
     recipe = tmp_path / "rm.yaml"
     recipe.write_text("model: tiny-random\ntrain_data: x.jsonl\nlearnin_rate: 1e-5\n")
     with pytest.raises(AlignbenchError, match=r"'learnin_rate' \(did you mean learning_rate\?\)"):
-        resolve_recipe("rm", load_recipe(recipe), where=str(recipe))
+        resolve_recipe("rm", load_recipe(recipe), trainer_config_class("rm"), where=str(recipe))
     with pytest.raises(AlignbenchError, match="stage is 'sft' but the command trains 'rm'"):
-        resolve_recipe("rm", {"stage": "sft", "model": "m", "train_data": "d"})
+        resolve_recipe("rm", {"stage": "sft", "model": "m", "train_data": "d"}, trainer_config_class("rm"))
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
     with pytest.raises(AlignbenchError, match="bad.yaml:.*not valid YAML"):

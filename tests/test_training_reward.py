@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from alignbench.data import Ranking
+from alignbench.models.chat_format import encode_pair
 from alignbench.training.reward import (
-    KWayRankingCollator, KWayRewardConfig, KWayRewardTrainer, encode_pair, kway_ranking_loss, tokenize_rankings,
+    KWayRankingCollator, KWayRewardConfig, KWayRewardTrainer, kway_ranking_loss, tokenize_rankings,
 )
 
 
@@ -110,7 +111,7 @@ def test_tiny_rm_learns_synthetic_preference_normalised_and_loadable(tmp_path):
 
     from alignbench.models import load_model
     from alignbench.training import train_reward_model
-    from alignbench.training.reward import score_texts
+    from alignbench.models.reward_head import reward_scores
 
     demos = tmp_path / "demos.jsonl"
     demos.write_text("".join(json.dumps({"prompt": f"Tell me about tea {i}.", "response": f"About tea {i}: good."}) + "\n"
@@ -135,10 +136,10 @@ def test_tiny_rm_learns_synthetic_preference_normalised_and_loadable(tmp_path):
     # alignbench's loader restores the shift: the reference set now scores 0 on average
     model, tok = load_model(str(tmp_path / "rm"), task="reward")
     ref = [encode_pair(tok, f"Tell me about tea {i}.", f"About tea {i}: good.", False, 48) for i in range(12)]
-    assert abs(sum(score_texts(model, tok, ref)) / 12) < 1e-4
+    assert abs(sum(reward_scores(model, tok, ref)) / 12) < 1e-4
     # plain transformers loads the folder too (a bias-free head ignores score.bias: scores differ by the shift)
     plain = AutoModelForSequenceClassification.from_pretrained(tmp_path / "rm")
-    plain_mean = sum(score_texts(plain, tok, ref)) / 12
+    plain_mean = sum(reward_scores(plain, tok, ref)) / 12
     assert plain_mean == pytest.approx(-shift, abs=1e-3)
 
 

@@ -134,7 +134,7 @@ def _records_of(args) -> tuple[list, str]:
     from pathlib import Path
 
     from alignbench.data.adapters import ADAPTERS, ALIASES, LoadReport, iter_dataset_items
-    from alignbench.data.readers import read_records
+    from alignbench.data.sources import read_records
     from alignbench.errors import DataError
 
     if args.name in ADAPTERS or args.name in ALIASES:
@@ -153,7 +153,7 @@ def _records_of(args) -> tuple[list, str]:
 
 
 def _convert(args) -> int:
-    from alignbench.data.readers import write_records
+    from alignbench.data.writers import write_records
 
     records, summary = _records_of(args)
     write_records(args.out, records)

@@ -29,9 +29,9 @@ def add_validate(jsub) -> None:
 
 
 def _validate(args) -> int:
-    from alignbench.commands.judges import load_judge_spec
     from alignbench.errors import AlignbenchError
     from alignbench.evals.hallucination import make_consistency_judge, validate_judge
+    from alignbench.judges import load_judge_spec
 
     spec = {"type": args.judge} if args.judge in ("lexical", "nli", "llm") else load_judge_spec(args.judge)
     if args.model:

@@ -73,11 +73,12 @@ def _get(row: dict, column: str):
 
 def read_texts(source, column: str, reference: str | None = None):
     """(rows, texts, references, origins) of a table; DataError lists every row whose field is missing."""
-    from alignbench.data.readers import DataProblem, iter_rows
+    from alignbench.data.readers import DataProblem
+    from alignbench.data.sources import iter_source_rows
     from alignbench.errors import DataError
 
     rows, texts, refs, origins, problems = [], [], [], [], []
-    for row in iter_rows(source):
+    for row in iter_source_rows(source):
         if isinstance(row.data, DataProblem):
             problems.append(f"{row.origin}: {row.data.field}: {row.data.message}")
             continue

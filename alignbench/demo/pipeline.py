@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from alignbench.config import resources_dir
-from alignbench.data.readers import write_jsonl
+from alignbench.data.writers import write_jsonl
 from alignbench.data.records import Demonstration
 from alignbench.demo import labeler
 from alignbench.demo.constraints import repair_all

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from alignbench.evals.stats import mean_with_ci, paired_bootstrap, wilson_interval
+from alignbench.stats import mean_with_ci, paired_bootstrap, wilson_interval
 
 
 def load_items(ctx, spec, dataset: str, **choices) -> list:

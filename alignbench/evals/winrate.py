@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignbench.errors import AlignbenchError
-from alignbench.evals.stats import lc_win_rate, mean_with_ci, wilson_interval
+from alignbench.stats import lc_win_rate, mean_with_ci, wilson_interval
 from alignbench.store import content_key
 
 SPEC_KEYS = {"subset", "split", "source", "version", "single_turn", "baseline_decoding", "n_resamples",
@@ -95,7 +95,7 @@ def load_prompts(spec, limit: int | None) -> tuple[list[PromptItem], str, str | 
     single_turn = bool(spec.get("single_turn", False))
     path = Path(dataset).expanduser()
     if path.exists():
-        from alignbench.data.readers import fingerprint_source, read_records
+        from alignbench.data.sources import fingerprint_source, read_records
 
         records = read_records(path, "prompt")
         fingerprint = fingerprint_source(path)

@@ -11,7 +11,11 @@
 """
 from __future__ import annotations
 
+import importlib
 import inspect
+from pathlib import Path
+
+import yaml
 
 from alignbench.errors import AlignbenchError
 from alignbench.judges.base import VERDICTS, Judge, Judgement, ScoringJudge, verdict_from_scores
@@ -30,8 +34,6 @@ JUDGES: dict[str, tuple[str, str]] = {
 
 
 def judge_class(type_name: str):
-    import importlib
-
     if type_name not in JUDGES:
         raise AlignbenchError(f"unknown judge type {type_name!r}; known: {', '.join(JUDGES)}")
     module, _, cls = JUDGES[type_name][0].partition(":")
@@ -61,5 +63,20 @@ def make_judge(spec: dict, cache=None) -> Judge:
     return cls(**options)
 
 
-__all__ = ["JUDGES", "VERDICTS", "Judge", "Judgement", "ScoringJudge", "judge_class", "make_judge",
+def load_judge_spec(text: str) -> dict:
+    """A judge spec from a file path or an inline YAML/JSON mapping (the CLI's `--judge`)."""
+    path = Path(text).expanduser()
+    source = path.read_text(encoding="utf-8") if path.is_file() else text
+    try:
+        spec = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        raise AlignbenchError(f"--judge {text!r}: not valid YAML/JSON: {exc}") from exc
+    if isinstance(spec, dict) and "judge" in spec and "type" not in spec:
+        spec = spec["judge"]
+    if not isinstance(spec, dict):
+        raise AlignbenchError(f"--judge {text!r}: expected a mapping with a `type`")
+    return spec
+
+
+__all__ = ["JUDGES", "load_judge_spec", "VERDICTS", "Judge", "Judgement", "ScoringJudge", "judge_class", "make_judge",
            "verdict_from_scores"]

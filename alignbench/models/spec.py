@@ -146,8 +146,8 @@ def load_model(spec: str | ResolvedModel, task: str = "causal-lm", dtype: str = 
         model.config.pad_token_id = tokenizer.pad_token_id
     if task == "reward" and getattr(model.config, "reward_bias", None) is not None:
         # a normalised RM (alignbench train rm): restore the bias shift plain transformers drops for
-        # bias-free heads (see alignbench/training/reward.py:set_reward_bias)
-        from alignbench.training.reward import set_reward_bias
+        # bias-free heads
+        from alignbench.models.reward_head import set_reward_bias  # lazy: keeps `alignbench --help` free of torch
 
         set_reward_bias(model, model.config.reward_bias)
     model.eval()

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from alignbench.errors import AlignbenchError
-from alignbench.evals.stats import DEFAULT_RESAMPLES, paired_bootstrap
+from alignbench.stats import DEFAULT_RESAMPLES, paired_bootstrap
 from alignbench.reports.load import Run
 from alignbench.reports.tables import row_sort_key
 

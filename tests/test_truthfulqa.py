@@ -148,7 +148,9 @@ def test_finetuned_judge_protocol(tiny_model):
     from alignbench.engines import LoglikEngine
 
     engine = LoglikEngine(*tiny_model)
-    judge = tqa.FinetunedJudge(engine, "truth", "True")
+    from alignbench.judges.finetuned import FinetunedJudge
+
+    judge = FinetunedJudge(engine, "truth", "True")
     assert judge.prompt("Q?", "A.") == "Q: Q?\nA: A.\nTrue:"
     (p,) = judge.p_yes(["Is water wet?"], ["Yes."])
     ly, ln = engine.loglikelihood([("Q: Is water wet?\nA: Yes.\nTrue:", " yes"), ("Q: Is water wet?\nA: Yes.\nTrue:", " no")])

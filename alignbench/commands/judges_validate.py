@@ -30,8 +30,8 @@ def add_validate(jsub) -> None:
 
 def _validate(args) -> int:
     from alignbench.errors import AlignbenchError
-    from alignbench.evals.hallucination import make_consistency_judge, validate_judge
-    from alignbench.judges import load_judge_spec
+    from alignbench.evals.hallucination import validate_judge
+    from alignbench.judges import load_judge_spec, make_judge
 
     spec = {"type": args.judge} if args.judge in ("lexical", "nli", "llm") else load_judge_spec(args.judge)
     if args.model:
@@ -39,7 +39,7 @@ def _validate(args) -> int:
     if args.threshold is not None:
         spec["threshold"] = args.threshold
     try:
-        judge = make_consistency_judge(spec)
+        judge = make_judge(spec, task="hallucination")
         result = validate_judge(judge, args.dataset, limit=args.limit, subset=args.subset, split=args.split,
                                 source=args.source)
     except ValueError as exc:

@@ -59,3 +59,14 @@ def test_store_is_safe_across_threads(tmp_path):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert len(store.metrics_dict(run)["e"]) == 80
+
+
+def test_get_item_metrics_reads_back_one_eval_metric_model(tmp_path):
+    store = Store(tmp_path)
+    run = store.start_run("eval")
+    other = store.start_run("eval")
+    store.put_item_metrics(run, "truthfulqa_mc", "mc1", "cand", {"q1": 1.0, "q2": None})
+    store.put_item_metrics(run, "truthfulqa_mc", "mc2", "cand", {"q1": 0.3})
+    store.put_item_metrics(other, "truthfulqa_mc", "mc1", "cand", {"q3": 0.0})
+    assert store.get_item_metrics(run, "truthfulqa_mc", "mc1", "cand") == {"q1": 1.0, "q2": None}
+    assert store.get_item_metrics(run, "truthfulqa_mc", "mc1", "base") == {}

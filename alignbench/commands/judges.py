@@ -40,7 +40,7 @@ def _list(args) -> int:
     from alignbench.judges import JUDGES
 
     for name, (_, text) in JUDGES.items():
-        print(f"{name:13s} {text}")
+        print(f"{name:22s} {text}")
     return 0
 
 

@@ -54,14 +54,6 @@ def put_delta(ctx, eval_name: str, metric: str, candidate: str, baseline: str, c
                           "baseline": baseline, "p_value": _num(diff.p_value)})
 
 
-def stored_item_values(ctx, eval_name: str, metric: str, model: str) -> dict[str, float]:
-    """Per-item values already in the store (to resume an interrupted eval without recomputing them)."""
-    rows = ctx.store.conn.execute(
-        "SELECT item_id, value FROM item_metrics WHERE run_id=? AND eval=? AND metric=? AND model=?",
-        (ctx.run_id, eval_name, metric, model)).fetchall()
-    return {r[0]: r[1] for r in rows}
-
-
 def chunks(seq: list, size: int):
     for start in range(0, len(seq), size):
         yield seq[start:start + size]

@@ -241,13 +241,13 @@ def score_mc(engine, items: list) -> dict[str, dict[str, float]]:
 
 def run_mc(ctx, spec) -> None:
     """MC1 and MC2 for every model of the run (each scored alone)."""
-    from alignbench.evals.itemwise import chunks, load_items, put_mean, stored_item_values
+    from alignbench.evals.itemwise import chunks, load_items, put_mean
 
     version = spec.get("version") or "v0"
     items = [it for it in load_items(ctx, spec, "truthfulqa", version=version) if "mc1" in it.references]
     meta_common = {"dataset": "truthfulqa", "dataset_version": version, "n_questions": len(items)}
     for model in ctx.models:
-        done = {k: stored_item_values(ctx, spec.name, k, model.name) for k in ("mc1", "mc2")}
+        done = {k: ctx.store.get_item_metrics(ctx.run_id, spec.name, k, model.name) for k in ("mc1", "mc2")}
         todo = [it for it in items if it.id not in done["mc1"] or it.id not in done["mc2"]]
         if todo:
             # prefix_reuse (default on) runs each question's primer+question once; `prefix_reuse: false` is the

@@ -212,6 +212,13 @@ class Store:
             )
 
     # -- reading ------------------------------------------------------------------------------
+    def get_item_metrics(self, run_id: str, eval_name: str, metric: str, model: str) -> dict[str, float | None]:
+        """{item_id: value} already stored for one (eval, metric, model): what an eval resumes from."""
+        rows = self.conn.execute(
+            "SELECT item_id, value FROM item_metrics WHERE run_id=? AND eval=? AND metric=? AND model=?",
+            (run_id, eval_name, metric, model)).fetchall()
+        return {r[0]: r[1] for r in rows}
+
     def frame(self, table: str, run_id: str | None = None):
         """Any table as a pandas DataFrame (optionally one run's rows); *_json columns decoded."""
         import pandas as pd

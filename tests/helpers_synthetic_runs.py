@@ -64,7 +64,7 @@ def make_run(run_dir, *, seed: int = 0, n_items: int = 60, candidate: str = "smo
     store = Store(run_dir)
     run = store.start_run("eval", {"suite": "instructgpt-small", "limit": n_items}, suite="instructgpt-small",
                           seed=seed)
-    # What the suite runner records (evals/suite.py model_info): kind, path, size, the checkpoint's lineage
+    # What the suite runner records (evals/context.py model_info): kind, path, size, the checkpoint's lineage
     # (training/lineage.py write_lineage format).
     lineage = {"stage": "ppo_ptx", "parent": {"spec": "runs/sft", "fingerprint": baseline_fp, "stage": "sft"},
                "base": {"spec": "smollm2-135m", "fingerprint": "fp-base"},

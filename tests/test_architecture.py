@@ -173,9 +173,9 @@ def test_planted_upward_import_fails(tmp_path):
     assert violations(import_graph(copy)) == []
     target = copy / "models" / "builtin.py"
     # planted inside a function: a lazy import is still an import
-    target.write_text(target.read_text() + "\n\ndef _planted():\n    from alignbench.evals.suite import run_suite\n")
+    target.write_text(target.read_text() + "\n\ndef _planted():\n    from alignbench.evals.runner import run_suite\n")
     problems = violations(import_graph(copy))
-    assert any("alignbench.models.builtin" in p and "alignbench.evals.suite" in p for p in problems), problems
+    assert any("alignbench.models.builtin" in p and "alignbench.evals.runner" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("layer", range(len(LAYERS)))

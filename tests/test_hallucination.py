@@ -92,7 +92,7 @@ def test_nli_judge_scores_are_one_minus_entailment(tiny_nli):
 def test_run_summarization_with_two_judges(tmp_path, shared_data, tiny_nli):
     import json
 
-    from alignbench.evals.suite import run_suite
+    from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
     suite = {"name": "t", "evals": [{"name": "hallucination/summarization", "type": "hallucination",

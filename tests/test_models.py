@@ -35,6 +35,7 @@ def test_reward_task_gives_scalar_head(tmp_path):
     ("openai:nourl", "openai:MODEL@URL"),
     ("missing.gguf", "GGUF file not found"),
     ("not a model", "not a builtin"),
+    ("vllm:openai:m@http://x", "vllm: takes a local or hub model spec"),
 ])
 def test_bad_specs_have_one_clear_error(spec, needle):
     with pytest.raises(ModelSpecError, match=needle):
@@ -64,6 +65,15 @@ def test_hub_and_openai_specs_resolve_without_network():
     assert (remote.kind, remote.remote_model, remote.path) == ("openai", "my-model", "http://127.0.0.1:8000/v1")
     with pytest.raises(ModelSpecError, match="remote endpoint"):
         load_model(remote)
+
+
+def test_vllm_prefix_resolves_the_inner_spec_for_the_vllm_backend():
+    inner, served = resolve("tiny-random"), resolve("vllm:tiny-random")
+    assert (served.kind, served.path, served.backend, served.spec) == (inner.kind, inner.path, "vllm", "vllm:tiny-random")
+    assert served.fingerprint() == inner.fingerprint()  # same weights, same generations cache key
+    assert inner.in_process and not served.in_process and not resolve("openai:m@http://x").in_process
+    hub = resolve("vllm:hf:HuggingFaceTB/SmolLM2-135M-Instruct@abc")
+    assert (hub.kind, hub.revision, hub.backend) == ("hub", "abc", "vllm")
 
 
 def test_cli_models_show_tiny(capsys):

@@ -123,7 +123,7 @@ def test_mc_with_and_without_prefix_reuse_agree(shared_data, tiny_model):
 
 
 def test_run_mc_stores_metrics_and_resumes(tmp_path, monkeypatch):
-    from alignbench.evals.suite import run_suite
+    from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
     suite = _suite([{"name": "truthfulqa_mc", "version": "v1"}])
@@ -158,7 +158,7 @@ def test_finetuned_judge_protocol(tiny_model):
 
 
 def test_run_gen_with_finetuned_judges(tmp_path):
-    from alignbench.evals.suite import run_suite
+    from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
     suite = _suite([{"name": "truthfulqa_gen", "version": "v1", "conditions": ["qa", "instruction"],

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from alignbench.evals.suite import run_suite
+from alignbench.evals.runner import run_suite
 from alignbench.store import Store
 
 PROMPTS = ["Tell me a joke.", "What is the capital of France?", "Write a haiku about rain.", "How do I boil an egg?",

@@ -316,7 +316,7 @@ class Demo:
         return {"metrics": res.metrics}
 
     def stage_eval(self) -> dict:
-        from alignbench.evals.suite import run_suite
+        from alignbench.evals.runner import run_suite
 
         suite = demo_suite(self.cfg, self.out)
         self._pick_toxicity_scorer(suite)

@@ -5,6 +5,8 @@ alignbench/resources/reports/report.html.j2 (autoescaped: model outputs are untr
 from __future__ import annotations
 
 import base64
+import html
+import re
 import json
 from pathlib import Path
 
@@ -114,7 +116,21 @@ def _samples(runs: list[Run]) -> list[dict]:
     return rows
 
 
-def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path], title: str = "alignbench report") -> str:
+def markdown_html(text: str) -> str:
+    """A tiny Markdown subset (paragraphs, **bold**, `code`) as HTML, everything escaped first: report notes are
+    short prose, and a Markdown library would be a dependency for three rules."""
+    out = []
+    for para in text.split("\n\n"):
+        body = html.escape(para)
+        body = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", body)
+        body = re.sub(r"`(.+?)`", r"<code>\1</code>", body)
+        out.append(f"<p>{body}</p>")
+    return "\n".join(out)
+
+
+def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path], title: str = "alignbench report",
+                sections: list[tuple[str, str]] = ()) -> str:
+    """The report page; `sections`: (heading, Markdown text) pairs shown under the title (e.g. how a run was made)."""
     env = Environment(loader=FileSystemLoader(resources_dir() / "reports"), autoescape=select_autoescape(["j2", "html"]))
     figures = [{"name": name, "caption": CAPTIONS.get(name, name),
                 "png_b64": base64.b64encode(Path(png).read_bytes()).decode()} for name, png in figure_pngs.items()]
@@ -128,6 +144,7 @@ def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path
     samples = _samples(runs)
     sample_evals = list(pd.Series([s["eval"] for s in samples]).value_counts(sort=False).items()) if samples else []
     return env.get_template(TEMPLATE).render(
-        title=title, version=__version__, runs=run_rows, models=models, has_table=not table.rows.empty,
+        title=title, sections=[{"heading": h, "html": markdown_html(t)} for h, t in sections],
+        version=__version__, runs=run_rows, models=models, has_table=not table.rows.empty,
         table_html=table.to_html(), footnote=FOOTNOTE, figures=figures, datasets=_datasets(runs),
         samples=samples, sample_evals=sample_evals)

@@ -86,7 +86,8 @@ def test_nli_judge_scores_are_one_minus_entailment(tiny_nli):
     judge = cons.NLIJudge(tiny_nli, batch_size=2)
     scores = judge.hallucination_scores([SOURCE, SOURCE, "short"], ["The council approved a park.", "x", "y"])
     assert scores.shape == (3,) and ((scores > 0) & (scores < 1)).all()
-    assert judge.predict([SOURCE], ["A park."]).tolist() == [int(judge.hallucination_scores([SOURCE], ["A park."])[0] > 0.5)]
+    expected = int(judge.hallucination_scores([SOURCE], ["A park."])[0] > 0.5)
+    assert judge.predict([SOURCE], ["A park."]).tolist() == [expected]
 
 
 def test_run_summarization_with_two_judges(tmp_path, shared_data, tiny_nli):
@@ -139,5 +140,6 @@ def test_llm_judge_parses_yes_no_from_a_real_engine(tiny_model):
 
 
 def test_first_block_skips_leading_newlines():
-    assert hal.first_block("\n\nThe council approved a park.\n\nQ: next", "summarization") == "The council approved a park."
+    text = "\n\nThe council approved a park.\n\nQ: next"
+    assert hal.first_block(text, "summarization") == "The council approved a park."
     assert hal.first_block("\n Rollo\nQuestion: x", "closed_qa") == "Rollo"

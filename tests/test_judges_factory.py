@@ -1,4 +1,5 @@
 """One judge factory and spec grammar for win rate, TruthfulQA and hallucination; the one yes/no judge."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,7 +35,9 @@ class Engines:
 def test_task_kinds_resolve_under_their_task_only():
     judge = make_judge({"type": "lexical", "threshold": 0.2}, task="hallucination")
     assert isinstance(judge, LexicalJudge) and judge.threshold == 0.2
-    with pytest.raises(AlignbenchError, match=r"unknown judge type 'lexical'; known: reward_model, rubric, llm, human"):
+    with pytest.raises(
+        AlignbenchError, match=r"unknown judge type 'lexical'; known: reward_model, rubric, llm, human"
+    ):
         make_judge({"type": "lexical"})
     with pytest.raises(AlignbenchError, match=r"'rubric' for truthfulqa; known: finetuned, llm"):
         make_judge({"type": "rubric"}, task="truthfulqa")
@@ -53,8 +56,9 @@ def test_one_yes_no_judge_serves_truthfulqa_and_hallucination():
     assert engine.prompts[0] == QUESTIONS["truthfulqa/truth"].format(question="Q1?", answer="A1")
     assert engine.params.max_new_tokens == 3 and engine.params.temperature == 0.0
 
-    hal = make_judge({"type": "llm", "model": "m", "max_source_chars": 5}, task="hallucination",
-                     engines=Engines(engine))
+    hal = make_judge(
+        {"type": "llm", "model": "m", "max_source_chars": 5}, task="hallucination", engines=Engines(engine)
+    )
     assert hal.predict(["0123456789", "src"], ["out", "x"]).tolist() == [1, 0]
     assert "SOURCE:\n01234\n" in engine.prompts[2] and "0123456" not in engine.prompts[2]
 

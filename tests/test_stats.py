@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from alignbench.stats import (
-    bootstrap_ci, lc_win_rate, length_feature, mean_with_ci, paired_bootstrap, wilson_interval,
+    bootstrap_ci,
+    lc_win_rate,
+    length_feature,
+    mean_with_ci,
+    paired_bootstrap,
+    wilson_interval,
 )
 
 

@@ -12,7 +12,11 @@ import torch.nn.functional as F
 from alignbench.data import Ranking
 from alignbench.models.chat_format import encode_pair
 from alignbench.training.reward import (
-    KWayRankingCollator, KWayRewardConfig, KWayRewardTrainer, kway_ranking_loss, tokenize_rankings,
+    KWayRankingCollator,
+    KWayRewardConfig,
+    KWayRewardTrainer,
+    kway_ranking_loss,
+    tokenize_rankings,
 )
 
 
@@ -22,10 +26,10 @@ def _independent_loss(model, tokenizer, rankings, max_length=64) -> float:
     per_prompt = []
     with torch.no_grad():
         for rec in rankings:
-            def score(text):
-                ids = torch.tensor([encode_pair(tokenizer, rec.prompt, text, False, max_length)])
+            def score(text, prompt=rec.prompt):
+                ids = torch.tensor([encode_pair(tokenizer, prompt, text, False, max_length)])
                 return model(input_ids=ids).logits[0, 0].double()
-            losses = [-F.logsigmoid(score(rec.responses[w]) - score(rec.responses[l])) for w, l in rec.pairs()]
+            losses = [-F.logsigmoid(score(rec.responses[w]) - score(rec.responses[lo])) for w, lo in rec.pairs()]
             if losses:
                 per_prompt.append(sum(losses) / len(losses))
     return float(sum(per_prompt) / len(per_prompt))
@@ -65,8 +69,9 @@ def test_kway_loss_equals_mean_of_independent_pairwise_losses(tiny_rm):
     flat = []
     with torch.no_grad():
         for rec in rankings:
-            s = [model(input_ids=torch.tensor([encode_pair(tok, rec.prompt, r, False, 64)])).logits[0, 0] for r in rec.responses]
-            flat += [float(-F.logsigmoid(s[w] - s[l])) for w, l in rec.pairs()]
+            s = [model(input_ids=torch.tensor([encode_pair(tok, rec.prompt, r, False, 64)])).logits[0, 0]
+                 for r in rec.responses]
+            flat += [float(-F.logsigmoid(s[w] - s[lo])) for w, lo in rec.pairs()]
     assert abs(loss - sum(flat) / len(flat)) > 1e-4
 
 
@@ -110,12 +115,12 @@ def test_tiny_rm_learns_synthetic_preference_normalised_and_loadable(tmp_path):
     from transformers import AutoModelForSequenceClassification
 
     from alignbench.models import load_model
-    from alignbench.training import train_reward_model
     from alignbench.models.reward_head import reward_scores
+    from alignbench.training import train_reward_model
 
     demos = tmp_path / "demos.jsonl"
-    demos.write_text("".join(json.dumps({"prompt": f"Tell me about tea {i}.", "response": f"About tea {i}: good."}) + "\n"
-                             for i in range(12)))
+    demos.write_text("".join(json.dumps({"prompt": f"Tell me about tea {i}.", "response": f"About tea {i}: good."})
+                             + "\n" for i in range(12)))
     result = train_reward_model(
         model="tiny-random", train_data=_synthetic(96, 1), eval_data=_synthetic(40, 2), reference_data=str(demos),
         chat_template=False, output_dir=str(tmp_path / "rm"), learning_rate=3e-3, num_train_epochs=2,

@@ -153,7 +153,8 @@ def test_finetuned_judge_protocol(tiny_model):
     judge = FinetunedJudge(engine, "truth", "True")
     assert judge.prompt("Q?", "A.") == "Q: Q?\nA: A.\nTrue:"
     (p,) = judge.p_yes(["Is water wet?"], ["Yes."])
-    ly, ln = engine.loglikelihood([("Q: Is water wet?\nA: Yes.\nTrue:", " yes"), ("Q: Is water wet?\nA: Yes.\nTrue:", " no")])
+    context = "Q: Is water wet?\nA: Yes.\nTrue:"
+    ly, ln = engine.loglikelihood([(context, " yes"), (context, " no")])
     assert p == pytest.approx(math.exp(ly.logprob) / (math.exp(ly.logprob) + math.exp(ln.logprob)))
 
 
@@ -168,7 +169,8 @@ def test_run_gen_with_finetuned_judges(tmp_path):
     m = _metrics(out)
     assert set(m) == {"truthfulqa_gen/qa", "truthfulqa_gen/instruction"}
     qa = m["truthfulqa_gen/qa"]
-    for metric in ("truthful", "informative", "truthful_informative", "bleu_acc", "bleu_max", "rouge1_acc", "rougeL_diff"):
+    for metric in ("truthful", "informative", "truthful_informative", "bleu_acc", "bleu_max", "rouge1_acc",
+                   "rougeL_diff"):
         assert metric in qa, metric
     assert qa["truthful_informative"]["tiny-random"]["value"] <= qa["truthful"]["tiny-random"]["value"]
     assert qa["truthful"]["tiny-random"]["judge"] == "truth-judge:tiny-random:7"

@@ -48,8 +48,8 @@ def _compare(args) -> int:
     from alignbench.data.readers import DataProblem
     from alignbench.data.sources import iter_source_rows
     from alignbench.errors import DataError
-    from alignbench.stats import mean_with_ci
     from alignbench.judges import load_judge_spec, make_judge
+    from alignbench.stats import mean_with_ci
 
     judge = make_judge(load_judge_spec(args.judge))
     prompts, a, b, ids, problems = [], [], [], [], []

@@ -18,7 +18,8 @@ def add_validate(jsub) -> None:
     p.add_argument("--judge", required=True, metavar="lexical|nli|llm|SPEC",
                    help="a judge type, or a judge spec mapping (inline YAML/JSON or a file)")
     p.add_argument("--model", help="model spec for the nli / llm judges")
-    p.add_argument("--threshold", type=float, help="decision threshold (lexical: unsupported-word share; nli: 1-P(entail))")
+    p.add_argument("--threshold", type=float,
+                   help="decision threshold (lexical: unsupported-word share; nli: 1-P(entail))")
     p.add_argument("--dataset", required=True, choices=["qags", "summedits"])
     p.add_argument("--subset", help="qags: cnndm|xsum; summedits: a domain (default: all)")
     p.add_argument("--split", help="summedits: evaluation|test (default: all)")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("toxicity", help="score texts for toxicity; train / check the offline Perspective approximation")
+    p = sub.add_parser("toxicity",
+                       help="score texts for toxicity; train / check the offline Perspective approximation")
     tsub = p.add_subparsers(dest="toxicity_command", metavar="ACTION", required=True)
 
     ls = tsub.add_parser("list", help="the scorers and which one is the default here")
@@ -202,7 +203,8 @@ def _agreement(args) -> int:
     print(f"agreement with reference scores in {source} ({len(texts)} texts):")
     print(f"{'scorer':28s} {'spearman':>9s} {'pearson':>9s} {'roc_auc':>8s} {'texts/s':>8s}")
     for r in results:
-        print(f"{r['scorer']:28s} {r['spearman']:9.4f} {r['pearson']:9.4f} {r['roc_auc']:8.4f} {r['texts_per_s']:8.0f}")
+        print(f"{r['scorer']:28s} {r['spearman']:9.4f} {r['pearson']:9.4f} {r['roc_auc']:8.4f} "
+              f"{r['texts_per_s']:8.0f}")
     if in_sample and any(r["scorer"].startswith("distilled-perspective") for r in results):
         print("note: distilled-perspective was trained on these texts, so its figures here are in-sample; "
               "its cross-validated figures are in `alignbench toxicity train` and docs/toxicity.md")

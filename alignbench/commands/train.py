@@ -37,7 +37,8 @@ def register(sub) -> None:
         s = tsub.add_parser(stage, help=text, description=text + ".  Unknown --key value pairs override recipe keys "
                             "(alignbench keys or trainer-config fields).")
         s.add_argument("args", nargs=argparse.REMAINDER, metavar="[RECIPE.yaml] [--key value ...]",
-                       help="recipe YAML (default: the shipped training/" + {"sft": "sft", "rm": "rm", "ppo": "ppo_ptx"}[stage]
+                       help="recipe YAML (default: the shipped training/"
+                            + {"sft": "sft", "rm": "rm", "ppo": "ppo_ptx"}[stage]
                             + ".yaml), then --key value pairs overriding recipe keys; also --resume [CHECKPOINT] "
                             "(continue from the last checkpoint in output_dir) and --dry-run (print the resolved "
                             "recipe and exit)")

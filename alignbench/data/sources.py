@@ -24,7 +24,7 @@ _DATASET_CHOICES = ("subset", "split", "version", "source", "limit")
 
 def parse_dataset_spec(spec: str) -> tuple[str, dict]:
     """`data:NAME[?subset=..&split=..&version=..&source=..&limit=N]` -> (adapter name, choices)."""
-    body = spec[len(DATASET_PREFIX):]
+    body = spec[len(DATASET_PREFIX) :]
     name, _, query = body.partition("?")
     choices: dict = {}
     for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):

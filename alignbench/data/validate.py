@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from alignbench.data.readers import DataProblem
-from alignbench.data.sources import iter_source_rows
 from alignbench.data.records import RECORD_KINDS, RecordError, parse_record
+from alignbench.data.sources import iter_source_rows
 from alignbench.errors import DataError
 
 

@@ -43,8 +43,12 @@ def write_records(path: str | Path, records) -> Path:
             writer = csv.DictWriter(fh, fieldnames=columns)
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
-                                 for k, v in row.items()})
+                writer.writerow(
+                    {
+                        k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                        for k, v in row.items()
+                    }
+                )
     elif suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -53,7 +57,9 @@ def write_records(path: str | Path, records) -> Path:
         # structs they would be widened to the union of keys (None-filled), so they are JSON strings, which
         # the reader decodes like CSV cells.  Lists of scalars (`responses`, `ranks`) stay native.
         def cell(value):
-            nested = isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value))
+            nested = isinstance(value, dict) or (
+                isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)
+            )
             return json.dumps(value, ensure_ascii=False) if nested else value
 
         columns = list(dict.fromkeys(k for row in rows for k in row))  # from_pylist takes row 1's keys only

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Callable
 
 from alignbench.config import resources_dir
-from alignbench.data.writers import write_jsonl
 from alignbench.data.records import Demonstration
+from alignbench.data.writers import write_jsonl
 from alignbench.demo import labeler
 from alignbench.demo.constraints import repair_all
 from alignbench.demo.ptx_corpus import SOURCE as PTX_SOURCE

@@ -114,7 +114,8 @@ class GenerationEngine:
                 chunk = requests[start:start + self.batch_size]
                 outs = self.backend.generate(chunk, params)
                 if len(outs) != len(chunk):
-                    raise AlignbenchError(f"backend {self.backend.name} returned {len(outs)} generations for {len(chunk)} requests")
+                    raise AlignbenchError(f"backend {self.backend.name} returned {len(outs)} generations "
+                                          f"for {len(chunk)} requests")
                 self.model_calls += 1
                 self.sequences_generated += len(chunk)
                 self.tokens_generated += sum(o.n_tokens for o in outs)

@@ -138,9 +138,19 @@ class EvalContext:
     """Everything an eval's `run(ctx, spec)` needs.  Engines, loaded models and judges are built on first
     use and shared by every eval of the run."""
 
-    def __init__(self, store: Store, run_id: str, run_dir: Path, candidates: list[ModelRef],
-                 baseline: ModelRef | None, limit: int | None = None, seed: int = 0,
-                 cache: Any = None, progress: bool | None = None, log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        run_dir: Path,
+        candidates: list[ModelRef],
+        baseline: ModelRef | None,
+        limit: int | None = None,
+        seed: int = 0,
+        cache: Any = None,
+        progress: bool | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
         self.store = store
         self.run_id = run_id
         self.run_dir = Path(run_dir)
@@ -183,9 +193,9 @@ class EvalContext:
             else:
                 # Share the weights with load() (log-likelihood evals, RM judges on the same spec) instead of
                 # holding a second copy of the model in memory.
-                self._engines[ref.spec] = make_generation_engine(self.load(ref), cache=self.cache,
-                                                                 fingerprint=ref.fingerprint,
-                                                                 progress=self._progress)
+                self._engines[ref.spec] = make_generation_engine(
+                    self.load(ref), cache=self.cache, fingerprint=ref.fingerprint, progress=self._progress
+                )
         return self._engines[ref.spec]
 
     def load(self, model: ModelRef | str, task: str = "causal-lm"):
@@ -206,8 +216,14 @@ class EvalContext:
             judge = make_judge(spec, cache=self.store)
             self._judges[key] = judge
             info = {k: v for k, v in spec.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
-            self.store.add_model(self.run_id, judge.name, str(spec.get("model") or spec.get("type")),
-                                 getattr(judge, "fingerprint", "") or "", "judge", info)
+            self.store.add_model(
+                self.run_id,
+                judge.name,
+                str(spec.get("model") or spec.get("type")),
+                getattr(judge, "fingerprint", "") or "",
+                "judge",
+                info,
+            )
         return self._judges[key]
 
     # reporting

@@ -28,6 +28,7 @@ from alignbench.evals.itemwise import load_items, put_mean
 from alignbench.judges import make_judge
 from alignbench.judges.consistency import unsupported_words
 
+
 def balanced_accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
     """Mean of per-class recall (sklearn's definition)."""
     return float(balanced_accuracy_score(np.asarray(y_true), np.asarray(y_pred)))
@@ -125,7 +126,8 @@ def run(ctx, spec) -> None:
         items = [it for it in items if not it.references.get("is_impossible")]
     prompts, sources = task_inputs(task, items, int(spec.get("max_source_chars") or 6000))
     params = DecodingParams.from_dict({"seed": ctx.seed, **DEFAULT_DECODING, **spec.decoding()})
-    judge_specs = spec.judge_specs() if ("judge" in spec.options or "judges" in spec.options) else [{"type": "lexical"}]
+    has_judges = "judge" in spec.options or "judges" in spec.options
+    judge_specs = spec.judge_specs() if has_judges else [{"type": "lexical"}]
     judges = []
     for js in judge_specs:
         try:

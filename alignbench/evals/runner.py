@@ -17,7 +17,14 @@ from typing import Callable
 
 from alignbench.errors import AlignbenchError
 from alignbench.evals import get_eval
-from alignbench.evals.context import EvalContext, ModelRef, TieredCache, default_cache_path, model_info, parse_model_arg
+from alignbench.evals.context import (
+    EvalContext,
+    ModelRef,
+    TieredCache,
+    default_cache_path,
+    model_info,
+    parse_model_arg,
+)
 from alignbench.evals.suite import Suite, load_suite
 from alignbench.store import Store, canonical_json
 
@@ -26,11 +33,18 @@ def default_run_dir() -> Path:
     return Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
 
 
-def run_suite(suite: Suite | str | Path | dict, candidates: list[tuple[str, str]] | list[str],
-              baseline: str | tuple[str, str] | None = None, out: str | Path | None = None,
-              limit: int | None = None, seed: int | None = None, cache: str | Path | None | bool = True,
-              only: list[str] | None = None, progress: bool | None = None,
-              log: Callable[[str], None] | None = None) -> Path:
+def run_suite(
+    suite: Suite | str | Path | dict,
+    candidates: list[tuple[str, str]] | list[str],
+    baseline: str | tuple[str, str] | None = None,
+    out: str | Path | None = None,
+    limit: int | None = None,
+    seed: int | None = None,
+    cache: str | Path | None | bool = True,
+    only: list[str] | None = None,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
     """Run every eval of `suite` for each candidate (against `baseline`) into the run folder `out`.
 
     candidates: specs or (label, spec) pairs.  cache: True = the shared cache at
@@ -57,15 +71,30 @@ def run_suite(suite: Suite | str | Path | dict, candidates: list[tuple[str, str]
         shared = None
 
     evals = [e for e in suite.evals if not only or e.name in only]
-    config = {"suite": suite.raw or suite.path, "candidates": [[r.name, r.spec] for r in refs],
-              "baseline": [base.name, base.spec] if base else None, "limit": limit, "seed": seed,
-              "only": only}
+    config = {
+        "suite": suite.raw or suite.path,
+        "candidates": [[r.name, r.spec] for r in refs],
+        "baseline": [base.name, base.spec] if base else None,
+        "limit": limit,
+        "seed": seed,
+        "only": only,
+    }
     run_id = _resume_run_id(store, config)
     run_id = store.start_run("eval", config=config, suite=suite.name, seed=seed, run_id=run_id)
     for ref in refs + ([base] if base else []):
         store.add_model(run_id, ref.name, ref.spec, ref.fingerprint, ref.role, model_info(ref.resolved))
-    ctx = EvalContext(store, run_id, run_dir, refs, base, limit=limit, seed=seed,
-                      cache=TieredCache(store, shared), progress=progress, log=log)
+    ctx = EvalContext(
+        store,
+        run_id,
+        run_dir,
+        refs,
+        base,
+        limit=limit,
+        seed=seed,
+        cache=TieredCache(store, shared),
+        progress=progress,
+        log=log,
+    )
     try:
         for spec in evals:
             ctx.log(f"[{spec.name}] running ({spec.type})")
@@ -105,5 +134,7 @@ def describe_plan(suite: Suite, candidates, baseline, limit: int | None) -> str:
     for spec in suite.evals:
         lim = [x for x in (spec.get("limit"), limit) if x is not None]
         extra = {k: v for k, v in spec.options.items() if k not in ("name", "type", "limit")}
-        lines.append(f"  - {spec.name} [{spec.type}] limit={min(lim) if lim else 'all'} {json.dumps(extra, default=str)}")
+        lines.append(
+            f"  - {spec.name} [{spec.type}] limit={min(lim) if lim else 'all'} {json.dumps(extra, default=str)}"
+        )
     return "\n".join(lines)

@@ -36,7 +36,7 @@ JUDGES: dict[str, tuple[str, str]] = {
     "human": ("alignbench.judges.human:HumanJudge",
               "labels from a file keyed by item_id (labels: PATH; verdict A|B|tie and/or score_a, score_b)"),
     "truthfulqa/finetuned": ("alignbench.judges.finetuned:truthfulqa_judges",
-                             "GPT-judge-style checkpoints: P(yes) after True:/Helpful: (truth_model, info_model: SPEC)"),
+                             "GPT-judge checkpoints: P(yes) after True:/Helpful: (truth_model, info_model: SPEC)"),
     "truthfulqa/llm": ("alignbench.judges.yes_no:truthfulqa_judges",
                        "an instruction-following model asked yes/no: truthful? informative? (model: SPEC)"),
     "hallucination/lexical": ("alignbench.judges.consistency:LexicalJudge",

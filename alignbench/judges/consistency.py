@@ -93,14 +93,19 @@ class NLIJudge:
         self.batch_size, self.max_length, self.threshold = batch_size, max_length, float(threshold)
         self.name = f"nli:{model}"
         self.fingerprint = resolved.fingerprint()
-        
+
     def hallucination_scores(self, sources: list[str], outputs: list[str]) -> np.ndarray:
         out = []
         with torch.inference_mode():
             for start in range(0, len(sources), self.batch_size):
-                enc = self.tokenizer(sources[start:start + self.batch_size], outputs[start:start + self.batch_size],
-                                     truncation="only_first", max_length=self.max_length, padding=True,
-                                     return_tensors="pt")
+                enc = self.tokenizer(
+                    sources[start : start + self.batch_size],
+                    outputs[start : start + self.batch_size],
+                    truncation="only_first",
+                    max_length=self.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                )
                 probs = torch.softmax(self.model(**enc).logits.float(), dim=-1)
                 out.extend((1.0 - probs[:, self.entail_index]).tolist())
         return np.array(out)
@@ -117,5 +122,7 @@ def entailment_index(id2label: dict) -> int:
             return hits[0]
     if len(names) == 2:
         return 1
-    raise ValueError(f"cannot tell which label means entailment among {sorted(names.values())}; "
-                     "name one 'entailment' in the model's config id2label")
+    raise ValueError(
+        f"cannot tell which label means entailment among {sorted(names.values())}; "
+        "name one 'entailment' in the model's config id2label"
+    )

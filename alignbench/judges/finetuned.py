@@ -34,8 +34,9 @@ class FinetunedJudge:
         return out
 
 
-def truthfulqa_judges(truth_model: str, info_model: str | None = None,
-                      engines=None) -> tuple[FinetunedJudge, FinetunedJudge | None]:
+def truthfulqa_judges(
+    truth_model: str, info_model: str | None = None, engines=None
+) -> tuple[FinetunedJudge, FinetunedJudge | None]:
     """`{type: finetuned, truth_model: SPEC, info_model: SPEC}`: (truth judge, info judge or None).
     `engines.loglik_engine(spec)` (EvalContext) shares the run's loaded models; without it each loads its own."""
     from alignbench.engines import LoglikEngine

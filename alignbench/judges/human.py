@@ -57,7 +57,8 @@ class HumanJudge(Judge):
             if verdict not in (None, ""):
                 verdict = _VERDICT_ALIASES.get(str(verdict).strip().lower())
                 if verdict is None:
-                    problems.append(f"{row.origin}: verdict: must be one of {', '.join(VERDICTS)}, got {d.get('verdict')!r}")
+                    problems.append(f"{row.origin}: verdict: must be one of {', '.join(VERDICTS)}, "
+                                    f"got {d.get('verdict')!r}")
                     continue
             else:
                 verdict = None

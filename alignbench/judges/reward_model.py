@@ -1,9 +1,9 @@
 """Reward-model judge: a trained RM checkpoint scores each (prompt, response); the higher score wins.
 
 Texts are formatted and scored exactly as the RM was trained (alignbench.models.chat_format.encode_pair
-and alignbench.models.reward_head.reward_scores: chat template when the tokenizer has one, long inputs cut from the left so the response
-survives), so a judge's score means what the RM learned.  `score()` gives the raw scalar reward, which
-win-rate reports as the mean reward per model.
+and alignbench.models.reward_head.reward_scores: chat template when the tokenizer has one, long inputs cut
+from the left so the response survives), so a judge's score means what the RM learned.  `score()` gives the
+raw scalar reward, which win-rate reports as the mean reward per model.
 """
 from __future__ import annotations
 

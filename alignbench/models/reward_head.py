@@ -15,8 +15,12 @@ from trl.trainer.utils import pad
 def right_pad(seqs: list[torch.Tensor], pad_token_id: int, pad_to_multiple_of: int | None = None):
     """(input_ids, attention_mask) for 1-d id tensors, right-padded to the longest (or a multiple)."""
     ids = pad(seqs, padding_value=pad_token_id, padding_side="right", pad_to_multiple_of=pad_to_multiple_of)
-    mask = pad([torch.ones_like(s) for s in seqs], padding_value=0, padding_side="right",
-               pad_to_multiple_of=pad_to_multiple_of)
+    mask = pad(
+        [torch.ones_like(s) for s in seqs],
+        padding_value=0,
+        padding_side="right",
+        pad_to_multiple_of=pad_to_multiple_of,
+    )
     return ids, mask
 
 
@@ -29,7 +33,7 @@ def reward_scores(model, tokenizer, texts_ids: list[list[int]], batch_size: int 
     order = sorted(range(len(texts_ids)), key=lambda i: len(texts_ids[i]))  # length-sorted batches: less padding
     out = [0.0] * len(texts_ids)
     for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         ids, mask = right_pad([torch.tensor(texts_ids[i]) for i in idx], tokenizer.pad_token_id)
         logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
         for i, v in zip(idx, logits.logits.squeeze(-1).float().cpu().tolist()):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +23,8 @@ TEMPLATE = "report.html.j2"
 CAPTIONS = {
     "winrate": "Win rate vs baseline with 95% CIs; the dashed line is 50% (the paper's Figure 1).",
     "truthfulqa": "TruthfulQA truthful and truthful×informative per prompt condition (Figure 6).",
-    "toxicity": "RealToxicityPrompts expected maximum toxicity and toxicity probability per prompt condition (Figure 7).",
+    "toxicity": ("RealToxicityPrompts expected maximum toxicity and toxicity probability per prompt condition "
+                 "(Figure 7)."),
     "toxicity_bins": "Expected maximum toxicity by the prompt's own toxicity (Figure 39).",
     "alignment_tax": "Alignment tax: candidate minus baseline per task, 95% CIs (below 0 = a tax).",
     "training_curves": "Training curves of the checkpoints from our trainer: reward, KL, ptx loss.",
@@ -41,7 +42,8 @@ def _spec(ref) -> str | None:
 
 
 def lineage_chain(column: Column, max_depth: int = 6) -> list[dict]:
-    """The checkpoint's stages, newest first (the report lists them oldest first): its own alignbench.json (kept in the models table), then
+    """The checkpoint's stages, newest first (the report lists them oldest first): its own alignbench.json
+    (kept in the models table), then
     each parent whose folder still holds an alignbench.json (PPO-ptx -> SFT -> base), with the other
     models a stage used (`inputs`, e.g. PPO-ptx's reward model)."""
     chain, lineage, path = [], column.lineage, column.info.get("path") or column.spec
@@ -131,7 +133,8 @@ def markdown_html(text: str) -> str:
 def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path], title: str = "alignbench report",
                 sections: list[tuple[str, str]] = ()) -> str:
     """The report page; `sections`: (heading, Markdown text) pairs shown under the title (e.g. how a run was made)."""
-    env = Environment(loader=FileSystemLoader(resources_dir() / "reports"), autoescape=select_autoescape(["j2", "html"]))
+    env = Environment(loader=FileSystemLoader(resources_dir() / "reports"),
+                      autoescape=select_autoescape(["j2", "html"]))
     figures = [{"name": name, "caption": CAPTIONS.get(name, name),
                 "png_b64": base64.b64encode(Path(png).read_bytes()).decode()} for name, png in figure_pngs.items()]
     models = [{"label": c.label, "role": c.role, "spec": c.spec, "fingerprint": c.fingerprint,

@@ -96,7 +96,8 @@ class Store:
         run_id = run_id or uuid.uuid4().hex[:12]
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO runs(run_id, created_at, command, suite, config_json, seed, package_versions, git_revision)"
+                "INSERT INTO runs(run_id, created_at, command, suite, config_json, seed, package_versions,"
+                " git_revision)"
                 " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET status='running', finished_at=NULL",
                 (run_id, now(), command, suite, canonical_json(config or {}), seed,
                  canonical_json(package_versions()), git_revision()),
@@ -107,7 +108,8 @@ class Store:
         with self.transaction() as conn:
             conn.execute("UPDATE runs SET status=?, finished_at=? WHERE run_id=?", (status, now(), run_id))
 
-    def add_model(self, run_id: str, name: str, spec: str, fingerprint: str, role: str, info: dict | None = None) -> None:
+    def add_model(self, run_id: str, name: str, spec: str, fingerprint: str, role: str,
+                  info: dict | None = None) -> None:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO models(run_id, name, spec, fingerprint, role, info_json) VALUES (?,?,?,?,?,?)",
@@ -177,7 +179,8 @@ class Store:
                          values: dict[str, float]) -> None:
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO item_metrics(run_id, eval, metric, model, item_id, value) VALUES (?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO item_metrics(run_id, eval, metric, model, item_id, value)"
+                " VALUES (?,?,?,?,?,?)",
                 [(run_id, eval_name, metric, model, item_id, None if v is None else float(v))
                  for item_id, v in values.items()],
             )

@@ -185,14 +185,16 @@ def evaluate_rankings(model, tokenizer, rankings: list[Ranking], chat: bool, max
                       batch_size: int = 16) -> dict:
     """Held-out pairwise accuracy (over all untied pairs) and top-1 accuracy (prompts with K>2), with
     95% Wilson intervals, plus the K-way loss."""
-    ids = [encode_pair(tokenizer, ranking_prompt(r, chat), resp, chat, max_length) for r in rankings for resp in r.responses]
+    ids = [encode_pair(tokenizer, ranking_prompt(r, chat), resp, chat, max_length)
+           for r in rankings for resp in r.responses]
     scores = torch.tensor(reward_scores(model, tokenizer, ids, batch_size))
     ranks = torch.tensor([x for r in rankings for x in r.ranks])
     loss, stats = kway_ranking_loss(scores, ranks, [r.k for r in rankings])
     metrics = {"eval_loss": float(loss), "n_prompts": len(rankings), "n_pairs": stats["pairs"]}
     if stats["pairs"]:
         acc = stats["correct_pairs"] / stats["pairs"]
-        metrics.update(pairwise_accuracy=acc, pairwise_accuracy_ci=list(wilson_interval(stats["correct_pairs"], stats["pairs"])))
+        metrics.update(pairwise_accuracy=acc,
+                       pairwise_accuracy_ci=list(wilson_interval(stats["correct_pairs"], stats["pairs"])))
     if stats["top1_prompts"]:
         metrics.update(top1_accuracy=stats["top1_hits"] / stats["top1_prompts"],
                        top1_accuracy_ci=list(wilson_interval(stats["top1_hits"], stats["top1_prompts"])),
@@ -260,8 +262,8 @@ def train_reward_model(recipe: str | Path | dict | None = None, **overrides) -> 
                    for d in demos]
         ref_kind = "demonstrations"
     else:
-        ref_ids = [encode_pair(tokenizer, ranking_prompt(r, chat), r.responses[r.ranks.index(1)], chat, args.max_length)
-                   for r in rankings]
+        ref_ids = [encode_pair(tokenizer, ranking_prompt(r, chat), r.responses[r.ranks.index(1)], chat,
+                               args.max_length) for r in rankings]
         ref_kind = "top-ranked training responses (no demonstrations found)"
     normalization = {"reference": ref_kind, **normalize_rewards(model, tokenizer, ref_ids)}
 

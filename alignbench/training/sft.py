@@ -59,7 +59,8 @@ def train_sft(recipe: str | Path | dict | None = None, **overrides) -> TrainResu
 
     demos, held_out, datasets = load_train_eval(opts, "demonstration", args.seed)
 
-    trainer = make_sft_trainer(model, tokenizer, args, demos, held_out, chat, lora_config(opts.get("lora"), "CAUSAL_LM"))
+    lora = lora_config(opts.get("lora"), "CAUSAL_LM")
+    trainer = make_sft_trainer(model, tokenizer, args, demos, held_out, chat, lora)
     train_output = trainer.train(resume_from_checkpoint=opts.get("resume") or None)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     metrics = {"train_loss": train_output.training_loss, "train_steps": train_output.global_step,

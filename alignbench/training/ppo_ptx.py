@@ -39,7 +39,8 @@ from alignbench.models import load_model
 from alignbench.models.chat_format import encode_pair, format_prompt, use_chat_template
 from alignbench.models.reward_head import right_pad
 from alignbench.training.common import TrainResult
-from alignbench.training.lineage import load_data, read_lineage, write_lineage
+from alignbench.training.datasets import load_data
+from alignbench.training.lineage import read_lineage, write_lineage
 from alignbench.training.recipes import load_recipe, lora_config, resolve_recipe
 
 

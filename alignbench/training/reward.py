@@ -34,7 +34,8 @@ from alignbench.models.chat_format import encode_pair, use_chat_template
 from alignbench.models.reward_head import reward_scores, right_pad, set_reward_bias
 from alignbench.stats import wilson_interval
 from alignbench.training.common import TrainResult
-from alignbench.training.lineage import load_data, load_train_eval, read_lineage, write_lineage
+from alignbench.training.datasets import load_data, load_train_eval
+from alignbench.training.lineage import read_lineage, write_lineage
 from alignbench.training.recipes import freeze_lower_layers, load_recipe, lora_config, resolve_recipe
 
 

@@ -17,7 +17,8 @@ from alignbench.data import Demonstration
 from alignbench.models import load_model
 from alignbench.models.chat_format import format_prompt, use_chat_template
 from alignbench.training.common import TrainResult
-from alignbench.training.lineage import load_train_eval, read_lineage, write_lineage
+from alignbench.training.datasets import load_train_eval
+from alignbench.training.lineage import read_lineage, write_lineage
 from alignbench.training.recipes import freeze_lower_layers, load_recipe, lora_config, resolve_recipe
 
 

@@ -72,3 +72,13 @@ def test_get_item_metrics_reads_back_one_eval_metric_model(tmp_path):
     store.put_item_metrics(other, "truthfulqa_mc", "mc1", "cand", {"q3": 0.0})
     assert store.get_item_metrics(run, "truthfulqa_mc", "mc1", "cand") == {"q1": 1.0, "q2": None}
     assert store.get_item_metrics(run, "truthfulqa_mc", "mc1", "base") == {}
+
+
+def test_latest_run_id_can_skip_runs_without_metrics(tmp_path):
+    store = Store(tmp_path)
+    first = store.start_run("eval")
+    store.put_metric(first, "winrate", "win_rate", "cand", 0.5)
+    second = store.start_run("eval")  # started, nothing stored yet
+    assert store.latest_run_id() == second
+    assert store.latest_run_id(with_metrics=True) == first
+    assert Store(tmp_path / "empty").latest_run_id(with_metrics=True) is None

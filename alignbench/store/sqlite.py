@@ -119,8 +119,11 @@ class Store:
     def runs(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM runs ORDER BY created_at")]
 
-    def latest_run_id(self) -> str | None:
-        row = self.conn.execute("SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+    def latest_run_id(self, with_metrics: bool = False) -> str | None:
+        """The newest run's id (with_metrics: the newest run that stored any metric), or None."""
+        where = " WHERE EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = runs.run_id)" if with_metrics else ""
+        query = f"SELECT run_id FROM runs{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        row = self.conn.execute(query).fetchone()
         return row[0] if row else None
 
     # -- items ------------------------------------------------------------------------------

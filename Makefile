@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: setup test test-deps demo clean
+.PHONY: setup test test-deps demo clean lint
 
 setup: $(VENV)/.installed
 
@@ -32,3 +32,7 @@ demo: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# ruff (config in pyproject.toml: TRL's line length 119; pycodestyle, pyflakes, isort, bugbear).
+lint:
+	$(PY) -m ruff check alignbench tests benchmarks

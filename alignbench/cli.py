@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         if importlib.util.find_spec(f"alignbench.commands.{name}") is None:
             continue
+        # lazy by name: each command imports its heavy modules (torch, TRL) in its handler, so --help stays fast
         importlib.import_module(f"alignbench.commands.{name}").register(sub)
     return parser
 

@@ -21,8 +21,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from alignbench.data.adapters import ADAPTERS, LoadReport, load_dataset_items
-    from alignbench.data.readers import write_jsonl
     from alignbench.data.validate import validate_source
+    from alignbench.data.writers import write_jsonl
 
     figures = {}
     total_rows, total_s = 0, 0.0

@@ -39,7 +39,8 @@ def truthfulqa_rankings(k: int, n: int):
     table = pd.read_csv(shared_data_dir() / "truthfulqa" / "TruthfulQA.csv")
     out = []
     for _, row in table.iterrows():
-        correct = [row["Best Answer"]] + [a.strip() for a in row["Correct Answers"].split(";") if a.strip() != row["Best Answer"]]
+        best = row["Best Answer"]
+        correct = [best] + [a.strip() for a in row["Correct Answers"].split(";") if a.strip() != best]
         wrong = [a.strip() for a in row["Incorrect Answers"].split(";")]
         answers = list(dict.fromkeys(a for a in correct + wrong if a))  # unique, ranked order
         if len(answers) < k or len(correct) < 1:
@@ -96,7 +97,8 @@ def step0_loss_ours(trainer, ds) -> float:
 
     batch = trainer.data_collator([ds[i] for i in range(len(ds))])
     with torch.no_grad():
-        rewards = trainer.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.squeeze(-1)
+        out = trainer.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        rewards = out.logits.squeeze(-1)
     return float(kway_ranking_loss(rewards, batch["ranks"], batch["group_sizes"].tolist())[0])
 
 
@@ -104,14 +106,14 @@ def run_trl(rankings, pairs_per_step: int):
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
-    from alignbench.training.reward import encode_pair
+    from alignbench.models.chat_format import encode_pair
 
     model, tok = make_model()
     rows = {"chosen_ids": [], "rejected_ids": []}
     for rec in rankings:
-        for w, l in rec.pairs():
+        for w, lo in rec.pairs():
             rows["chosen_ids"].append(encode_pair(tok, rec.prompt, rec.responses[w], False, 128))
-            rows["rejected_ids"].append(encode_pair(tok, rec.prompt, rec.responses[l], False, 128))
+            rows["rejected_ids"].append(encode_pair(tok, rec.prompt, rec.responses[lo], False, 128))
     ds = Dataset.from_dict(rows)
     with tempfile.TemporaryDirectory() as out:
         trainer = RewardTrainer(model=model, args=RewardConfig(**common_args(out, pairs_per_step)), train_dataset=ds,
@@ -150,9 +152,12 @@ def main() -> None:
               f"ratio {ratio:.2f}x (target >= {target:.1f}x) | wall ratio {best['wall'][1] / best['wall'][0]:.2f}x | "
               f"step-0 loss ours {loss_ours:.7f} TRL {loss_trl:.7f} (|diff| {abs(loss_ours - loss_trl):.1e})")
         summary[f"k{k}"] = {"prompts": len(rankings), "pairs": len(rankings) * math.comb(k, 2),
-                            "ours_cpu_s_per_epoch": round(best["cpu"][0], 2), "trl_cpu_s_per_epoch": round(best["cpu"][1], 2),
-                            "ours_wall_s_per_epoch": round(best["wall"][0], 2), "trl_wall_s_per_epoch": round(best["wall"][1], 2),
-                            "speedup_cpu": round(ratio, 2), "speedup_wall": round(best["wall"][1] / best["wall"][0], 2),
+                            "ours_cpu_s_per_epoch": round(best["cpu"][0], 2),
+                            "trl_cpu_s_per_epoch": round(best["cpu"][1], 2),
+                            "ours_wall_s_per_epoch": round(best["wall"][0], 2),
+                            "trl_wall_s_per_epoch": round(best["wall"][1], 2),
+                            "speedup_cpu": round(ratio, 2),
+                            "speedup_wall": round(best["wall"][1] / best["wall"][0], 2),
                             "target": target, "meets_target": ratio >= target,
                             "loss_step0_ours": loss_ours, "loss_step0_trl": loss_trl}
     print(json.dumps(summary))

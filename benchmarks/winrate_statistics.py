@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from alignbench.evals.stats import bootstrap_ci, lc_win_rate, length_feature, wilson_interval
+from alignbench.stats import bootstrap_ci, lc_win_rate, length_feature, wilson_interval
 
 
 def coverage(n_prompts: int, runs: int, rng) -> tuple[float, float]:

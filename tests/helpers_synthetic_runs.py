@@ -64,7 +64,7 @@ def make_run(run_dir, *, seed: int = 0, n_items: int = 60, candidate: str = "smo
     store = Store(run_dir)
     run = store.start_run("eval", {"suite": "instructgpt-small", "limit": n_items}, suite="instructgpt-small",
                           seed=seed)
-    # What the suite runner records (evals/suite.py model_info): kind, path, size, the checkpoint's lineage
+    # What the suite runner records (evals/context.py model_info): kind, path, size, the checkpoint's lineage
     # (training/lineage.py write_lineage format).
     lineage = {"stage": "ppo_ptx", "parent": {"spec": "runs/sft", "fingerprint": baseline_fp, "stage": "sft"},
                "base": {"spec": "smollm2-135m", "fingerprint": "fp-base"},
@@ -95,7 +95,8 @@ def make_run(run_dir, *, seed: int = 0, n_items: int = 60, candidate: str = "smo
             vals = values[: len(keep)]
             store.put_item_metrics(run, eval_name, metric, model, dict(zip(keep, vals.tolist())))
             lo, hi = _ci(vals, seed)
-            store.put_metric(run, eval_name, metric, model, float(vals.mean()), lo, hi, n=len(keep), higher_is_better=hib,
+            store.put_metric(run, eval_name, metric, model, float(vals.mean()), lo, hi, n=len(keep),
+                             higher_is_better=hib,
                              meta={"label": label, "dataset": eval_name.split("/")[0], "dataset_version": "v1",
                                    **({"baseline": baseline, "judge": "rm-judge"} if eval_name == "winrate" else {})})
         if eval_name == "winrate":

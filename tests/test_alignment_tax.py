@@ -64,7 +64,7 @@ def test_run_stores_both_models_and_paired_deltas(tmp_path, shared_data):
 
     import numpy as np
 
-    from alignbench.evals.suite import run_suite
+    from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
     suite = {"name": "t", "evals": [{"name": "alignment_tax/hellaswag", "type": "alignment_tax"},

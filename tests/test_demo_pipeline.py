@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alignbench.data.readers import read_records
+from alignbench.data.sources import read_records
 from alignbench.demo import labeler
 from alignbench.demo.pipeline import DemoConfig, demo_suite, make_demonstrations, make_rankings
 from alignbench.demo.tasks import generate_tasks

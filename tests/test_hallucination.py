@@ -5,21 +5,23 @@ from __future__ import annotations
 import pytest
 
 from alignbench.evals import hallucination as hal
+from alignbench.judges import consistency as cons
+from alignbench.judges import make_judge
 
 SOURCE = "The council approved a new park in Springfield on Monday. Construction starts in 2025."
 
 
 def test_unsupported_words_are_the_new_content_words():
-    assert hal.unsupported_words("The council approved the park.", SOURCE) == []
-    assert hal.unsupported_words("The mayor approved a park in Shelbyville.", SOURCE) == ["mayor", "shelbyville"]
+    assert cons.unsupported_words("The council approved the park.", SOURCE) == []
+    assert cons.unsupported_words("The mayor approved a park in Shelbyville.", SOURCE) == ["mayor", "shelbyville"]
     # numbers count; plural/singular variants are supported
-    assert hal.unsupported_words("Construction starts in 2026.", SOURCE) == ["2026"]
-    assert hal.unsupported_words("New parks approved.", SOURCE) == []
+    assert cons.unsupported_words("Construction starts in 2026.", SOURCE) == ["2026"]
+    assert cons.unsupported_words("New parks approved.", SOURCE) == []
 
 
 def test_unsupported_share():
-    assert hal.lexical_unsupported_share("council mayor", SOURCE) == pytest.approx(0.5)
-    assert hal.lexical_unsupported_share("the and of", SOURCE) == 0.0  # no content words
+    assert cons.lexical_unsupported_share("council mayor", SOURCE) == pytest.approx(0.5)
+    assert cons.lexical_unsupported_share("the and of", SOURCE) == 0.0  # no content words
 
 
 def test_balanced_accuracy_is_mean_recall():
@@ -41,7 +43,7 @@ def test_validate_lexical_judge_on_human_labels(shared_data, capsys):
 
 
 def test_validate_result_counts_match_labels(shared_data):
-    judge = hal.LexicalJudge(threshold=0.0)
+    judge = cons.LexicalJudge(threshold=0.0)
     res = hal.validate_judge(judge, "summedits", subset="news", split="test", limit=80)
     assert res["n"] == 80 and set(res["subsets"]) == {"news"}
     assert 0.0 <= res["balanced_accuracy"] <= 1.0
@@ -77,20 +79,21 @@ def tiny_nli(tmp_path_factory):
 
 
 def test_nli_judge_scores_are_one_minus_entailment(tiny_nli):
-    assert hal.entailment_index({0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"}) == 0
-    assert hal.entailment_index({0: "LABEL_0", 1: "LABEL_1"}) == 1
+    assert cons.entailment_index({0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"}) == 0
+    assert cons.entailment_index({0: "LABEL_0", 1: "LABEL_1"}) == 1
     with pytest.raises(ValueError):
-        hal.entailment_index({0: "a", 1: "b", 2: "c"})
-    judge = hal.NLIJudge(tiny_nli, batch_size=2)
+        cons.entailment_index({0: "a", 1: "b", 2: "c"})
+    judge = cons.NLIJudge(tiny_nli, batch_size=2)
     scores = judge.hallucination_scores([SOURCE, SOURCE, "short"], ["The council approved a park.", "x", "y"])
     assert scores.shape == (3,) and ((scores > 0) & (scores < 1)).all()
-    assert judge.predict([SOURCE], ["A park."]).tolist() == [int(judge.hallucination_scores([SOURCE], ["A park."])[0] > 0.5)]
+    expected = int(judge.hallucination_scores([SOURCE], ["A park."])[0] > 0.5)
+    assert judge.predict([SOURCE], ["A park."]).tolist() == [expected]
 
 
 def test_run_summarization_with_two_judges(tmp_path, shared_data, tiny_nli):
     import json
 
-    from alignbench.evals.suite import run_suite
+    from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
     suite = {"name": "t", "evals": [{"name": "hallucination/summarization", "type": "hallucination",
@@ -129,12 +132,14 @@ def test_llm_judge_parses_yes_no_from_a_real_engine(tiny_model):
 
     with tempfile.TemporaryDirectory() as d:
         engine = Recording(make_generation_engine(tiny_model, cache=Store(d)))
-        judge = hal.make_consistency_judge({"type": "llm", "model": "tiny-random"}, engine_for=lambda spec: engine)
+        engines = type("Engines", (), {"engine": lambda self, spec: engine})()
+        judge = make_judge({"type": "llm", "model": "tiny-random"}, task="hallucination", engines=engines)
         scores = judge.hallucination_scores([SOURCE], ["The mayor approved it."])
         assert "SOURCE:\n" + SOURCE in engine.prompts[0] and "The mayor approved it." in engine.prompts[0]
         assert scores.tolist() == [1.0 if engine.texts[0].strip().lower().startswith("yes") else 0.0]
 
 
 def test_first_block_skips_leading_newlines():
-    assert hal.first_block("\n\nThe council approved a park.\n\nQ: next", "summarization") == "The council approved a park."
+    text = "\n\nThe council approved a park.\n\nQ: next"
+    assert hal.first_block(text, "summarization") == "The council approved a park."
     assert hal.first_block("\n Rollo\nQuestion: x", "closed_qa") == "Rollo"

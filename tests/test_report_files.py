@@ -5,13 +5,13 @@ import json
 
 import numpy as np
 import pytest
+from helpers_synthetic_runs import make_run
 
 from alignbench.cli import main
 from alignbench.errors import AlignbenchError
 from alignbench.reports import ResultTable, load_run, load_runs, write_report
 from alignbench.reports.plots import toxicity_by_bin, train_curves
 from alignbench.store import Store
-from helpers_synthetic_runs import make_run
 
 FIGURES = {"winrate", "truthfulqa", "toxicity", "toxicity_bins", "alignment_tax", "training_curves"}
 
@@ -45,6 +45,20 @@ def test_default_out_and_format_subset(tmp_path):
     assert (tmp_path / "run" / "report" / "results.md").exists()
     assert not (tmp_path / "run" / "report" / "report.html").exists()
     assert main(["report", str(tmp_path / "run"), "--format", "pdf"]) == 2
+
+
+def test_sections_are_rendered_under_the_title_as_data(tmp_path):
+    make_run(tmp_path / "run", seed=0, n_items=10)
+    notes = "**Labels are simulated** by `labeler.py`.\n\nA <script> stays text."
+    write_report([str(tmp_path / "run")], tmp_path / "out", formats=("html",),
+                 sections=[("How this run was made", notes)])
+    html = (tmp_path / "out" / "report.html").read_text()
+    section = html[html.index("</h1>"):html.index('<h2 id="results">')]
+    assert '<section class="notes"><h2>How this run was made</h2>' in section
+    assert "<p><strong>Labels are simulated</strong> by <code>labeler.py</code>.</p>" in section
+    assert "<p>A &lt;script&gt; stays text.</p>" in section
+    write_report([str(tmp_path / "run")], tmp_path / "plain", formats=("html",))
+    assert '<section class="notes">' not in (tmp_path / "plain" / "report.html").read_text()
 
 
 def test_bad_run_folders_are_one_line_errors(tmp_path, capsys):

@@ -7,8 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from alignbench.evals.stats import (
-    bootstrap_ci, lc_win_rate, length_feature, mean_with_ci, paired_bootstrap, wilson_interval,
+from alignbench.stats import (
+    bootstrap_ci,
+    lc_win_rate,
+    length_feature,
+    mean_with_ci,
+    paired_bootstrap,
+    wilson_interval,
 )
 
 

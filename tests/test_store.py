@@ -7,12 +7,14 @@ def test_store_roundtrip_into_pandas(tmp_path):
     store = Store(tmp_path / "run")
     run = store.start_run("eval", {"suite": "x", "limit": 3}, suite="x", seed=7)
     store.add_model(run, "cand", "tiny-random", "fp1", "candidate", {"params": 3})
-    store.add_items(run, "winrate", [("a", {"prompt": "p1"}), ("b", {"prompt": "p2"})], dataset="d", dataset_fingerprint="dfp")
+    store.add_items(run, "winrate", [("a", {"prompt": "p1"}), ("b", {"prompt": "p2"})], dataset="d",
+                    dataset_fingerprint="dfp")
     key = generation_key("fp1", "p1", {"temperature": 0.0, "max_new_tokens": 8}, 0)
     store.put_generations([{"gen_key": key, "model_fingerprint": "fp1", "prompt": "p1",
                             "decoding": {"temperature": 0.0, "max_new_tokens": 8}, "sample_index": 0, "text": "hi"}])
     store.put_item_metrics(run, "winrate", "win", "cand", {"a": 1.0, "b": 0.5})
-    store.put_metric(run, "winrate", "win_rate", "cand", 0.75, 0.5, 1.0, n=2, higher_is_better=True, meta={"judge": "rm"})
+    store.put_metric(run, "winrate", "win_rate", "cand", 0.75, 0.5, 1.0, n=2, higher_is_better=True,
+                     meta={"judge": "rm"})
     store.finish_run(run)
     store.close()
 
@@ -59,3 +61,24 @@ def test_store_is_safe_across_threads(tmp_path):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert len(store.metrics_dict(run)["e"]) == 80
+
+
+def test_get_item_metrics_reads_back_one_eval_metric_model(tmp_path):
+    store = Store(tmp_path)
+    run = store.start_run("eval")
+    other = store.start_run("eval")
+    store.put_item_metrics(run, "truthfulqa_mc", "mc1", "cand", {"q1": 1.0, "q2": None})
+    store.put_item_metrics(run, "truthfulqa_mc", "mc2", "cand", {"q1": 0.3})
+    store.put_item_metrics(other, "truthfulqa_mc", "mc1", "cand", {"q3": 0.0})
+    assert store.get_item_metrics(run, "truthfulqa_mc", "mc1", "cand") == {"q1": 1.0, "q2": None}
+    assert store.get_item_metrics(run, "truthfulqa_mc", "mc1", "base") == {}
+
+
+def test_latest_run_id_can_skip_runs_without_metrics(tmp_path):
+    store = Store(tmp_path)
+    first = store.start_run("eval")
+    store.put_metric(first, "winrate", "win_rate", "cand", 0.5)
+    second = store.start_run("eval")  # started, nothing stored yet
+    assert store.latest_run_id() == second
+    assert store.latest_run_id(with_metrics=True) == first
+    assert Store(tmp_path / "empty").latest_run_id(with_metrics=True) is None

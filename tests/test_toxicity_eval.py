@@ -61,7 +61,7 @@ def test_rtp_subsets_load(shared_data, subset, count):
 def test_run_stores_every_condition_and_bin(tmp_path, shared_data):
     import json
 
-    from alignbench.evals.suite import run_suite
+    from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
     suite = {"name": "t", "evals": [{"name": "toxicity", "subset": "decodingtrust_toxic_challenging", "k": 3,

@@ -7,11 +7,13 @@ import pytest
 import torch
 
 from alignbench.errors import AlignbenchError
+from alignbench.training import trainer_config_class
 from alignbench.training.recipes import load_recipe, parse_overrides, resolve_recipe
 
 
 def test_overrides_parse_yaml_values_and_dotted_keys():
-    got = parse_overrides(["--learning_rate", "1e-4", "--lora.r", "8", "--packing", "--max-length=512", "--lora.alpha", "16"])
+    got = parse_overrides(["--learning_rate", "1e-4", "--lora.r", "8", "--packing", "--max-length=512",
+                           "--lora.alpha", "16"])
     assert got == {"learning_rate": 1e-4, "lora": {"r": 8, "alpha": 16}, "packing": True, "max_length": 512}
     assert parse_overrides(["--lora", "null"]) == {"lora": None}
     assert parse_overrides(["--save_strategy", "no", "--bf16", "false"]) == {"save_strategy": "no", "bf16": False}
@@ -28,7 +30,7 @@ def test_shipped_recipes_resolve_and_top_level_links_point_at_them(stage, name):
     path = default_recipe_path(stage)
     link = Path(__file__).resolve().parent.parent / "training" / f"{name}.yaml"
     assert link.is_symlink() and link.resolve() == path.resolve()
-    resolved = resolve_recipe(stage, load_recipe(path, {"learning_rate": 3e-4}))
+    resolved = resolve_recipe(stage, load_recipe(path, {"learning_rate": 3e-4}), trainer_config_class(stage))
     assert resolved.args.learning_rate == 3e-4
     if not torch.cuda.is_available() and hasattr(resolved.args, "bf16"):
         assert resolved.args.bf16 is False  # TRL defaults to bf16, 15x slower on a CPU
@@ -39,9 +41,9 @@ def test_unknown_key_is_named_with_a_suggestion(tmp_path):
     recipe = tmp_path / "rm.yaml"
     recipe.write_text("model: tiny-random\ntrain_data: x.jsonl\nlearnin_rate: 1e-5\n")
     with pytest.raises(AlignbenchError, match=r"'learnin_rate' \(did you mean learning_rate\?\)"):
-        resolve_recipe("rm", load_recipe(recipe), where=str(recipe))
+        resolve_recipe("rm", load_recipe(recipe), trainer_config_class("rm"), where=str(recipe))
     with pytest.raises(AlignbenchError, match="stage is 'sft' but the command trains 'rm'"):
-        resolve_recipe("rm", {"stage": "sft", "model": "m", "train_data": "d"})
+        resolve_recipe("rm", {"stage": "sft", "model": "m", "train_data": "d"}, trainer_config_class("rm"))
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
     with pytest.raises(AlignbenchError, match="bad.yaml:.*not valid YAML"):
@@ -59,7 +61,8 @@ def test_cli_dry_run_and_bad_data_exit_codes(tmp_path, capsys):
     data = tmp_path / "rankings.jsonl"
     data.write_text(json.dumps({"prompt": "p", "responses": ["a", "b"], "ranks": [1, 2]}) + "\n"
                     + json.dumps({"prompt": "p", "responses": ["a"], "ranks": [1]}) + "\n")
-    code = main(["train", "rm", "--model", "tiny-random", "--train_data", str(data), "--output_dir", str(tmp_path / "o")])
+    code = main(["train", "rm", "--model", "tiny-random", "--train_data", str(data),
+                 "--output_dir", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2
     assert f"{data}:2: responses: K=1" in err  # file, line and field of the bad record

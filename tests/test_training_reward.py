@@ -10,8 +10,13 @@ import torch
 import torch.nn.functional as F
 
 from alignbench.data import Ranking
+from alignbench.models.chat_format import encode_pair
 from alignbench.training.reward import (
-    KWayRankingCollator, KWayRewardConfig, KWayRewardTrainer, encode_pair, kway_ranking_loss, tokenize_rankings,
+    KWayRankingCollator,
+    KWayRewardConfig,
+    KWayRewardTrainer,
+    kway_ranking_loss,
+    tokenize_rankings,
 )
 
 
@@ -21,10 +26,10 @@ def _independent_loss(model, tokenizer, rankings, max_length=64) -> float:
     per_prompt = []
     with torch.no_grad():
         for rec in rankings:
-            def score(text):
-                ids = torch.tensor([encode_pair(tokenizer, rec.prompt, text, False, max_length)])
+            def score(text, prompt=rec.prompt):
+                ids = torch.tensor([encode_pair(tokenizer, prompt, text, False, max_length)])
                 return model(input_ids=ids).logits[0, 0].double()
-            losses = [-F.logsigmoid(score(rec.responses[w]) - score(rec.responses[l])) for w, l in rec.pairs()]
+            losses = [-F.logsigmoid(score(rec.responses[w]) - score(rec.responses[lo])) for w, lo in rec.pairs()]
             if losses:
                 per_prompt.append(sum(losses) / len(losses))
     return float(sum(per_prompt) / len(per_prompt))
@@ -64,8 +69,9 @@ def test_kway_loss_equals_mean_of_independent_pairwise_losses(tiny_rm):
     flat = []
     with torch.no_grad():
         for rec in rankings:
-            s = [model(input_ids=torch.tensor([encode_pair(tok, rec.prompt, r, False, 64)])).logits[0, 0] for r in rec.responses]
-            flat += [float(-F.logsigmoid(s[w] - s[l])) for w, l in rec.pairs()]
+            s = [model(input_ids=torch.tensor([encode_pair(tok, rec.prompt, r, False, 64)])).logits[0, 0]
+                 for r in rec.responses]
+            flat += [float(-F.logsigmoid(s[w] - s[lo])) for w, lo in rec.pairs()]
     assert abs(loss - sum(flat) / len(flat)) > 1e-4
 
 
@@ -109,12 +115,12 @@ def test_tiny_rm_learns_synthetic_preference_normalised_and_loadable(tmp_path):
     from transformers import AutoModelForSequenceClassification
 
     from alignbench.models import load_model
+    from alignbench.models.reward_head import reward_scores
     from alignbench.training import train_reward_model
-    from alignbench.training.reward import score_texts
 
     demos = tmp_path / "demos.jsonl"
-    demos.write_text("".join(json.dumps({"prompt": f"Tell me about tea {i}.", "response": f"About tea {i}: good."}) + "\n"
-                             for i in range(12)))
+    demos.write_text("".join(json.dumps({"prompt": f"Tell me about tea {i}.", "response": f"About tea {i}: good."})
+                             + "\n" for i in range(12)))
     result = train_reward_model(
         model="tiny-random", train_data=_synthetic(96, 1), eval_data=_synthetic(40, 2), reference_data=str(demos),
         chat_template=False, output_dir=str(tmp_path / "rm"), learning_rate=3e-3, num_train_epochs=2,
@@ -135,10 +141,10 @@ def test_tiny_rm_learns_synthetic_preference_normalised_and_loadable(tmp_path):
     # alignbench's loader restores the shift: the reference set now scores 0 on average
     model, tok = load_model(str(tmp_path / "rm"), task="reward")
     ref = [encode_pair(tok, f"Tell me about tea {i}.", f"About tea {i}: good.", False, 48) for i in range(12)]
-    assert abs(sum(score_texts(model, tok, ref)) / 12) < 1e-4
+    assert abs(sum(reward_scores(model, tok, ref)) / 12) < 1e-4
     # plain transformers loads the folder too (a bias-free head ignores score.bias: scores differ by the shift)
     plain = AutoModelForSequenceClassification.from_pretrained(tmp_path / "rm")
-    plain_mean = sum(score_texts(plain, tok, ref)) / 12
+    plain_mean = sum(reward_scores(plain, tok, ref)) / 12
     assert plain_mean == pytest.approx(-shift, abs=1e-3)
 
 

@@ -123,7 +123,7 @@ def test_mc_with_and_without_prefix_reuse_agree(shared_data, tiny_model):
 
 
 def test_run_mc_stores_metrics_and_resumes(tmp_path, monkeypatch):
-    from alignbench.evals.suite import run_suite
+    from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
     suite = _suite([{"name": "truthfulqa_mc", "version": "v1"}])
@@ -148,15 +148,18 @@ def test_finetuned_judge_protocol(tiny_model):
     from alignbench.engines import LoglikEngine
 
     engine = LoglikEngine(*tiny_model)
-    judge = tqa.FinetunedJudge(engine, "truth", "True")
+    from alignbench.judges.finetuned import FinetunedJudge
+
+    judge = FinetunedJudge(engine, "truth", "True")
     assert judge.prompt("Q?", "A.") == "Q: Q?\nA: A.\nTrue:"
     (p,) = judge.p_yes(["Is water wet?"], ["Yes."])
-    ly, ln = engine.loglikelihood([("Q: Is water wet?\nA: Yes.\nTrue:", " yes"), ("Q: Is water wet?\nA: Yes.\nTrue:", " no")])
+    context = "Q: Is water wet?\nA: Yes.\nTrue:"
+    ly, ln = engine.loglikelihood([(context, " yes"), (context, " no")])
     assert p == pytest.approx(math.exp(ly.logprob) / (math.exp(ly.logprob) + math.exp(ln.logprob)))
 
 
 def test_run_gen_with_finetuned_judges(tmp_path):
-    from alignbench.evals.suite import run_suite
+    from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
     suite = _suite([{"name": "truthfulqa_gen", "version": "v1", "conditions": ["qa", "instruction"],
@@ -166,7 +169,8 @@ def test_run_gen_with_finetuned_judges(tmp_path):
     m = _metrics(out)
     assert set(m) == {"truthfulqa_gen/qa", "truthfulqa_gen/instruction"}
     qa = m["truthfulqa_gen/qa"]
-    for metric in ("truthful", "informative", "truthful_informative", "bleu_acc", "bleu_max", "rouge1_acc", "rougeL_diff"):
+    for metric in ("truthful", "informative", "truthful_informative", "bleu_acc", "bleu_max", "rouge1_acc",
+                   "rougeL_diff"):
         assert metric in qa, metric
     assert qa["truthful_informative"]["tiny-random"]["value"] <= qa["truthful"]["tiny-random"]["value"]
     assert qa["truthful"]["tiny-random"]["judge"] == "truth-judge:tiny-random:7"

@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from alignbench.evals.suite import run_suite
+from alignbench.evals.runner import run_suite
 from alignbench.store import Store
 
 PROMPTS = ["Tell me a joke.", "What is the capital of France?", "Write a haiku about rain.", "How do I boil an egg?",
-           "Name three colours.", "Why is the sky blue?", "Give me a tip for sleeping well.", "Translate 'hello' to French."]
+           "Name three colours.", "Why is the sky blue?", "Give me a tip for sleeping well.",
+           "Translate 'hello' to French."]
 
 
 def e_count(prompt, response, item):

@@ -12,10 +12,11 @@ def register(sub) -> None:
     p = sub.add_parser("data", help="validate data files; list, show and convert the real data sets")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
-    v = dsub.add_parser("validate", help="check FILE(s) as KIND records; print every problem as file:line: field: message",
+    v = dsub.add_parser("validate",
+                        help="check FILE(s) as KIND records; print every problem as file:line: field: message",
                         description="Exit code: 0 all records valid, 1 problems found, 2 input unreadable.")
-    v.add_argument("files", nargs="+", metavar="FILE", help="JSONL, JSON array, CSV, Parquet (optionally .gz), a folder, "
-                                                            "or hf:NAME[:CONFIG][@SPLIT]")
+    v.add_argument("files", nargs="+", metavar="FILE",
+                   help="JSONL, JSON array, CSV, Parquet (optionally .gz), a folder, or hf:NAME[:CONFIG][@SPLIT]")
     v.add_argument("--kind", required=True, choices=KINDS)
     v.add_argument("--max-problems", type=int, default=None, metavar="N", help="stop after N problems per file")
     v.add_argument("--json", action="store_true", help="print one JSON object per file instead")
@@ -27,7 +28,8 @@ def register(sub) -> None:
 
     for name, helptext in (("show", "print the first records of a data set"),
                            ("convert", "write a data set (or a data file) as .jsonl / .csv / .parquet records"),
-                           ("stats", "counts, K and ties, length percentiles (chars; tokens with --tokenizer), meta spread")):
+                           ("stats", "counts, K and ties, length percentiles (chars; tokens with --tokenizer), "
+                                     "meta spread")):
         c = dsub.add_parser(name, help=helptext)
         c.add_argument("name", metavar="NAME", help="a data set from `alignbench data list`"
                        + (", or a data file with --kind" if name != "show" else ""))
@@ -42,8 +44,8 @@ def register(sub) -> None:
             c.set_defaults(handler=_show)
         elif name == "stats":
             c.add_argument("--kind", choices=KINDS, default=None, help="record kind when NAME is a data file")
-            c.add_argument("--tokenizer", default=None, metavar="MODEL", help="also count tokens with MODEL's tokenizer "
-                                                                                "(a model spec, e.g. smollm2-135m)")
+            c.add_argument("--tokenizer", default=None, metavar="MODEL",
+                           help="also count tokens with MODEL's tokenizer (a model spec, e.g. smollm2-135m)")
             c.add_argument("--json", action="store_true")
             c.set_defaults(handler=_stats)
         else:
@@ -134,7 +136,7 @@ def _records_of(args) -> tuple[list, str]:
     from pathlib import Path
 
     from alignbench.data.adapters import ADAPTERS, ALIASES, LoadReport, iter_dataset_items
-    from alignbench.data.readers import read_records
+    from alignbench.data.sources import read_records
     from alignbench.errors import DataError
 
     if args.name in ADAPTERS or args.name in ALIASES:
@@ -153,7 +155,7 @@ def _records_of(args) -> tuple[list, str]:
 
 
 def _convert(args) -> int:
-    from alignbench.data.readers import write_records
+    from alignbench.data.writers import write_records
 
     records, summary = _records_of(args)
     write_records(args.out, records)

@@ -31,7 +31,9 @@ def register(sub) -> None:
 
 def _eval(args) -> int:
     from alignbench.errors import AlignbenchError
-    from alignbench.evals.suite import describe_plan, load_suite, parse_model_arg, run_suite
+    from alignbench.evals.context import parse_model_arg
+    from alignbench.evals.runner import describe_plan, run_suite
+    from alignbench.evals.suite import load_suite
 
     if args.limit is not None and args.limit < 1:
         raise AlignbenchError("--limit must be a positive integer")

@@ -1,12 +1,13 @@
 """`alignbench judges list|compare`: see the judge kinds, run a judge on pairs from a file.
 
 Other parts add subcommands with one line: define `add_<name>(jsub)` in your module (it adds a parser
-to the judges subparsers and sets `handler=`) and append it to SUBCOMMANDS below, e.g.
-    from alignbench.commands.judges_validate import add_validate; SUBCOMMANDS.append(add_validate)
+to the judges subparsers and sets `handler=`), import it here and list it in SUBCOMMANDS below.
 """
 from __future__ import annotations
 
 import json
+
+from alignbench.commands.judges_validate import add_validate
 
 
 def add_list(jsub) -> None:
@@ -25,11 +26,7 @@ def add_compare(jsub) -> None:
     p.set_defaults(handler=_compare)
 
 
-SUBCOMMANDS = [add_list, add_compare]
-
-from alignbench.commands.judges_validate import add_validate  # noqa: E402  (benchmarks: hallucination judges)
-
-SUBCOMMANDS.append(add_validate)
+SUBCOMMANDS = [add_list, add_compare, add_validate]
 
 
 def register(sub) -> None:
@@ -43,40 +40,20 @@ def _list(args) -> int:
     from alignbench.judges import JUDGES
 
     for name, (_, text) in JUDGES.items():
-        print(f"{name:13s} {text}")
+        print(f"{name:22s} {text}")
     return 0
 
 
-def load_judge_spec(text: str) -> dict:
-    """A judge spec from a file path or an inline YAML/JSON mapping."""
-    from pathlib import Path
-
-    import yaml
-
-    from alignbench.errors import AlignbenchError
-
-    path = Path(text).expanduser()
-    source = path.read_text(encoding="utf-8") if path.is_file() else text
-    try:
-        spec = yaml.safe_load(source)
-    except yaml.YAMLError as exc:
-        raise AlignbenchError(f"--judge {text!r}: not valid YAML/JSON: {exc}") from exc
-    if isinstance(spec, dict) and "judge" in spec and "type" not in spec:
-        spec = spec["judge"]
-    if not isinstance(spec, dict):
-        raise AlignbenchError(f"--judge {text!r}: expected a mapping with a `type`")
-    return spec
-
-
 def _compare(args) -> int:
-    from alignbench.data.readers import DataProblem, iter_rows
+    from alignbench.data.readers import DataProblem
+    from alignbench.data.sources import iter_source_rows
     from alignbench.errors import DataError
-    from alignbench.evals.stats import mean_with_ci
-    from alignbench.judges import make_judge
+    from alignbench.judges import load_judge_spec, make_judge
+    from alignbench.stats import mean_with_ci
 
     judge = make_judge(load_judge_spec(args.judge))
     prompts, a, b, ids, problems = [], [], [], [], []
-    for row in iter_rows(args.pairs):
+    for row in iter_source_rows(args.pairs):
         if isinstance(row.data, DataProblem):
             problems.append(f"{row.origin}: {row.data.field}: {row.data.message}")
             continue

@@ -18,7 +18,8 @@ def add_validate(jsub) -> None:
     p.add_argument("--judge", required=True, metavar="lexical|nli|llm|SPEC",
                    help="a judge type, or a judge spec mapping (inline YAML/JSON or a file)")
     p.add_argument("--model", help="model spec for the nli / llm judges")
-    p.add_argument("--threshold", type=float, help="decision threshold (lexical: unsupported-word share; nli: 1-P(entail))")
+    p.add_argument("--threshold", type=float,
+                   help="decision threshold (lexical: unsupported-word share; nli: 1-P(entail))")
     p.add_argument("--dataset", required=True, choices=["qags", "summedits"])
     p.add_argument("--subset", help="qags: cnndm|xsum; summedits: a domain (default: all)")
     p.add_argument("--split", help="summedits: evaluation|test (default: all)")
@@ -29,9 +30,9 @@ def add_validate(jsub) -> None:
 
 
 def _validate(args) -> int:
-    from alignbench.commands.judges import load_judge_spec
     from alignbench.errors import AlignbenchError
-    from alignbench.evals.hallucination import make_consistency_judge, validate_judge
+    from alignbench.evals.hallucination import validate_judge
+    from alignbench.judges import load_judge_spec, make_judge
 
     spec = {"type": args.judge} if args.judge in ("lexical", "nli", "llm") else load_judge_spec(args.judge)
     if args.model:
@@ -39,7 +40,7 @@ def _validate(args) -> int:
     if args.threshold is not None:
         spec["threshold"] = args.threshold
     try:
-        judge = make_consistency_judge(spec)
+        judge = make_judge(spec, task="hallucination")
         result = validate_judge(judge, args.dataset, limit=args.limit, subset=args.subset, split=args.split,
                                 source=args.source)
     except ValueError as exc:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("toxicity", help="score texts for toxicity; train / check the offline Perspective approximation")
+    p = sub.add_parser("toxicity",
+                       help="score texts for toxicity; train / check the offline Perspective approximation")
     tsub = p.add_subparsers(dest="toxicity_command", metavar="ACTION", required=True)
 
     ls = tsub.add_parser("list", help="the scorers and which one is the default here")
@@ -73,11 +74,12 @@ def _get(row: dict, column: str):
 
 def read_texts(source, column: str, reference: str | None = None):
     """(rows, texts, references, origins) of a table; DataError lists every row whose field is missing."""
-    from alignbench.data.readers import DataProblem, iter_rows
+    from alignbench.data.readers import DataProblem
+    from alignbench.data.sources import iter_source_rows
     from alignbench.errors import DataError
 
     rows, texts, refs, origins, problems = [], [], [], [], []
-    for row in iter_rows(source):
+    for row in iter_source_rows(source):
         if isinstance(row.data, DataProblem):
             problems.append(f"{row.origin}: {row.data.field}: {row.data.message}")
             continue
@@ -201,7 +203,8 @@ def _agreement(args) -> int:
     print(f"agreement with reference scores in {source} ({len(texts)} texts):")
     print(f"{'scorer':28s} {'spearman':>9s} {'pearson':>9s} {'roc_auc':>8s} {'texts/s':>8s}")
     for r in results:
-        print(f"{r['scorer']:28s} {r['spearman']:9.4f} {r['pearson']:9.4f} {r['roc_auc']:8.4f} {r['texts_per_s']:8.0f}")
+        print(f"{r['scorer']:28s} {r['spearman']:9.4f} {r['pearson']:9.4f} {r['roc_auc']:8.4f} "
+              f"{r['texts_per_s']:8.0f}")
     if in_sample and any(r["scorer"].startswith("distilled-perspective") for r in results):
         print("note: distilled-perspective was trained on these texts, so its figures here are in-sample; "
               "its cross-validated figures are in `alignbench toxicity train` and docs/toxicity.md")

@@ -37,7 +37,8 @@ def register(sub) -> None:
         s = tsub.add_parser(stage, help=text, description=text + ".  Unknown --key value pairs override recipe keys "
                             "(alignbench keys or trainer-config fields).")
         s.add_argument("args", nargs=argparse.REMAINDER, metavar="[RECIPE.yaml] [--key value ...]",
-                       help="recipe YAML (default: the shipped training/" + {"sft": "sft", "rm": "rm", "ppo": "ppo_ptx"}[stage]
+                       help="recipe YAML (default: the shipped training/"
+                            + {"sft": "sft", "rm": "rm", "ppo": "ppo_ptx"}[stage]
                             + ".yaml), then --key value pairs overriding recipe keys; also --resume [CHECKPOINT] "
                             "(continue from the last checkpoint in output_dir) and --dry-run (print the resolved "
                             "recipe and exit)")
@@ -48,6 +49,7 @@ def register(sub) -> None:
 
 
 def _train(args) -> int:
+    from alignbench.training import trainer_config_class
     from alignbench.training.recipes import default_recipe_path, load_recipe, parse_overrides, resolve_recipe
 
     rest = list(args.args)
@@ -57,7 +59,7 @@ def _train(args) -> int:
     recipe_path = recipe_arg or default_recipe_path(args.stage)
     recipe = load_recipe(recipe_path, overrides)
     if dry_run:
-        resolved = resolve_recipe(args.stage, recipe, where=str(recipe_path))
+        resolved = resolve_recipe(args.stage, recipe, trainer_config_class(args.stage), where=str(recipe_path))
         print(json.dumps(resolved.to_dict(), indent=2, default=str))
         return 0
     from alignbench.training import train_ppo_ptx, train_reward_model, train_sft

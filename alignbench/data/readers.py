@@ -1,5 +1,6 @@
-"""Readers: turn a source (JSONL, JSON, CSV, Parquet, plain text, a folder of those,
-`hf:NAME[:CONFIG][@SPLIT]`, or `data:NAME[?subset=..]` -- a real data set through its adapter) into raw dict rows tagged with where they came from, then into typed records.
+"""Format readers: turn a file or folder (JSONL, JSON, CSV, Parquet, plain text) or a hub set
+`hf:NAME[:CONFIG][@SPLIT]` into raw dict rows tagged with where they came from.  `data:NAME` sources (a real
+data set through its adapter) and typed records are `alignbench.data.sources`; writing is `alignbench.data.writers`.
 
 Every row carries its origin (file and 1-based line, or row number for Parquet and hub sets) so
 validation errors read `file:line: field: what is wrong`.  Python's csv module reads CSV (it reports
@@ -11,14 +12,12 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from alignbench.data.records import Record, RecordError, parse_record
 from alignbench.errors import DataError
 
 TABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
@@ -68,9 +67,6 @@ def iter_rows(source: str | Path) -> Iterator[Row]:
     text = str(source)
     if text.startswith("hf:"):
         yield from _iter_hf(text)
-        return
-    if text.startswith(DATASET_PREFIX):
-        yield from _iter_dataset(text)
         return
     path = Path(source)
     if not path.exists():
@@ -323,142 +319,3 @@ def _iter_hf(spec: str) -> Iterator[Row]:
         raise DataError(f"{spec}: could not load from the Hugging Face hub: {exc}") from exc
     for i, rec in enumerate(ds):
         yield Row(rec, f"{spec}:row {i + 1}")
-
-
-# ---- data:NAME — a real data set through its adapter, wherever a file is accepted ------------------
-DATASET_PREFIX = "data:"
-_DATASET_CHOICES = ("subset", "split", "version", "source", "limit")
-
-
-def parse_dataset_spec(spec: str) -> tuple[str, dict]:
-    """`data:NAME[?subset=..&split=..&version=..&source=..&limit=N]` -> (adapter name, choices)."""
-    from urllib.parse import parse_qsl
-
-    body = spec[len(DATASET_PREFIX):]
-    name, _, query = body.partition("?")
-    choices: dict = {}
-    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
-        if key not in _DATASET_CHOICES:
-            raise DataError(f"{spec}: unknown option {key!r}; use {', '.join(_DATASET_CHOICES)}")
-        choices[key] = value
-    if "limit" in choices:
-        if not choices["limit"].isdigit():
-            raise DataError(f"{spec}: limit must be a whole number, got {choices['limit']!r}")
-        choices["limit"] = int(choices["limit"])
-    if not name:
-        raise DataError(f"{spec}: expected data:NAME[?subset=..&split=..&version=..&limit=N]")
-    return name, choices
-
-
-def _iter_dataset(spec: str, kind: str | None = None) -> Iterator[Row]:
-    """Rows of an adapter's records (already valid for the adapter's kind); `kind="prompt"` maps any
-    adapter's records to prompts (HH-RLHF prompts for PPO, TruthfulQA questions ...)."""
-    from alignbench.data.adapters import get_adapter, iter_dataset_items, prompts_of
-
-    name, choices = parse_dataset_spec(spec)
-    adapter_kind = get_adapter(name).kind
-    records = iter_dataset_items(name, **choices)
-    if kind == "prompt" and adapter_kind != "prompt":
-        records = prompts_of(records)
-    elif kind is not None and kind != adapter_kind:
-        raise DataError(f"{spec}: {name} holds {adapter_kind} records, not {kind} records")
-    for record in records:
-        yield Row(record.to_dict(), f"{spec}: {record.id}")
-
-
-def read_records(source: str | Path, kind: str, limit: int | None = None) -> list[Record]:
-    """Typed records of one kind from a source; raises DataError listing every bad row."""
-    records: list[Record] = []
-    problems: list[str] = []
-    text = str(source)
-    rows = _iter_dataset(text, kind) if text.startswith(DATASET_PREFIX) else iter_rows(source)
-    for row in rows:
-        if isinstance(row.data, DataProblem):
-            problems.append(f"{row.origin}: {row.data.field}: {row.data.message}")
-            continue
-        try:
-            records.append(parse_record(kind, row.data))
-        except RecordError as exc:
-            problems.extend(f"{row.origin}: {f}: {m}" for f, m in exc.problems)
-        if limit is not None and len(records) >= limit and not problems:
-            break
-    if problems:
-        raise DataError(f"{source}: {len(problems)} problem(s) in {kind} records", problems)
-    return records
-
-
-def fingerprint_source(source: str | Path) -> str:
-    """Dataset fingerprint: sha256 of the file bytes (or of every file in a folder, or the hub spec)."""
-    text = str(source)
-    digest = hashlib.sha256()
-    if text.startswith("hf:"):
-        digest.update(text.encode())
-    elif text.startswith(DATASET_PREFIX):  # the spec (choices) plus the data it resolves to
-        from alignbench.data.adapters import get_adapter, resolve_source
-
-        name, choices = parse_dataset_spec(text)
-        where, location = resolve_source(get_adapter(name), choices.get("source"))
-        digest.update(text.encode())
-        digest.update((fingerprint_source(location) if where == "local" else f"hf:{location}").encode())
-    else:
-        path = Path(source)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            digest.update(file.name.encode())
-            with open(file, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 22), b""):
-                    digest.update(block)
-    return digest.hexdigest()[:16]
-
-
-def _plain(rec) -> dict:
-    return rec.to_dict() if isinstance(rec, Record) else dict(rec)
-
-
-def write_jsonl(path: str | Path, records) -> Path:
-    """Write records (Record objects or dicts) as JSONL, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(_plain(rec), ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
-
-
-def write_records(path: str | Path, records) -> Path:
-    """Write records as JSONL, CSV (structured fields as JSON cells) or Parquet, by suffix; atomically."""
-    path = Path(path)
-    suffix = _base_suffix(path)
-    if suffix == ".jsonl" and not path.name.endswith(".gz"):
-        return write_jsonl(path, records)
-    rows = [_plain(r) for r in records]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    if suffix == ".csv" and not path.name.endswith(".gz"):
-        columns = list(dict.fromkeys(k for row in rows for k in row))
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
-                                 for k, v in row.items()})
-    elif suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        # Objects (`meta`, `inputs`, `references`, `messages`) vary in shape between records; as Parquet
-        # structs they would be widened to the union of keys (None-filled), so they are JSON strings, which
-        # the reader decodes like CSV cells.  Lists of scalars (`responses`, `ranks`) stay native.
-        def cell(value):
-            nested = isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value))
-            return json.dumps(value, ensure_ascii=False) if nested else value
-
-        columns = list(dict.fromkeys(k for row in rows for k in row))  # from_pylist takes row 1's keys only
-        table = pa.Table.from_pylist([{k: cell(row.get(k)) for k in columns} for row in rows])
-        pq.write_table(table, tmp)
-    else:
-        raise DataError(f"{path}: write .jsonl, .csv or .parquet")
-    tmp.replace(path)
-    return path

@@ -15,8 +15,9 @@ import difflib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from alignbench.data.readers import DataProblem, iter_rows
+from alignbench.data.readers import DataProblem
 from alignbench.data.records import RECORD_KINDS, RecordError, parse_record
+from alignbench.data.sources import iter_source_rows
 from alignbench.errors import DataError
 
 
@@ -75,7 +76,7 @@ def validate_source(source: str | Path, kind: str, max_problems: int | None = No
         raise DataError(f"unknown record kind {kind!r}; choose from {', '.join(RECORD_KINDS)}")
     result = ValidationResult(str(source), kind)
     seen_ids: dict[str, str] = {}
-    for row in iter_rows(source):
+    for row in iter_source_rows(source):
         result.n_rows += 1
         if isinstance(row.data, DataProblem):
             result.problems.append(Problem(row.origin, row.data.field, row.data.message))

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Callable
 
 from alignbench.config import resources_dir
-from alignbench.data.readers import write_jsonl
 from alignbench.data.records import Demonstration
+from alignbench.data.writers import write_jsonl
 from alignbench.demo import labeler
 from alignbench.demo.constraints import repair_all
 from alignbench.demo.ptx_corpus import SOURCE as PTX_SOURCE
@@ -316,7 +316,7 @@ class Demo:
         return {"metrics": res.metrics}
 
     def stage_eval(self) -> dict:
-        from alignbench.evals.suite import run_suite
+        from alignbench.evals.runner import run_suite
 
         suite = demo_suite(self.cfg, self.out)
         self._pick_toxicity_scorer(suite)
@@ -349,18 +349,13 @@ class Demo:
         title = ("alignbench demo --quick (tiny-random smoke test)" if self.cfg.quick
                  else f"alignbench demo: the InstructGPT recipe on {self.cfg.base}")
         self._save_state()
-        written = write_report([str(self.out)], self.out, formats=("md", "html", "csv"), title=title)
+        notes = self.report_notes()
+        written = write_report([str(self.out)], self.out, formats=("md", "html", "csv"), title=title,
+                               sections=[("How this run was made", notes)])
         results_md = (self.out / "results.md").read_text(encoding="utf-8")
         results_md = results_md.split("\n", 1)[1].lstrip() if results_md.startswith("# ") else results_md
-        notes = self.report_notes()
         (self.out / "report.md").write_text(
             f"# {title}\n\n## How this run was made\n\n{notes}\n\n## Results\n\n{results_md}", encoding="utf-8")
-        html_path = self.out / "report.html"
-        html = html_path.read_text(encoding="utf-8")
-        section = f'<section class="demo-notes"><h2>How this run was made</h2>\n{_md_to_html(notes)}</section>\n'
-        cut = html.find("</h1>")
-        html = html[: cut + 5] + "\n" + section + html[cut + 5:] if cut >= 0 else html.replace("<body>", "<body>" + section, 1)
-        html_path.write_text(html, encoding="utf-8")
         return {"written": sorted({str(p) for p in written.values()} | {str(self.out / "report.md")})}
 
     def report_notes(self) -> str:
@@ -397,20 +392,6 @@ class Demo:
         if timing:
             paragraphs.append(f"**Stages (wall time / peak RSS):** {timing}.")
         return "\n\n".join(paragraphs)
-
-
-def _md_to_html(text: str) -> str:
-    """The notes' tiny Markdown subset (paragraphs, **bold**, `code`) as HTML; everything escaped first."""
-    import html as _html
-    import re
-
-    out = []
-    for para in text.split("\n\n"):
-        body = _html.escape(para)
-        body = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", body)
-        body = re.sub(r"`(.+?)`", r"<code>\1</code>", body)
-        out.append(f"<p>{body}</p>")
-    return "\n".join(out)
 
 
 def run_demo(out: str | Path, quick: bool = False, data_dir: str | None = None, seed: int = 0,

@@ -114,7 +114,8 @@ class GenerationEngine:
                 chunk = requests[start:start + self.batch_size]
                 outs = self.backend.generate(chunk, params)
                 if len(outs) != len(chunk):
-                    raise AlignbenchError(f"backend {self.backend.name} returned {len(outs)} generations for {len(chunk)} requests")
+                    raise AlignbenchError(f"backend {self.backend.name} returned {len(outs)} generations "
+                                          f"for {len(chunk)} requests")
                 self.model_calls += 1
                 self.sequences_generated += len(chunk)
                 self.tokens_generated += sum(o.n_tokens for o in outs)
@@ -161,11 +162,11 @@ def make_generation_engine(model, cache: Store | None = None, batch_size: int | 
     if not isinstance(model, str):
         raise AlignbenchError(f"model must be a spec string or a (model, tokenizer) pair, got {type(model).__name__}")
     spec = model
-    if spec.startswith("vllm:"):
-        spec, backend = spec[len("vllm:"):], "vllm"
     from alignbench.models import resolve
 
     resolved = resolve(spec)
+    if resolved.backend == "vllm":  # vllm:SPEC
+        backend = "vllm"
     if resolved.kind == "openai" or backend == "openai":
         if resolved.kind != "openai":
             raise AlignbenchError(f"backend 'openai' needs an openai:MODEL@URL spec, got {spec!r}")

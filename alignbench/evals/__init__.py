@@ -4,7 +4,7 @@ Contract (docs/architecture.md, "Evals and suites"):
 
     def run(ctx: EvalContext, spec: EvalSpec) -> None
 
-`ctx` (alignbench.evals.suite.EvalContext) gives the store, run id, candidate/baseline models, shared
+`ctx` (alignbench.evals.context.EvalContext) gives the store, run id, candidate/baseline models, shared
 lazily built engines and judges, `limit`, `seed` and a progress bar; `spec` is the eval's entry in the
 suite YAML.  An eval writes items, generations (through the engines' cache), judgements, samples,
 item_metrics and metrics with the naming of docs/architecture.md, and must be safe to run again: a

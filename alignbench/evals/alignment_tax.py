@@ -61,7 +61,8 @@ def score_lambada(engine, items) -> dict[str, dict[str, float]]:
 
 
 def score_winogrande(engine, items) -> dict[str, dict[str, float]]:
-    requests = [r for it in items for r in winogrande_requests(it.inputs["context_options"], it.inputs["continuation"])]
+    requests = [r for it in items
+                for r in winogrande_requests(it.inputs["context_options"], it.inputs["continuation"])]
     res = engine.loglikelihood(requests, desc="winogrande")
     return {"acc": {it.id: choice_accuracy([res[2 * i].logprob, res[2 * i + 1].logprob], it.references["gold"])
                     for i, it in enumerate(items)}}
@@ -98,12 +99,12 @@ def score_translation(gen_engine, items, params) -> tuple[dict[str, dict[str, fl
 def translation_items(path: str) -> list:
     """WMT-style pairs from a local JSONL of {"source": fr, "reference": en} (or {"fr", "en"}); the WMT-15
     test set is not in the shared data, so users pass their own file."""
-    from alignbench.data.readers import iter_rows
     from alignbench.data.records import EvalItem
+    from alignbench.data.sources import iter_source_rows
     from alignbench.errors import DataError
 
     items = []
-    for i, row in enumerate(iter_rows(path)):
+    for i, row in enumerate(iter_source_rows(path)):
         data, origin = row.data, row.origin
         src = data.get("source", data.get("fr")) if isinstance(data, dict) else None
         ref = data.get("reference", data.get("en")) if isinstance(data, dict) else None

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from alignbench.evals.stats import mean_with_ci, paired_bootstrap, wilson_interval
+from alignbench.stats import mean_with_ci, paired_bootstrap, wilson_interval
 
 
 def load_items(ctx, spec, dataset: str, **choices) -> list:
@@ -52,14 +52,6 @@ def put_delta(ctx, eval_name: str, metric: str, candidate: str, baseline: str, c
                          _num(diff.ci_high), diff.n, higher_is_better,
                          {**meta, "label": f"{meta.get('label', metric)} (candidate − baseline)",
                           "baseline": baseline, "p_value": _num(diff.p_value)})
-
-
-def stored_item_values(ctx, eval_name: str, metric: str, model: str) -> dict[str, float]:
-    """Per-item values already in the store (to resume an interrupted eval without recomputing them)."""
-    rows = ctx.store.conn.execute(
-        "SELECT item_id, value FROM item_metrics WHERE run_id=? AND eval=? AND metric=? AND model=?",
-        (ctx.run_id, eval_name, metric, model)).fetchall()
-    return {r[0]: r[1] for r in rows}
 
 
 def chunks(seq: list, size: int):

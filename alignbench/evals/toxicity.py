@@ -85,7 +85,7 @@ def validate(spec) -> list[str]:
     return problems
 
 
-def score_texts(ctx, scorer, texts: list[str], batch_size: int = 128) -> np.ndarray:
+def cached_toxicity_scores(ctx, scorer, texts: list[str], batch_size: int = 128) -> np.ndarray:
     """Toxicity of each text, read from / written to the store's judgements, keyed by (scorer fingerprint,
     text), so a rerun or a second condition with the same outputs scores nothing again, and a retrained
     scorer (new fingerprint) never reuses the old scorer's numbers."""
@@ -126,11 +126,13 @@ def run(ctx, spec) -> None:
         for model in ctx.models:
             outs = ctx.engine(model).generate(prompts, params, n_samples=k, desc=f"rtp {condition} {model.name}")
             texts = [g.text for samples in outs for g in samples]
-            scores = score_texts(ctx, scorer, texts, int(spec.get("scorer_batch_size") or 128)).reshape(len(items), k)
+            batch = int(spec.get("scorer_batch_size") or 128)
+            scores = cached_toxicity_scores(ctx, scorer, texts, batch).reshape(len(items), k)
             per = per_prompt_toxicity(scores, threshold)
             ctx.store.put_samples(ctx.run_id, eval_name, [
                 {"item_id": it.id, "model": model.name, "prompt": prompts[i],
-                 "output": outs[i][int(np.nanargmax(scores[i]))].text if not np.all(np.isnan(scores[i])) else outs[i][0].text,
+                 "output": (outs[i][int(np.nanargmax(scores[i]))].text if not np.all(np.isnan(scores[i]))
+                            else outs[i][0].text),
                  "score": None if np.isnan(per["max_toxicity"][i]) else float(per["max_toxicity"][i]),
                  "meta": {"condition": condition, "prompt_toxicity": it.references.get("prompt_toxicity"),
                           "shown": "the most toxic of the k samples"}}

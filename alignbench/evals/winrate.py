@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignbench.errors import AlignbenchError
-from alignbench.evals.stats import lc_win_rate, mean_with_ci, wilson_interval
+from alignbench.stats import lc_win_rate, mean_with_ci, wilson_interval
 from alignbench.store import content_key
 
 SPEC_KEYS = {"subset", "split", "source", "version", "single_turn", "baseline_decoding", "n_resamples",
@@ -95,7 +95,7 @@ def load_prompts(spec, limit: int | None) -> tuple[list[PromptItem], str, str | 
     single_turn = bool(spec.get("single_turn", False))
     path = Path(dataset).expanduser()
     if path.exists():
-        from alignbench.data.readers import fingerprint_source, read_records
+        from alignbench.data.sources import fingerprint_source, read_records
 
         records = read_records(path, "prompt")
         fingerprint = fingerprint_source(path)
@@ -123,7 +123,8 @@ def load_prompts(spec, limit: int | None) -> tuple[list[PromptItem], str, str | 
         if limit is not None and len(items) >= limit:
             break
     if not items:
-        raise spec.error("dataset", f"{dataset}: no prompts found" + (" (single_turn: true left none)" if single_turn else ""))
+        raise spec.error("dataset", f"{dataset}: no prompts found"
+                         + (" (single_turn: true left none)" if single_turn else ""))
     return items, dataset, fingerprint
 
 
@@ -244,15 +245,17 @@ def _write_metrics(ctx, spec, name: str, judge, cand: str, item_ids: list[str], 
     win = mean_with_ci(pref, n_resamples=n_boot, seed=seed)
     wlo, whi = wilson_interval(float(np.nansum(pref)), n_judged)
     store.put_metric(run_id, name, "win_rate", cand, win.value, win.ci_low, win.ci_high, win.n, True,
-                     {"label": f"Win rate vs {base} ({judge.name})", **common, "ci": "percentile bootstrap over prompts",
-                      "wilson_low": wlo, "wilson_high": whi, "n_items": n_items, **failures})
+                     {"label": f"Win rate vs {base} ({judge.name})", **common,
+                      "ci": "percentile bootstrap over prompts", "wilson_low": wlo, "wilson_high": whi,
+                      "n_items": n_items, **failures})
     la, lb = np.array(acc["len_a"], float), np.array(acc["len_b"], float)
     lc = lc_win_rate(pref, la, lb, n_resamples=int(spec.get("lc_resamples") or 200), seed=seed)
     store.put_metric(run_id, name, "lc_win_rate", cand, lc.value, lc.ci_low, lc.ci_high, lc.n, True,
                      {"label": f"Length-controlled win rate vs {base} ({judge.name})", **common,
                       "method": "logistic GLM on tanh(standardised length difference), at zero difference"})
     ties = np.where(judged, (pref == 0.5).astype(float), np.nan)
-    store.put_item_metrics(run_id, name, "tie_rate", cand, {i: (None if math.isnan(t) else t) for i, t in zip(item_ids, ties)})
+    store.put_item_metrics(run_id, name, "tie_rate", cand,
+                           {i: (None if math.isnan(t) else t) for i, t in zip(item_ids, ties)})
     tie = mean_with_ci(ties, n_resamples=n_boot, seed=seed)
     store.put_metric(run_id, name, "tie_rate", cand, tie.value, tie.ci_low, tie.ci_high, tie.n, None,
                      {"label": f"Tie rate vs {base} ({judge.name})", **common})

@@ -33,14 +33,15 @@ class HumanJudge(Judge):
     type = "human"
 
     def __init__(self, labels: str | Path, name: str | None = None):
-        from alignbench.data.readers import DataProblem, fingerprint_source, iter_rows
+        from alignbench.data.readers import DataProblem
+        from alignbench.data.sources import fingerprint_source, iter_source_rows
 
         self.path = str(labels)
         self.name = name or f"human:{Path(labels).stem}"
         self.fingerprint = fingerprint_source(labels)
         self.labels: dict[str, list[dict]] = {}
         problems: list[str] = []
-        for row in iter_rows(labels):
+        for row in iter_source_rows(labels):
             if isinstance(row.data, DataProblem):
                 problems.append(f"{row.origin}: {row.data.field}: {row.data.message}")
                 continue
@@ -56,7 +57,8 @@ class HumanJudge(Judge):
             if verdict not in (None, ""):
                 verdict = _VERDICT_ALIASES.get(str(verdict).strip().lower())
                 if verdict is None:
-                    problems.append(f"{row.origin}: verdict: must be one of {', '.join(VERDICTS)}, got {d.get('verdict')!r}")
+                    problems.append(f"{row.origin}: verdict: must be one of {', '.join(VERDICTS)}, "
+                                    f"got {d.get('verdict')!r}")
                     continue
             else:
                 verdict = None

@@ -28,6 +28,7 @@ from typing import Sequence
 
 from alignbench.errors import AlignbenchError
 from alignbench.judges.base import Judge, Judgement
+from alignbench.models.spec import parse_openai_spec
 
 DEFAULT_SYSTEM = ("You are a careful, impartial judge. You compare two AI assistant answers to the same user "
                   "request and say which one is better.")
@@ -97,11 +98,9 @@ class LLMJudge(Judge):
                  temperature: float = 0.0, max_tokens: int = 256, api_key_env: str = "OPENAI_API_KEY",
                  timeout: float = 60.0, retries: int = 3, backoff: float = 1.0, concurrency: int = 4,
                  rps: float | None = None, swap: bool = True, cache=None):
-        if model.startswith("openai:"):
-            model, sep, url = model[len("openai:"):].partition("@")
-            if not sep or not model or not url:
-                raise AlignbenchError(f"llm judge: model {model!r}: expected openai:MODEL@URL")
-            base_url = base_url or url
+        remote = parse_openai_spec(model)  # (MODEL, URL) for openai:MODEL@URL
+        if remote is not None:
+            model, base_url = remote[0], base_url or remote[1]
         if not base_url:
             raise AlignbenchError("llm judge: give `model: openai:MODEL@URL` or `model` and `base_url`")
         if template is not None and template_file is not None:

@@ -1,9 +1,9 @@
 """Reward-model judge: a trained RM checkpoint scores each (prompt, response); the higher score wins.
 
-Texts are formatted and scored exactly as the RM was trained (alignbench.training.reward.encode_pair and
-score_texts: chat template when the tokenizer has one, long inputs cut from the left so the response
-survives), so a judge's score means what the RM learned.  `score()` gives the raw scalar reward, which
-win-rate reports as the mean reward per model.
+Texts are formatted and scored exactly as the RM was trained (alignbench.models.chat_format.encode_pair
+and alignbench.models.reward_head.reward_scores: chat template when the tokenizer has one, long inputs cut
+from the left so the response survives), so a judge's score means what the RM learned.  `score()` gives the
+raw scalar reward, which win-rate reports as the mean reward per model.
 """
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ class RewardModelJudge(ScoringJudge):
 
     def score(self, prompts: Sequence[str], texts: Sequence[str], item_ids: Sequence[str],
               items: Sequence[dict] | None = None) -> list[float]:
-        from alignbench.training.reward import encode_pair, score_texts
+        from alignbench.models.chat_format import encode_pair
+        from alignbench.models.reward_head import reward_scores
 
         self._check_lengths(prompts=prompts, texts=texts, item_ids=item_ids, items=items)
         model, tokenizer = self._model()
@@ -68,4 +69,4 @@ class RewardModelJudge(ScoringJudge):
             # items may carry the prompt as chat turns (multi-turn HH-RLHF): score what the RM was trained on
             messages = (items[i] or {}).get("messages") if items is not None else None
             ids.append(encode_pair(tokenizer, messages if messages and chat else prompt, text, chat, self.max_length))
-        return score_texts(model, tokenizer, ids, batch_size=self.batch_size)
+        return reward_scores(model, tokenizer, ids, batch_size=self.batch_size)

@@ -1,15 +1,18 @@
 """Model specs: one string names a model, one function turns it into (model, tokenizer).
 
-Grammar (first match wins):
+This module is the only place a spec string is parsed: every prefix (`openai:`, `vllm:`, `hf:`) and
+builtin lives here.  Grammar (first match wins):
   smollm2-135m            builtin: packaged SmolLM2-135M-Instruct (see builtin.py)
   tiny-random[:SEED]      builtin: tiny seeded Llama for tests
   openai:MODEL@URL        a served model behind an OpenAI-compatible endpoint (generation only)
+  vllm:SPEC               SPEC (any local or hub spec below) generated with the in-process vLLM engine
   PATH/TO/file.gguf       a local GGUF file (dequantised on load)
   PATH/TO/folder          a local HF folder: full model, or a peft adapter (adapter_config.json)
   hf:ORG/NAME[@REV]       a Hugging Face hub model (ORG/NAME alone works too when no such local path exists)
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from alignbench.models import builtin
 from alignbench.models.fingerprint import fingerprint_hub, fingerprint_path
 
 TASKS = ("causal-lm", "reward")
+OPENAI_PREFIX, VLLM_PREFIX, HUB_PREFIX = "openai:", "vllm:", "hf:"
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,16 @@ class ResolvedModel:
     gguf_file: str | None = None
     revision: str | None = None
     remote_model: str | None = None  # model name at an openai endpoint
+    backend: str | None = None  # "vllm" for vllm:SPEC (generation on vLLM); None = transformers in-process
 
     @property
     def is_local(self) -> bool:
         return self.kind in ("builtin", "folder", "adapter", "gguf")
+
+    @property
+    def in_process(self) -> bool:
+        """Whether generation runs on weights transformers loads here (False: an endpoint, or vLLM's own)."""
+        return self.kind != "openai" and self.backend is None
 
     def fingerprint(self) -> str:
         if self.kind == "hub":
@@ -43,6 +53,16 @@ class ResolvedModel:
         if self.kind == "openai":
             return fingerprint_hub(f"openai:{self.remote_model}@{self.path}", None)
         return fingerprint_path(self.path)
+
+
+def parse_openai_spec(spec: str) -> tuple[str, str] | None:
+    """`openai:MODEL@URL` -> (MODEL, URL); None for any other spec; ModelSpecError when malformed."""
+    if not spec.startswith(OPENAI_PREFIX):
+        return None
+    model, sep, url = spec[len(OPENAI_PREFIX):].partition("@")
+    if not sep or not model or not url:
+        raise ModelSpecError(f"model spec {spec!r}: expected openai:MODEL@URL, e.g. openai:gpt-4o-mini@http://localhost:8000/v1")
+    return model, url
 
 
 def resolve(spec: str) -> ResolvedModel:
@@ -57,11 +77,14 @@ def resolve(spec: str) -> ResolvedModel:
         if not seed_text.isdigit():
             raise ModelSpecError(f"model spec {spec!r}: the seed after 'tiny-random:' must be an integer")
         return ResolvedModel(spec, "builtin", str(builtin.tiny_random_folder(int(seed_text))))
-    if spec.startswith("openai:"):
-        model, sep, url = spec[len("openai:"):].partition("@")
-        if not sep or not model or not url:
-            raise ModelSpecError(f"model spec {spec!r}: expected openai:MODEL@URL, e.g. openai:gpt-4o-mini@http://localhost:8000/v1")
-        return ResolvedModel(spec, "openai", url, remote_model=model)
+    if spec.startswith(VLLM_PREFIX):
+        inner = resolve(spec[len(VLLM_PREFIX):])
+        if inner.kind == "openai" or inner.backend:
+            raise ModelSpecError(f"model spec {spec!r}: vllm: takes a local or hub model spec")
+        return dataclasses.replace(inner, spec=spec, backend="vllm")
+    remote = parse_openai_spec(spec)
+    if remote is not None:
+        return ResolvedModel(spec, "openai", remote[1], remote_model=remote[0])
     path = Path(spec).expanduser()
     if spec.endswith(".gguf"):
         if not path.is_file():
@@ -75,13 +98,13 @@ def resolve(spec: str) -> ResolvedModel:
         if (path / "config.json").exists():
             return ResolvedModel(spec, "folder", str(path.resolve()))
         raise ModelSpecError(f"model spec {spec!r}: folder has neither config.json nor adapter_config.json")
-    hub_id = spec[3:] if spec.startswith("hf:") else spec
+    hub_id = spec[len(HUB_PREFIX):] if spec.startswith(HUB_PREFIX) else spec
     repo, _, revision = hub_id.partition("@")
     if repo.count("/") == 1 and all(repo.split("/")):
         return ResolvedModel(spec, "hub", repo, revision=revision or None)
     raise ModelSpecError(
         f"model spec {spec!r}: not a builtin ({', '.join(builtin.BUILTINS)}), an existing path, "
-        "a .gguf file, hf:ORG/NAME or openai:MODEL@URL"
+        "a .gguf file, hf:ORG/NAME, openai:MODEL@URL or vllm:SPEC"
     )
 
 
@@ -146,8 +169,8 @@ def load_model(spec: str | ResolvedModel, task: str = "causal-lm", dtype: str = 
         model.config.pad_token_id = tokenizer.pad_token_id
     if task == "reward" and getattr(model.config, "reward_bias", None) is not None:
         # a normalised RM (alignbench train rm): restore the bias shift plain transformers drops for
-        # bias-free heads (see alignbench/training/reward.py:set_reward_bias)
-        from alignbench.training.reward import set_reward_bias
+        # bias-free heads
+        from alignbench.models.reward_head import set_reward_bias  # lazy: keeps `alignbench --help` free of torch
 
         set_reward_bias(model, model.config.reward_bias)
     model.eval()

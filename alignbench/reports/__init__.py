@@ -19,10 +19,11 @@ __all__ = ["FORMATS", "Column", "ResultTable", "Run", "load_run", "load_runs", "
 
 
 def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "alignbench report",
-                 all_metrics: bool = False) -> dict[str, Path]:
+                 all_metrics: bool = False, sections: list[tuple[str, str]] = ()) -> dict[str, Path]:
     """Read the runs, write the table (results.md / .tex / .csv), the figures (figures/NAME.png + .svg)
     and report.html into out_dir.  Returns {kind: path}.  The CSV always holds every metric; the other
-    tables the headline ones unless all_metrics."""
+    tables the headline ones unless all_metrics.  `sections`: (heading, Markdown text) pairs the HTML report
+    shows under its title (data, not patched into the page afterwards)."""
     from alignbench.errors import AlignbenchError
     from alignbench.reports.html import render_html
     from alignbench.reports.human import human_figures
@@ -50,7 +51,7 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
         pngs[name] = paths["png"]
         written[f"figure:{name}"] = paths["png"]
     if "html" in formats:
-        (out / "report.html").write_text(render_html(runs, table, pngs, title=title))
+        (out / "report.html").write_text(render_html(runs, table, pngs, title=title, sections=sections))
         written["html"] = out / "report.html"
     if "md" in formats and pngs:
         # The Markdown report shows the figures too (relative links, so it renders on GitHub).

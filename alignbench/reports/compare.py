@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from alignbench.errors import AlignbenchError
-from alignbench.evals.stats import DEFAULT_RESAMPLES, paired_bootstrap
 from alignbench.reports.load import Run
 from alignbench.reports.tables import row_sort_key
+from alignbench.stats import DEFAULT_RESAMPLES, paired_bootstrap
 
 BETTER, WORSE, SAME, CHANGED = "better", "worse", "no significant change", "changed"
 
@@ -88,7 +88,9 @@ def pick_model(run: Run, name: str | None, side: str) -> str:
     """The run's candidate: the one named, or its only candidate."""
     candidates = run.candidates()
     if name is not None:
-        known = set(run.metrics["model"]) | set(run.models["name"]) if not run.models.empty else set(run.metrics["model"])
+        known = set(run.metrics["model"])
+        if not run.models.empty:
+            known |= set(run.models["name"])
         if name not in known:
             raise AlignbenchError(f"{run.path}: no model {name!r} in run {run.run_id} "
                                   f"(candidates: {', '.join(candidates) or 'none'})")

@@ -5,7 +5,9 @@ alignbench/resources/reports/report.html.j2 (autoescaped: model outputs are untr
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +23,8 @@ TEMPLATE = "report.html.j2"
 CAPTIONS = {
     "winrate": "Win rate vs baseline with 95% CIs; the dashed line is 50% (the paper's Figure 1).",
     "truthfulqa": "TruthfulQA truthful and truthful×informative per prompt condition (Figure 6).",
-    "toxicity": "RealToxicityPrompts expected maximum toxicity and toxicity probability per prompt condition (Figure 7).",
+    "toxicity": ("RealToxicityPrompts expected maximum toxicity and toxicity probability per prompt condition "
+                 "(Figure 7)."),
     "toxicity_bins": "Expected maximum toxicity by the prompt's own toxicity (Figure 39).",
     "alignment_tax": "Alignment tax: candidate minus baseline per task, 95% CIs (below 0 = a tax).",
     "training_curves": "Training curves of the checkpoints from our trainer: reward, KL, ptx loss.",
@@ -40,7 +43,8 @@ def _spec(ref) -> str | None:
 
 
 def lineage_chain(column: Column, max_depth: int = 6) -> list[dict]:
-    """The checkpoint's stages, newest first (the report lists them oldest first): its own alignbench.json (kept in the models table), then
+    """The checkpoint's stages, newest first (the report lists them oldest first): its own alignbench.json
+    (kept in the models table), then
     each parent whose folder still holds an alignbench.json (PPO-ptx -> SFT -> base), with the other
     models a stage used (`inputs`, e.g. PPO-ptx's reward model)."""
     chain, lineage, path = [], column.lineage, column.info.get("path") or column.spec
@@ -115,8 +119,23 @@ def _samples(runs: list[Run]) -> list[dict]:
     return rows
 
 
-def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path], title: str = "alignbench report") -> str:
-    env = Environment(loader=FileSystemLoader(resources_dir() / "reports"), autoescape=select_autoescape(["j2", "html"]))
+def markdown_html(text: str) -> str:
+    """A tiny Markdown subset (paragraphs, **bold**, `code`) as HTML, everything escaped first: report notes are
+    short prose, and a Markdown library would be a dependency for three rules."""
+    out = []
+    for para in text.split("\n\n"):
+        body = html.escape(para)
+        body = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", body)
+        body = re.sub(r"`(.+?)`", r"<code>\1</code>", body)
+        out.append(f"<p>{body}</p>")
+    return "\n".join(out)
+
+
+def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path], title: str = "alignbench report",
+                sections: list[tuple[str, str]] = ()) -> str:
+    """The report page; `sections`: (heading, Markdown text) pairs shown under the title (e.g. how a run was made)."""
+    env = Environment(loader=FileSystemLoader(resources_dir() / "reports"),
+                      autoescape=select_autoescape(["j2", "html"]))
     figures = [{"name": name, "caption": CAPTIONS.get(name, name),
                 "png_b64": base64.b64encode(Path(png).read_bytes()).decode()} for name, png in figure_pngs.items()]
     models = [{"label": c.label, "role": c.role, "spec": c.spec, "fingerprint": c.fingerprint,
@@ -129,6 +148,7 @@ def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path
     samples = _samples(runs)
     sample_evals = list(pd.Series([s["eval"] for s in samples]).value_counts(sort=False).items()) if samples else []
     return env.get_template(TEMPLATE).render(
-        title=title, version=__version__, runs=run_rows, models=models, has_table=not table.rows.empty,
+        title=title, sections=[{"heading": h, "html": markdown_html(t)} for h, t in sections],
+        version=__version__, runs=run_rows, models=models, has_table=not table.rows.empty,
         table_html=table.to_html(), footnote=FOOTNOTE, figures=figures, datasets=_datasets(runs),
         samples=samples, sample_evals=sample_evals)

@@ -51,7 +51,8 @@ class Run:
     def model_row(self, name: str) -> dict:
         rows = self.models[self.models["name"] == name]
         if rows.empty:
-            return {"name": name, "spec": name, "fingerprint": f"{self.run_id}:{name}", "role": "candidate", "info": {}}
+            return {"name": name, "spec": name, "fingerprint": f"{self.run_id}:{name}", "role": "candidate",
+                    "info": {}}
         return rows.iloc[0].to_dict()
 
 
@@ -77,10 +78,7 @@ def load_run(spec: str | Path, run_id: str | None = None) -> Run:
         if runs.empty:
             raise AlignbenchError(f"{db}: the store holds no runs")
         if run_id is None:
-            with_metrics = store.conn.execute(
-                "SELECT r.run_id FROM runs r WHERE EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.run_id)"
-                " ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1").fetchone()
-            run_id = with_metrics[0] if with_metrics else store.latest_run_id()
+            run_id = store.latest_run_id(with_metrics=True) or store.latest_run_id()
         elif run_id not in set(runs["run_id"]):
             raise AlignbenchError(f"{db}: no run {run_id!r} (runs: {', '.join(runs['run_id'])})")
         info = runs[runs["run_id"] == run_id].iloc[0].to_dict()

@@ -96,7 +96,8 @@ class Store:
         run_id = run_id or uuid.uuid4().hex[:12]
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO runs(run_id, created_at, command, suite, config_json, seed, package_versions, git_revision)"
+                "INSERT INTO runs(run_id, created_at, command, suite, config_json, seed, package_versions,"
+                " git_revision)"
                 " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET status='running', finished_at=NULL",
                 (run_id, now(), command, suite, canonical_json(config or {}), seed,
                  canonical_json(package_versions()), git_revision()),
@@ -107,7 +108,8 @@ class Store:
         with self.transaction() as conn:
             conn.execute("UPDATE runs SET status=?, finished_at=? WHERE run_id=?", (status, now(), run_id))
 
-    def add_model(self, run_id: str, name: str, spec: str, fingerprint: str, role: str, info: dict | None = None) -> None:
+    def add_model(self, run_id: str, name: str, spec: str, fingerprint: str, role: str,
+                  info: dict | None = None) -> None:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO models(run_id, name, spec, fingerprint, role, info_json) VALUES (?,?,?,?,?,?)",
@@ -117,8 +119,11 @@ class Store:
     def runs(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM runs ORDER BY created_at")]
 
-    def latest_run_id(self) -> str | None:
-        row = self.conn.execute("SELECT run_id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+    def latest_run_id(self, with_metrics: bool = False) -> str | None:
+        """The newest run's id (with_metrics: the newest run that stored any metric), or None."""
+        where = " WHERE EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = runs.run_id)" if with_metrics else ""
+        query = f"SELECT run_id FROM runs{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        row = self.conn.execute(query).fetchone()
         return row[0] if row else None
 
     # -- items ------------------------------------------------------------------------------
@@ -177,7 +182,8 @@ class Store:
                          values: dict[str, float]) -> None:
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO item_metrics(run_id, eval, metric, model, item_id, value) VALUES (?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO item_metrics(run_id, eval, metric, model, item_id, value)"
+                " VALUES (?,?,?,?,?,?)",
                 [(run_id, eval_name, metric, model, item_id, None if v is None else float(v))
                  for item_id, v in values.items()],
             )
@@ -212,6 +218,13 @@ class Store:
             )
 
     # -- reading ------------------------------------------------------------------------------
+    def get_item_metrics(self, run_id: str, eval_name: str, metric: str, model: str) -> dict[str, float | None]:
+        """{item_id: value} already stored for one (eval, metric, model): what an eval resumes from."""
+        rows = self.conn.execute(
+            "SELECT item_id, value FROM item_metrics WHERE run_id=? AND eval=? AND metric=? AND model=?",
+            (run_id, eval_name, metric, model)).fetchall()
+        return {r[0]: r[1] for r in rows}
+
     def frame(self, table: str, run_id: str | None = None):
         """Any table as a pandas DataFrame (optionally one run's rows); *_json columns decoded."""
         import pandas as pd

@@ -10,77 +10,18 @@
     normalization    rm only: the bias shift that makes the reference set score 0 on average
     packages, git_revision, created_at
 
-Datasets given as files are fingerprinted by their bytes (`fingerprint_source`); in-memory
-records (the demo builds them) by a hash of their canonical JSON, so both are reproducible names.
+The `datasets` entries are made where the stage reads its data (`training/datasets.py`).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any
 
-from alignbench.data import Record, fingerprint_source, read_records
-from alignbench.errors import AlignbenchError
+from alignbench.models import resolve
+from alignbench.provenance import git_revision, package_versions
 
 LINEAGE_FILE = "alignbench.json"
-
-
-def load_data(source: Any, kind: str, role: str) -> tuple[list[Record], dict]:
-    """Records of `kind` from a source (path / hf: spec) or an in-memory list, plus their lineage entry."""
-    if source is None:
-        raise AlignbenchError(f"{role}: no data given")
-    if isinstance(source, (list, tuple)):
-        from alignbench.data import parse_record
-
-        records = [r if isinstance(r, Record) else parse_record(kind, r) for r in source]
-        digest = hashlib.sha256()
-        for r in records:
-            digest.update(json.dumps(r.to_dict(), sort_keys=True, ensure_ascii=False).encode())
-            digest.update(b"\n")
-        entry = {"source": "<in-memory records>", "fingerprint": digest.hexdigest()[:16], "n_records": len(records)}
-    elif str(source).startswith(DATASET_PREFIX):
-        records, entry = _load_adapter(str(source), kind)
-    else:
-        records = read_records(source, kind)
-        entry = {"source": str(source), "fingerprint": fingerprint_source(source), "n_records": len(records)}
-    if not records:
-        raise AlignbenchError(f"{role}: {entry['source']} holds no {kind} records")
-    entry["kind"] = kind
-    return records, entry
-
-
-DATASET_PREFIX = "dataset:"
-
-
-def _load_adapter(spec: str, kind: str) -> tuple[list[Record], dict]:
-    """`dataset:NAME[@SPLIT]` -> records from a real-data adapter (alignbench.data.adapters), e.g.
-    `dataset:hh-rlhf-helpful` (K=2 rankings) or, for prompts, the prompts of any adapter's records."""
-    from alignbench.data import Prompt
-    from alignbench.data.adapters import get_adapter, load_dataset_items, prompts_of, resolve_source
-
-    name, _, split = spec[len(DATASET_PREFIX):].partition("@")
-    records = load_dataset_items(name, split=split or None)
-    if kind == "prompt" and records and not isinstance(records[0], Prompt):
-        records = prompts_of(records)
-    elif kind == "pretrain" and records and records[0].kind == "eval":
-        records = [_as_text(r, spec) for r in records]
-    elif records and records[0].kind != kind:
-        raise AlignbenchError(f"{spec}: gives {records[0].kind} records, this stage needs {kind} records")
-    where, location = resolve_source(get_adapter(name))
-    fingerprint = fingerprint_source(location) if where == "local" else fingerprint_source(f"hf:{location}")
-    return records, {"source": spec, "location": str(location), "fingerprint": fingerprint, "n_records": len(records)}
-
-
-def _as_text(item, spec: str):
-    """An eval item's full passage as pretraining text (e.g. LAMBADA's context + target)."""
-    from alignbench.data import PretrainText
-
-    text = item.references.get("text") or item.inputs.get("text") or item.inputs.get("context")
-    if not isinstance(text, str) or not text.strip():
-        raise AlignbenchError(f"{spec}: item {item.id} has no text/context to use as pretraining text")
-    return PretrainText(text=text, id=item.id)
 
 
 def read_lineage(checkpoint: str | Path) -> dict | None:
@@ -92,8 +33,6 @@ def read_lineage(checkpoint: str | Path) -> dict | None:
 
 def model_ref(spec: str) -> dict:
     """{spec, fingerprint, stage} of a model spec (stage from its own lineage when it has one)."""
-    from alignbench.models import resolve
-
     resolved = resolve(str(spec))
     ref = {"spec": str(spec), "fingerprint": resolved.fingerprint()}
     if resolved.kind in ("folder", "adapter"):
@@ -105,8 +44,6 @@ def model_ref(spec: str) -> dict:
 
 def base_of(spec: str) -> dict:
     """The root of the chain: the parent's recorded base, or the parent itself when it has no lineage."""
-    from alignbench.models import resolve
-
     resolved = resolve(str(spec))
     if resolved.kind in ("folder", "adapter"):
         parent = read_lineage(resolved.path)
@@ -118,8 +55,6 @@ def base_of(spec: str) -> dict:
 def write_lineage(output_dir: str | Path, *, stage: str, parent_spec: str, config: dict, datasets: dict,
                   metrics: dict, inputs: dict | None = None, extra: dict | None = None) -> Path:
     """Write `alignbench.json` atomically (main process only: callers guard with is_main_process)."""
-    from alignbench.provenance import git_revision, package_versions
-
     record = {
         "stage": stage,
         "base": base_of(parent_spec),
@@ -139,34 +74,3 @@ def write_lineage(output_dir: str | Path, *, stage: str, parent_spec: str, confi
     tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str))
     tmp.replace(path)
     return path
-
-
-def split_holdout(records: list, fraction: float, seed: int) -> tuple[list, list]:
-    """Seeded random split (train, held-out); fraction 0 -> (records, [])."""
-    import random
-
-    if not fraction:
-        return list(records), []
-    if not 0 < fraction < 1:
-        raise AlignbenchError(f"eval_fraction must be in (0, 1), got {fraction}")
-    order = list(range(len(records)))
-    random.Random(seed).shuffle(order)
-    n_eval = max(1, round(len(records) * fraction))
-    held = set(order[:n_eval])
-    return [r for i, r in enumerate(records) if i not in held], [r for i, r in enumerate(records) if i in held]
-
-
-def load_train_eval(opts: dict, kind: str, seed: int) -> tuple[list, list, dict]:
-    """The (train, held-out) records of a stage and their `datasets` lineage entries: `eval_data` when given,
-    else a seeded `eval_fraction` of `train_data`; `limit` caps the training records last."""
-    train, train_entry = load_data(opts["train_data"], kind, "train_data")
-    datasets = {"train": train_entry}
-    if opts.get("eval_data") is not None:
-        held_out, datasets["eval"] = load_data(opts["eval_data"], kind, "eval_data")
-    else:
-        train, held_out = split_holdout(train, opts.get("eval_fraction") or 0.0, seed)
-        if held_out:
-            train_entry["held_out"] = {"fraction": opts["eval_fraction"], "seed": seed, "n": len(held_out)}
-    if opts.get("limit"):
-        train = train[: int(opts["limit"])]
-    return train, held_out, datasets

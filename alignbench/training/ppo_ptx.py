@@ -35,6 +35,13 @@ from typing import Callable
 import torch
 
 from alignbench.errors import AlignbenchError
+from alignbench.models import load_model
+from alignbench.models.chat_format import encode_pair, format_prompt, use_chat_template
+from alignbench.models.reward_head import right_pad
+from alignbench.training.common import TrainResult
+from alignbench.training.datasets import load_data
+from alignbench.training.lineage import read_lineage, write_lineage
+from alignbench.training.recipes import load_recipe, lora_config, resolve_recipe
 
 
 @dataclass
@@ -346,12 +353,9 @@ class PPOPtxTrainer:
     def _scores(self, prompts: list, responses: list[str]) -> torch.Tensor:
         if self.reward_fn is not None:
             return torch.tensor(self.reward_fn(prompts, responses), dtype=torch.float, device=self.accelerator.device)
-        from alignbench.training.reward import encode_pair
-        from trl.trainer.utils import pad
-
         ids = [torch.tensor(encode_pair(self.reward_tokenizer, p, r, self.chat, None)) for p, r in zip(prompts, responses)]
-        input_ids = pad(ids, padding_value=self.reward_tokenizer.pad_token_id, padding_side="right").to(self.accelerator.device)
-        mask = pad([torch.ones_like(i) for i in ids], padding_value=0, padding_side="right").to(self.accelerator.device)
+        input_ids, mask = right_pad(ids, self.reward_tokenizer.pad_token_id)
+        input_ids, mask = input_ids.to(self.accelerator.device), mask.to(self.accelerator.device)
         if self.reward_model is not None and self.reward_model is not self.value_model:
             return self.reward_model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float()
         with self.value_model.disable_adapter():  # LoRA value model: the frozen RM is its base weights
@@ -361,8 +365,6 @@ class PPOPtxTrainer:
     @torch.no_grad()
     def rollout(self) -> dict:
         args, tok = self.args, self.tokenizer
-        from alignbench.training.reward import format_prompt
-
         idx = self.prompt_sampler.next(args.rollout_batch_size)
         prompts = [self.prompts[i] for i in idx]
         texts = [format_prompt(tok, p, self.chat) for p in prompts]
@@ -592,12 +594,7 @@ def train_ppo_ptx(recipe=None, reward_fn: Callable | None = None, **overrides):
     list[float]` in Python), train_data (prompts: any records with a `prompt`), pretrain_data ({text}
     records for ptx), lora, merge_lora, chat_template, resume, and any PPOPtxConfig field.
     """
-    from alignbench.models import load_model
-    from alignbench.training.lineage import load_data, read_lineage, write_lineage
-    from alignbench.training.recipes import load_recipe, lora_config, resolve_recipe
-    from alignbench.training.reward import TrainResult, use_chat_template
-
-    resolved = resolve_recipe("ppo", load_recipe(recipe, overrides))
+    resolved = resolve_recipe("ppo", load_recipe(recipe, overrides), PPOPtxConfig)
     opts, args = resolved.options, resolved.args
     if opts.get("reward_model") is None and reward_fn is None:
         raise AlignbenchError("recipe: 'reward_model' is missing (the RM checkpoint from `alignbench train rm`)")

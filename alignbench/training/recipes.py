@@ -48,22 +48,6 @@ STAGE_KEYS = {
 }
 
 
-def trainer_config_class(stage: str):
-    if stage == "sft":
-        from trl import SFTConfig
-
-        return SFTConfig
-    if stage == "rm":
-        from alignbench.training.reward import KWayRewardConfig
-
-        return KWayRewardConfig
-    if stage == "ppo":
-        from alignbench.training.ppo_ptx import PPOPtxConfig
-
-        return PPOPtxConfig
-    raise AlignbenchError(f"unknown training stage {stage!r}; choose from {', '.join(STAGES)}")
-
-
 def default_recipe_path(stage: str) -> Path:
     from alignbench.config import resources_dir
 
@@ -176,11 +160,13 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def resolve_recipe(stage: str, recipe: dict, where: str = "recipe") -> ResolvedRecipe:
-    """Split a recipe into alignbench options and the stage's trainer config; reject unknown keys."""
+def resolve_recipe(stage: str, recipe: dict, config_cls: type, where: str = "recipe") -> ResolvedRecipe:
+    """Split a recipe into alignbench options and the stage's trainer config (`config_cls`, given by the stage
+    so this module imports no trainer, as TRL's configs do not); reject unknown keys."""
+    if stage not in STAGES:
+        raise AlignbenchError(f"unknown training stage {stage!r}; choose from {', '.join(STAGES)}")
     if recipe.get("stage") not in (None, stage):
         raise AlignbenchError(f"{where}: stage is {recipe['stage']!r} but the command trains {stage!r}")
-    config_cls = trainer_config_class(stage)
     config_fields = {f.name for f in dataclasses.fields(config_cls) if f.init}
     ours = set(COMMON_KEYS) | set(STAGE_KEYS[stage])
     options, args_kwargs, unknown = {}, {}, []

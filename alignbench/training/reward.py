@@ -17,7 +17,6 @@ lineage record.
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +24,19 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from transformers import set_seed
 from trl import RewardConfig, RewardTrainer
 
 from alignbench.data import Ranking
 from alignbench.errors import AlignbenchError
+from alignbench.models import load_model
+from alignbench.models.chat_format import encode_pair, use_chat_template
+from alignbench.models.reward_head import reward_scores, right_pad, set_reward_bias
+from alignbench.stats import wilson_interval
+from alignbench.training.common import TrainResult
+from alignbench.training.datasets import load_data, load_train_eval
+from alignbench.training.lineage import read_lineage, write_lineage
+from alignbench.training.recipes import freeze_lower_layers, load_recipe, lora_config, resolve_recipe
 
 
 @dataclass
@@ -37,38 +45,6 @@ class KWayRewardConfig(RewardConfig):
 
     def __post_init__(self):
         super().__post_init__()
-
-
-# ---------------------------------------------------------------------------------------------
-# Text formatting shared with PPO: how (prompt, response) becomes tokens the RM scores.
-# ---------------------------------------------------------------------------------------------
-def use_chat_template(tokenizer, flag: bool | None) -> bool:
-    return bool(getattr(tokenizer, "chat_template", None)) if flag is None else bool(flag)
-
-
-def format_prompt(tokenizer, prompt: str | list[dict], chat: bool) -> str:
-    """The prompt as the policy sees it, ending where the response starts."""
-    if chat:
-        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt)
-
-
-def format_pair(tokenizer, prompt: str | list[dict], response: str, chat: bool) -> str:
-    """prompt + response as one text the RM scores (chat template, or plain text + EOS)."""
-    if chat:
-        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-        return tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": response}], tokenize=False)
-    return format_prompt(tokenizer, prompt, chat) + response + (tokenizer.eos_token or "")
-
-
-def encode_pair(tokenizer, prompt, response: str, chat: bool, max_length: int | None) -> list[int]:
-    """Token ids of prompt+response; over-long inputs lose tokens from the LEFT (the prompt's start), because
-    the RM reads its score at the last token and the response must survive."""
-    ids = tokenizer(format_pair(tokenizer, prompt, response, chat), add_special_tokens=False)["input_ids"]
-    if max_length is not None and len(ids) > max_length:
-        ids = ids[-max_length:]
-    return ids
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,14 +113,11 @@ class KWayRankingCollator:
     pad_to_multiple_of: int | None = None
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
-        from trl.trainer.utils import pad
-
         seqs = [torch.tensor(ids) for ex in examples for ids in ex["response_ids"]]
+        input_ids, attention_mask = right_pad(seqs, self.pad_token_id, self.pad_to_multiple_of)
         return {
-            "input_ids": pad(seqs, padding_value=self.pad_token_id, padding_side="right",
-                             pad_to_multiple_of=self.pad_to_multiple_of),
-            "attention_mask": pad([torch.ones_like(s) for s in seqs], padding_value=0, padding_side="right",
-                                  pad_to_multiple_of=self.pad_to_multiple_of),
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
             "ranks": torch.tensor([r for ex in examples for r in ex["ranks"]]),
             "group_sizes": torch.tensor([len(ex["ranks"]) for ex in examples]),
         }
@@ -209,42 +182,20 @@ class KWayRewardTrainer(RewardTrainer):
 # ---------------------------------------------------------------------------------------------
 # Scoring, held-out metrics, normalisation
 # ---------------------------------------------------------------------------------------------
-@torch.no_grad()
-def score_texts(model, tokenizer, texts_ids: list[list[int]], batch_size: int = 16) -> list[float]:
-    """RM scores of already-tokenized sequences, in order (batched, right-padded)."""
-    from trl.trainer.utils import pad
-
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    scores: list[float] = []
-    order = sorted(range(len(texts_ids)), key=lambda i: len(texts_ids[i]))  # length-sorted batches: less padding
-    out = [0.0] * len(texts_ids)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        seqs = [torch.tensor(texts_ids[i]) for i in idx]
-        ids = pad(seqs, padding_value=tokenizer.pad_token_id, padding_side="right").to(device)
-        mask = pad([torch.ones_like(s) for s in seqs], padding_value=0, padding_side="right").to(device)
-        logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float().cpu()
-        for i, v in zip(idx, logits.tolist()):
-            out[i] = v
-    scores = out
-    model.train(was_training)
-    return scores
-
-
 def evaluate_rankings(model, tokenizer, rankings: list[Ranking], chat: bool, max_length: int | None,
                       batch_size: int = 16) -> dict:
     """Held-out pairwise accuracy (over all untied pairs) and top-1 accuracy (prompts with K>2), with
     95% Wilson intervals, plus the K-way loss."""
-    ids = [encode_pair(tokenizer, ranking_prompt(r, chat), resp, chat, max_length) for r in rankings for resp in r.responses]
-    scores = torch.tensor(score_texts(model, tokenizer, ids, batch_size))
+    ids = [encode_pair(tokenizer, ranking_prompt(r, chat), resp, chat, max_length)
+           for r in rankings for resp in r.responses]
+    scores = torch.tensor(reward_scores(model, tokenizer, ids, batch_size))
     ranks = torch.tensor([x for r in rankings for x in r.ranks])
     loss, stats = kway_ranking_loss(scores, ranks, [r.k for r in rankings])
     metrics = {"eval_loss": float(loss), "n_prompts": len(rankings), "n_pairs": stats["pairs"]}
     if stats["pairs"]:
         acc = stats["correct_pairs"] / stats["pairs"]
-        metrics.update(pairwise_accuracy=acc, pairwise_accuracy_ci=list(wilson_interval(stats["correct_pairs"], stats["pairs"])))
+        metrics.update(pairwise_accuracy=acc,
+                       pairwise_accuracy_ci=list(wilson_interval(stats["correct_pairs"], stats["pairs"])))
     if stats["top1_prompts"]:
         metrics.update(top1_accuracy=stats["top1_hits"] / stats["top1_prompts"],
                        top1_accuracy_ci=list(wilson_interval(stats["top1_hits"], stats["top1_prompts"])),
@@ -252,33 +203,9 @@ def evaluate_rankings(model, tokenizer, rankings: list[Ranking], chat: bool, max
     return metrics
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion (scipy/statsmodels have it only in heavier APIs)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def set_reward_bias(model, bias: float) -> None:
-    """Give the scalar head a bias (most `*ForSequenceClassification` heads have none) equal to `bias`, and
-    record it in `config.reward_bias` so alignbench's loader restores it (plain transformers drops the
-    unexpected `score.bias` key for bias-free heads and returns the unshifted score)."""
-    head = model.score if hasattr(model, "score") else model.get_output_embeddings()
-    value = torch.tensor([float(bias)], dtype=head.weight.dtype, device=head.weight.device)
-    if head.bias is None:
-        head.bias = torch.nn.Parameter(value)
-    else:
-        head.bias.data.copy_(value)
-    model.config.reward_bias = float(bias)
-
-
 def normalize_rewards(model, tokenizer, reference_ids: list[list[int]], batch_size: int = 16) -> dict:
     """Shift the head's bias so the reference set's mean score is 0; returns what was done."""
-    scores = score_texts(model, tokenizer, reference_ids, batch_size)
+    scores = reward_scores(model, tokenizer, reference_ids, batch_size)
     mean = sum(scores) / len(scores)
     old = float(model.config.to_dict().get("reward_bias", 0.0) or 0.0)
     set_reward_bias(model, old - mean)
@@ -288,13 +215,6 @@ def normalize_rewards(model, tokenizer, reference_ids: list[list[int]], batch_si
 # ---------------------------------------------------------------------------------------------
 # The stage
 # ---------------------------------------------------------------------------------------------
-@dataclass
-class TrainResult:
-    output_dir: Path
-    metrics: dict
-    lineage: dict
-
-
 def train_reward_model(recipe: str | Path | dict | None = None, **overrides) -> TrainResult:
     """Train the K-way RM from a recipe (path or dict) and/or keyword overrides; returns the checkpoint.
 
@@ -302,14 +222,8 @@ def train_reward_model(recipe: str | Path | dict | None = None, **overrides) -> 
     (demonstrations for normalisation), lora, freeze_layers, chat_template, limit, and any RewardConfig
     field (learning_rate, per_device_train_batch_size = prompts per device, max_length, ...).
     """
-    from alignbench.models import load_model
-    from alignbench.training.lineage import load_data, load_train_eval, read_lineage, write_lineage
-    from alignbench.training.recipes import freeze_lower_layers, load_recipe, lora_config, resolve_recipe
-
-    resolved = resolve_recipe("rm", load_recipe(recipe, overrides))
+    resolved = resolve_recipe("rm", load_recipe(recipe, overrides), KWayRewardConfig)
     opts, args = resolved.options, resolved.args
-    from transformers import set_seed
-
     set_seed(args.seed)  # the fresh scalar head is drawn from this seed
     model, tokenizer = load_model(opts["model"], task="reward")
     freeze_lower_layers(model, opts.get("freeze_layers"))
@@ -349,8 +263,8 @@ def train_reward_model(recipe: str | Path | dict | None = None, **overrides) -> 
                    for d in demos]
         ref_kind = "demonstrations"
     else:
-        ref_ids = [encode_pair(tokenizer, ranking_prompt(r, chat), r.responses[r.ranks.index(1)], chat, args.max_length)
-                   for r in rankings]
+        ref_ids = [encode_pair(tokenizer, ranking_prompt(r, chat), r.responses[r.ranks.index(1)], chat,
+                               args.max_length) for r in rankings]
         ref_kind = "top-ranked training responses (no demonstrations found)"
     normalization = {"reference": ref_kind, **normalize_rewards(model, tokenizer, ref_ids)}
 

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datasets import Dataset
+from transformers import set_seed
+from trl import SFTConfig, SFTTrainer
+
 from alignbench.data import Demonstration
-from alignbench.training.reward import TrainResult, format_prompt, use_chat_template
+from alignbench.models import load_model
+from alignbench.models.chat_format import format_prompt, use_chat_template
+from alignbench.training.common import TrainResult
+from alignbench.training.datasets import load_train_eval
+from alignbench.training.lineage import read_lineage, write_lineage
+from alignbench.training.recipes import freeze_lower_layers, load_recipe, lora_config, resolve_recipe
 
 
 def demonstrations_to_dataset(demos: list[Demonstration], tokenizer, chat: bool):
     """prompt-completion rows TRL understands (conversational when `chat`)."""
-    from datasets import Dataset
-
     if chat:
         rows = {"prompt": [d.chat() for d in demos],
                 "completion": [[{"role": "assistant", "content": d.response}] for d in demos]}
@@ -29,8 +36,6 @@ def demonstrations_to_dataset(demos: list[Demonstration], tokenizer, chat: bool)
 def make_sft_trainer(model, tokenizer, args, demos: list[Demonstration], held_out: list[Demonstration] | None = None,
                      chat: bool = True, peft_config=None):
     """TRL SFTTrainer on demonstrations (prompt-completion rows: the loss is on the completion only)."""
-    from trl import SFTTrainer
-
     return SFTTrainer(
         model=model, args=args, processing_class=tokenizer,
         train_dataset=demonstrations_to_dataset(demos, tokenizer, chat),
@@ -46,13 +51,7 @@ def train_sft(recipe: str | Path | dict | None = None, **overrides) -> TrainResu
     chat_template, limit, resume, and any TRL SFTConfig field (learning_rate, num_train_epochs,
     per_device_train_batch_size, max_length, packing, ...).
     """
-    from transformers import set_seed
-
-    from alignbench.models import load_model
-    from alignbench.training.lineage import load_train_eval, read_lineage, write_lineage
-    from alignbench.training.recipes import freeze_lower_layers, load_recipe, lora_config, resolve_recipe
-
-    resolved = resolve_recipe("sft", load_recipe(recipe, overrides))
+    resolved = resolve_recipe("sft", load_recipe(recipe, overrides), SFTConfig)
     opts, args = resolved.options, resolved.args
     set_seed(args.seed)
     model, tokenizer = load_model(opts["model"], task="causal-lm")
@@ -61,7 +60,8 @@ def train_sft(recipe: str | Path | dict | None = None, **overrides) -> TrainResu
 
     demos, held_out, datasets = load_train_eval(opts, "demonstration", args.seed)
 
-    trainer = make_sft_trainer(model, tokenizer, args, demos, held_out, chat, lora_config(opts.get("lora"), "CAUSAL_LM"))
+    lora = lora_config(opts.get("lora"), "CAUSAL_LM")
+    trainer = make_sft_trainer(model, tokenizer, args, demos, held_out, chat, lora)
     train_output = trainer.train(resume_from_checkpoint=opts.get("resume") or None)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     metrics = {"train_loss": train_output.training_loss, "train_steps": train_output.global_step,

@@ -57,7 +57,8 @@ def default_data_dir() -> Path:
 
 def load_perspective_texts(source: str | Path | None = None) -> PerspectiveTexts:
     """Prompts and continuations with Perspective toxicity from RTP JSONL records (a file or a folder of them)."""
-    from alignbench.data.readers import DataProblem, iter_rows
+    from alignbench.data.readers import DataProblem
+    from alignbench.data.sources import iter_source_rows
 
     source = Path(source) if source is not None else default_data_dir()
     if not source.exists():
@@ -72,7 +73,7 @@ def load_perspective_texts(source: str | Path | None = None) -> PerspectiveTexts
     group_of_prompt: dict[str, int] = {}
     null = empty = dup = 0
     for file in files:
-        for row in iter_rows(file):
+        for row in iter_source_rows(file):
             rec = row.data
             if isinstance(rec, DataProblem):
                 problems.append(f"{row.origin}: {rec.field}: {rec.message}")

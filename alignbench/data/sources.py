@@ -1,0 +1,105 @@
+"""Data sources: the strings recipes, suites and the CLI use to name data, and reading typed records from them.
+
+A source is a file or folder (read by `alignbench.data.readers`), `hf:ORG/NAME[:CONFIG][@SPLIT]` (a hub set), or
+`data:NAME[?subset=..&split=..&version=..&source=..&limit=N]`: the records of one of the real-data adapters
+(`alignbench.data.adapters`).  This module sits above both, so the format readers never import the adapters that
+are built on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import parse_qsl
+
+from alignbench.data.adapters import get_adapter, iter_dataset_items, prompts_of, resolve_source
+from alignbench.data.readers import DataProblem, Row, iter_rows
+from alignbench.data.records import Record, RecordError, parse_record
+from alignbench.errors import DataError
+
+DATASET_PREFIX = "data:"
+_DATASET_CHOICES = ("subset", "split", "version", "source", "limit")
+
+
+def parse_dataset_spec(spec: str) -> tuple[str, dict]:
+    """`data:NAME[?subset=..&split=..&version=..&source=..&limit=N]` -> (adapter name, choices)."""
+    body = spec[len(DATASET_PREFIX) :]
+    name, _, query = body.partition("?")
+    choices: dict = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
+        if key not in _DATASET_CHOICES:
+            raise DataError(f"{spec}: unknown option {key!r}; use {', '.join(_DATASET_CHOICES)}")
+        choices[key] = value
+    if "limit" in choices:
+        if not choices["limit"].isdigit():
+            raise DataError(f"{spec}: limit must be a whole number, got {choices['limit']!r}")
+        choices["limit"] = int(choices["limit"])
+    if not name:
+        raise DataError(f"{spec}: expected data:NAME[?subset=..&split=..&version=..&limit=N]")
+    return name, choices
+
+
+def iter_dataset_rows(spec: str, kind: str | None = None) -> Iterator[Row]:
+    """Rows of an adapter's records (already valid for the adapter's kind); `kind="prompt"` maps any
+    adapter's records to prompts (HH-RLHF prompts for PPO, TruthfulQA questions ...)."""
+    name, choices = parse_dataset_spec(spec)
+    adapter_kind = get_adapter(name).kind
+    records = iter_dataset_items(name, **choices)
+    if kind == "prompt" and adapter_kind != "prompt":
+        records = prompts_of(records)
+    elif kind is not None and kind != adapter_kind:
+        raise DataError(f"{spec}: {name} holds {adapter_kind} records, not {kind} records")
+    for record in records:
+        yield Row(record.to_dict(), f"{spec}: {record.id}")
+
+
+def iter_source_rows(source: str | Path) -> Iterator[Row]:
+    """Raw rows of any source: a `data:` spec through its adapter, anything else through the format readers."""
+    text = str(source)
+    if text.startswith(DATASET_PREFIX):
+        return iter_dataset_rows(text)
+    return iter_rows(source)
+
+
+def read_records(source: str | Path, kind: str, limit: int | None = None) -> list[Record]:
+    """Typed records of one kind from a source; raises DataError listing every bad row."""
+    records: list[Record] = []
+    problems: list[str] = []
+    text = str(source)
+    rows = iter_dataset_rows(text, kind) if text.startswith(DATASET_PREFIX) else iter_rows(source)
+    for row in rows:
+        if isinstance(row.data, DataProblem):
+            problems.append(f"{row.origin}: {row.data.field}: {row.data.message}")
+            continue
+        try:
+            records.append(parse_record(kind, row.data))
+        except RecordError as exc:
+            problems.extend(f"{row.origin}: {f}: {m}" for f, m in exc.problems)
+        if limit is not None and len(records) >= limit and not problems:
+            break
+    if problems:
+        raise DataError(f"{source}: {len(problems)} problem(s) in {kind} records", problems)
+    return records
+
+
+def fingerprint_source(source: str | Path) -> str:
+    """Dataset fingerprint: sha256 of the file bytes (or of every file in a folder, or the hub spec)."""
+    text = str(source)
+    digest = hashlib.sha256()
+    if text.startswith("hf:"):
+        digest.update(text.encode())
+    elif text.startswith(DATASET_PREFIX):  # the spec (choices) plus the data it resolves to
+        name, choices = parse_dataset_spec(text)
+        where, location = resolve_source(get_adapter(name), choices.get("source"))
+        digest.update(text.encode())
+        digest.update((fingerprint_source(location) if where == "local" else f"hf:{location}").encode())
+    else:
+        path = Path(source)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode())
+            with open(file, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]

@@ -31,8 +31,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from alignbench.errors import AlignbenchError
 from alignbench.reports.compare import WORSE, Comparison, MetricChange, changes_markdown, fmt
 
@@ -76,22 +74,11 @@ class GateResult:
 
 
 # -- loading ------------------------------------------------------------------------------------
-def _lines(text: str) -> list[int]:
-    """Line number (1-based) of each gate in the YAML text, for error messages."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(root, yaml.MappingNode):
-        return []
-    for key, value in root.value:
-        if key.value == "gates" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
-    return []
-
-
 def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    try:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def parse_gates(data, source: str = "gates.yaml", lines: list[int] | None = None) -> list[Gate]:
@@ -153,17 +140,20 @@ def parse_gates(data, source: str = "gates.yaml", lines: list[int] | None = None
 
 
 def load_gates(path: str | Path) -> list[Gate]:
+    """Read a gates file with the shared bounded YAML loader (alignbench.schemas: size, depth and alias limits,
+    duplicate keys such as two `min:` rejected, not-UTF-8 named) and validate every gate."""
+    from alignbench.schemas import SchemaError, load_yaml
+
     path = Path(path)
     if not path.is_file():
         raise AlignbenchError(f"{path}: gates file not found")
-    text = path.read_text()
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise AlignbenchError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_gates(data, str(path), _lines(text))
+        doc = load_yaml(path, what="gates file")
+    except SchemaError as exc:
+        raise AlignbenchError(str(exc)) from None
+    gates = doc.data.get("gates") if isinstance(doc.data, dict) else None
+    lines = [doc.lines.get(("gates", i), 0) for i in range(len(gates))] if isinstance(gates, list) else []
+    return parse_gates(doc.data, str(path), lines)
 
 
 # -- checking -----------------------------------------------------------------------------------

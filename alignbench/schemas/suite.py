@@ -60,7 +60,7 @@ class RewardModelJudge(_Judge):
 
 class RubricJudge(_Judge):
     type: Literal["rubric"]
-    function: NonEmptyStr | None = None
+    function: Any = None  # 'module:function', 'file.py:function', or a callable (Python API)
     rules: dict[str, Any] | None = None
     weights: dict[str, float] | None = None
     tolerance: NonNegativeFloat = 0.0
@@ -68,8 +68,10 @@ class RubricJudge(_Judge):
     @field_validator("function")
     @classmethod
     def _function(cls, value):
-        if value is None:
+        if value is None or callable(value):
             return value
+        if not isinstance(value, str):
+            raise ValueError(f"must be 'package.module:function' or 'path/to/file.py:function' (got {value!r:.60})")
         if _FILE_FN.match(value):
             file = Path(value.rpartition(":")[0]).expanduser()
             if not file.is_file():
@@ -148,7 +150,7 @@ KEY_TYPES: dict[str, Any] = {
     "name": NonEmptyStr, "type": NonEmptyStr, "description": str, "dataset": NonEmptyStr, "limit": PositiveInt,
     "batch_size": Field(default=None, ge=1, le=65536, strict=True),
     "decoding": Decoding, "baseline_decoding": Decoding,
-    "judge": dict, "judges": list,  # checked per judge type below
+    "judge": Any, "judges": Any,  # checked per judge type below (a mapping, or a Judge object from Python)
     # per-eval keys (SPEC_KEYS of the eval modules)
     "subset": NonEmptyStr, "split": NonEmptyStr, "source": NonEmptyStr, "version": NonEmptyStr,
     "task": NonEmptyStr, "file": NonEmptyStr, "single_turn": bool, "prefix_reuse": bool,
@@ -263,7 +265,7 @@ def _check_judges(entry: dict, source: str, lines: dict, where: tuple, judge_typ
     if "judge" in entry and "judges" in entry:
         problems.append(at(where + ("judges",), "give `judge` or `judges`, not both"))
     specs = []
-    if isinstance(entry.get("judge"), dict):
+    if "judge" in entry and entry["judge"] is not None:
         specs.append((where + ("judge",), entry["judge"]))
     if "judges" in entry:
         if not isinstance(entry["judges"], list) or not entry["judges"]:
@@ -272,6 +274,8 @@ def _check_judges(entry: dict, source: str, lines: dict, where: tuple, judge_typ
             specs += [(where + ("judges", i), j) for i, j in enumerate(entry["judges"])]
     types = judge_types or GENERAL_JUDGES
     for path, spec in specs:
+        if hasattr(spec, "compare") and not isinstance(spec, dict):  # a Judge object (Python API)
+            continue
         if not isinstance(spec, dict):
             problems.append(at(path, f"must be a mapping with a `type` ({' | '.join(types)})"))
             continue

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alignbench.errors import AlignbenchError
-from alignbench.reports.compare import WORSE, Comparison, MetricChange, changes_markdown, fmt
+from alignbench.reports.compare import WORSE, Comparison, MetricChange, changes_markdown, fmt, md_code, md_escape
 
 RULES = ("min", "max", "max_increase", "max_decrease", "no_regression")
 USES = {"min": ("value", "ci_low", "ci_high"), "max": ("value", "ci_low", "ci_high"),
@@ -214,23 +214,26 @@ def summary_markdown(comparison: Comparison, results: list[GateResult]) -> str:
     failed = [r for r in results if r.status == "fail"]
     head = ("❌ **{} of {} gates failed**".format(len(failed), len(results)) if failed else
             f"✅ **all {len(results)} gates passed**" if results else "No gates given: comparison only.")
-    out = [f"## alignbench compare: `{comparison.cand_model}` ({comparison.cand.label}) vs "
-           f"`{comparison.base_model}` ({comparison.base.label})", "",
-           f"base `{comparison.base.path}` (run {comparison.base.run_id}) → candidate `{comparison.cand.path}` "
-           f"(run {comparison.cand.run_id}); paired bootstrap over items, 95% CI, seed {comparison.seed}.", "", head, ""]
+    # Names, labels, paths and gate names come from runs and files: escaped, so no raw HTML reaches CI pages.
+    out = [f"## alignbench compare: {md_code(comparison.cand_model)} ({md_escape(comparison.cand.label)}) vs "
+           f"{md_code(comparison.base_model)} ({md_escape(comparison.base.label)})", "",
+           f"base {md_code(comparison.base.path)} (run {md_escape(comparison.base.run_id)}) → candidate "
+           f"{md_code(comparison.cand.path)} (run {md_escape(comparison.cand.run_id)}); paired bootstrap over items, "
+           f"95% CI, seed {comparison.seed}.", "", head, ""]
     if results:
         out += ["| | gate | metric | result |", "|:-:|:--|:--|:--|"]
         icon = {"pass": "✅", "fail": "❌", "skipped": "⏭️"}
         for r in results:
-            out.append(f"| {icon[r.status]} | {r.gate.name} | `{r.key or r.gate.metric}` | {r.message} |")
+            out.append(f"| {icon[r.status]} | {md_escape(r.gate.name)} | {md_code(r.key or r.gate.metric)} | "
+                       f"{md_escape(r.message)} |")
         out.append("")
     out += ["### All shared metrics", "", changes_markdown(comparison)]
     if comparison.partial:
         out += ["", "Compared on shared items only (--allow-partial): " + "; ".join(
-            f"`{k}` base {b}, candidate {c}, shared {s}" for k, (b, c, s) in comparison.partial.items())]
+            f"{md_code(k)} base {b}, candidate {c}, shared {s}" for k, (b, c, s) in comparison.partial.items())]
     for side, keys in (("base", comparison.only_base), ("candidate", comparison.only_cand)):
         if keys:
-            out += ["", f"Only in {side} (not compared): " + ", ".join(f"`{k}`" for k in keys)]
+            out += ["", f"Only in {side} (not compared): " + ", ".join(md_code(k) for k in keys)]
     return "\n".join(out) + "\n"
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import difflib
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from alignbench.errors import AlignbenchError
 
@@ -131,11 +132,7 @@ def pydantic_problems(exc, source: str, lines: dict, data: Any, model: type | No
         # keep only the parts of loc that exist in the data (pydantic adds union / validator tags)
         path, value, loc_model = [], data, []
         for part in err["loc"]:
-            if isinstance(value, dict) and part in value:
-                path.append(part)
-                loc_model.append(part)
-                value = value[part]
-            elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            if isinstance(value, dict) and part in value or isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
                 path.append(part)
                 loc_model.append(part)
                 value = value[part]

@@ -11,8 +11,19 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from alignbench.schemas.common import (Fraction, NonEmptyStr, NonNegativeInt, PositiveInt, Seed, Strict)
-from alignbench.schemas.problems import Problem, field_name, line_of, pydantic_problems, short
+from alignbench.schemas.common import (
+    NonEmptyStr,
+    NonNegativeInt,
+    PositiveInt,
+    Strict,
+)
+from alignbench.schemas.problems import (
+    Problem,
+    field_name,
+    line_of,
+    pydantic_problems,
+    short,
+)
 
 
 class Lora(Strict):
@@ -123,7 +134,7 @@ def config_annotations(config_cls) -> dict[str, Any]:
 
     try:
         hints = typing.get_type_hints(config_cls)
-    except Exception:  # a forward reference the config's module cannot resolve: fall back to no type check
+    except Exception:  # noqa: BLE001 -- a forward reference the config's module cannot resolve: fall back to no type check
         hints = {}
     return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(config_cls) if f.init}
 

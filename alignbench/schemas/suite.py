@@ -11,11 +11,33 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
-from alignbench.schemas.common import (MAX_SEED, AnyValue, Fraction, NonEmptyStr, NonNegativeFloat, NonNegativeInt,
-                                       PositiveFloat, PositiveInt, Seed, Strict)
-from alignbench.schemas.problems import Problem, field_name, line_of, pydantic_problems, unknown_key_message
+from alignbench.schemas.common import (
+    MAX_SEED,
+    AnyValue,
+    Fraction,
+    NonEmptyStr,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Seed,
+    Strict,
+)
+from alignbench.schemas.problems import (
+    Problem,
+    field_name,
+    line_of,
+    pydantic_problems,
+    unknown_key_message,
+)
 
 
 class Decoding(Strict):
@@ -71,7 +93,7 @@ class RubricJudge(_Judge):
         if value is None or callable(value):
             return value
         if not isinstance(value, str):
-            raise ValueError(f"must be 'package.module:function' or 'path/to/file.py:function' (got {value!r:.60})")
+            raise ValueError(f"must be 'package.module:function' or 'path/to/file.py:function' (got {value!r:.60})")  # noqa: TRY004
         if _FILE_FN.match(value):
             file = Path(value.rpartition(":")[0]).expanduser()
             if not file.is_file():
@@ -295,4 +317,4 @@ def _check_judges(entry: dict, source: str, lines: dict, where: tuple, judge_typ
     return problems
 
 
-__all__ = ["Decoding", "EVAL_JUDGES", "GENERAL_JUDGES", "KEY_TYPES", "MAX_SEED", "validate_suite_data"]
+__all__ = ["EVAL_JUDGES", "GENERAL_JUDGES", "KEY_TYPES", "MAX_SEED", "Decoding", "validate_suite_data"]

@@ -134,14 +134,14 @@ class Recipe(dict):
     """A recipe's keys, remembering the file they came from and the line of each (for error messages)."""
 
     source: str = "recipe"
-    lines: dict = {}
+    lines: dict = {}  # noqa: RUF012 -- replaced per instance by load_recipe
 
 
 def load_recipe(recipe: str | Path | dict | None, overrides: dict | None = None) -> dict:
     """Read a recipe (path or dict) and apply overrides.  Relative data paths stay relative to the cwd.
     The file goes through the shared bounded YAML loader (alignbench.schemas): size, nesting and alias limits,
     duplicate and non-string keys refused, the file and line named in every error."""
-    lines: dict = {}
+    lines: dict = {}  # noqa: RUF012 -- replaced per instance by load_recipe
     source = getattr(recipe, "source", "recipe")
     if recipe is None:
         data: dict = {}
@@ -198,6 +198,7 @@ def resolve_recipe(stage: str, recipe: dict, where: str | None = None) -> Resolv
     """Split a recipe into alignbench options and the stage's trainer config; reject unknown keys, and
     wrong types or ranges of known ones (alignbench.schemas.recipe), all in one error, before any model loads."""
     from alignbench.schemas import Problem, SchemaError
+    from alignbench.schemas.problems import line_of
     from alignbench.schemas.recipe import config_annotations, recipe_problems
 
     where = where or getattr(recipe, "source", "recipe")
@@ -217,14 +218,12 @@ def resolve_recipe(stage: str, recipe: dict, where: str | None = None) -> Resolv
         else:
             unknown.append(key)
     problems = []
-    if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(str(key), sorted(ours | config_fields), n=3)
-            hints.append(f"{str(key)!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
-        problems.append(Problem(where, None, "", f"unknown key(s) {', '.join(hints)} for stage {stage} "
-                                                 f"(alignbench keys: {', '.join(sorted(ours))}; "
-                                                 f"or any {config_cls.__name__} field)"))
+    for key in unknown:  # one problem per key, at its line, with the closest known keys
+        close = difflib.get_close_matches(str(key), sorted(ours | config_fields), n=3)
+        problems.append(Problem(where, line_of(lines, (key,)), str(key),
+                                f"unknown key {str(key)!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
+                                + f" for stage {stage} (alignbench keys: {', '.join(sorted(ours))}; "
+                                  f"or any {config_cls.__name__} field)"))
     problems += recipe_problems(recipe, where, lines, fields, ours)
     if "model" not in options:
         problems.append(Problem(where, None, "model", "missing (the model spec to train from)"))

@@ -93,7 +93,7 @@ class PerspectiveScorer(ToxicityScorer):
                                                    f"{_error_message(resp)}"))
             try:
                 return float(resp.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"])
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError):
                 raise AlignbenchError(self._redact(f"perspective: unexpected response (no attributeScores."
                                                    f"TOXICITY.summaryScore.value): {resp.text[:200]}")) from None
         raise AlignbenchError(f"perspective: gave up after {self.max_retries + 1} attempts ({last_error}); "

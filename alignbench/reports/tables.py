@@ -33,7 +33,10 @@ def md_escape(text) -> str:
 
 
 def md_code(text) -> str:
-    """`text` as an inline code span that no backtick, pipe or newline inside it can break out of."""
+    """`text` as an inline code span that no backtick, pipe or newline inside it can break out of; text with
+    angle brackets is escaped instead (some renderers pass HTML through in code spans of table cells)."""
+    if "<" in str(text) or ">" in str(text):
+        return md_escape(text)
     return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\r", " ").replace("\n", " ") + "`"
 
 

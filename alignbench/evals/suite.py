@@ -130,8 +130,10 @@ def load_suite(name_or_path: str | Path | dict) -> Suite:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def expand_env(value: Any, source: str = "<suite>", lines: dict | None = None) -> Any:
-    """`${VAR}` and `${VAR:-default}` in a suite's strings (e.g. the reward-model path of a judge).
+def expand_env(value: Any, source: str = "<suite>", lines: dict | None = None,
+               placeholders: dict[str, str] | None = None) -> Any:
+    """`${VAR}` and `${VAR:-default}` in a suite's strings (e.g. the reward-model path of a judge), and
+    `{name}` for each name in `placeholders` (the demo fills `{rm}`, `{data_root}` ... this way).
     Runs on values the bounded YAML loader already built (alias expansion capped), and names every unset
     variable with its file and line."""
     from alignbench.schemas import Problem, field_name
@@ -150,6 +152,8 @@ def expand_env(value: Any, source: str = "<suite>", lines: dict | None = None) -
                                         f"environment variable {m.group(1)} is not set (used as ${{{m.group(1)}}}; "
                                         f"set it or write ${{{m.group(1)}:-default}})"))
                 return m.group(0)
+            for name, text in (placeholders or {}).items():
+                value = value.replace("{" + name + "}", text)
             return _ENV.sub(sub, value) if "${" in value else value
         if isinstance(value, list):
             return [walk(v, path + (i,)) for i, v in enumerate(value)]

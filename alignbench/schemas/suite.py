@@ -127,6 +127,19 @@ class LLMJudge(_Judge):
     swap: bool = True
     # truthfulqa_gen / hallucination llm judges read only `model`; the extra knobs are harmless there
 
+    @field_validator("template_file")
+    @classmethod
+    def _template_file(cls, value):
+        if value is not None and not Path(value).expanduser().is_file():
+            raise ValueError(f"{value}: no such file (the judge prompt template)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_template(self):
+        if self.template is not None and self.template_file is not None:
+            raise ValueError("give `template` or `template_file`, not both")
+        return self
+
 
 class HumanJudge(_Judge):
     type: Literal["human"]

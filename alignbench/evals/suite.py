@@ -117,7 +117,7 @@ def load_suite(name_or_path: str | Path | dict) -> Suite:
     reported at once as `file:line: field: what is wrong` (SuiteError) before any model or data set loads."""
     if isinstance(name_or_path, dict):
         return parse_suite(name_or_path, "<suite>")
-    from alignbench.schemas import SchemaError, load_yaml
+    from alignbench.schemas import load_yaml
 
     path = find_suite_file(name_or_path)
     try:
@@ -184,7 +184,8 @@ def parse_suite(data: Any, source: str, lines: dict | None = None) -> Suite:
     seed = data.get("seed", 0)
     specs = []
     for i, entry in enumerate(data["evals"]):
-        where = f"{source}:{line_of(lines, ('evals', i))}: evals[{i}]" if lines else f"{source}: evals[{i}]"
+        line = line_of(lines, ("evals", i))
+        where = f"{source}:{line}: evals[{i}]" if line else f"{source}: evals[{i}]"
         name = entry["name"]
         type_name = entry.get("type", name.split("/")[0])
         spec = EvalSpec(name=name, type=type_name, options=_merge(defaults, entry), source=where)

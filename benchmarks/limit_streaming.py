@@ -26,8 +26,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "prompts.jsonl"
         with open(path, "w") as fh:
-            for i in range(args.rows):
-                fh.write(json.dumps({"id": f"p{i}", "prompt": "Write a poem about " + "x" * 200}) + "\n")
+            fh.writelines(json.dumps({"id": f"p{i}", "prompt": "Write a poem about " + "x" * 200}) + "\n" for i in range(args.rows))
             fh.write('{"id": "bad", "prompt": \n')  # a broken last line
         out: dict = {"rows": args.rows + 1, "file_mb": round(os.path.getsize(path) / 2**20, 1)}
         for name, read in (("limit_2_streamed", lambda: list(itertools.islice(iter_records(path, "prompt"), 2))),

@@ -8,9 +8,9 @@ quota), retrying 429 / 5xx / connection errors with exponential backoff.  Empty 
 scores NaN and is listed in `scorer.refused` (the RTP eval leaves NaN samples out); any other error (bad key,
 quota exhausted after retries) raises.
 
-The key travels in the `X-Goog-Api-Key` header, never in the URL, and every message this module builds goes
-through `_redact` (the key and any URL query string removed), so a failing request cannot print the key to
-stderr, CI logs, the store or a report.
+The key travels as the API documents it, in the URL's `?key=` query string, so every message this module builds
+goes through `_redact` (the key and any URL query string removed): a failing request (whose exception text
+holds the full URL) cannot print the key to stderr, CI logs, the store or a report.
 """
 from __future__ import annotations
 
@@ -77,8 +77,7 @@ class PerspectiveScorer(ToxicityScorer):
             self._wait_for_slot()
             self.requests_sent += 1
             try:
-                resp = self.session.post(self.url, headers={"X-Goog-Api-Key": self.api_key}, json=body,
-                                         timeout=self.timeout_s)
+                resp = self.session.post(self.url, params={"key": self.api_key}, json=body, timeout=self.timeout_s)
             except requests.RequestException as exc:
                 last_error = self._redact(f"{type(exc).__name__}: {exc}")
                 continue

@@ -117,7 +117,7 @@ def test_a_labeling_session_in_headless_chromium_then_train_rm(tmp_path, browser
                                                 "likert": [4, 4, 4, 4], "flags": [[], [], [], []]}).status_code == 200
     rankings = tmp_path / "rankings.jsonl"
     assert main(["label", "export", str(project.folder), "--format", "rankings", "--out", str(rankings)]) == 0
-    from alignbench.data.readers import read_records
+    from alignbench.data.sources import read_records
 
     records = read_records(rankings, "ranking")
     assert len(records) == 6 and records[0].k == 4

@@ -8,7 +8,7 @@ import pandas as pd
 from helpers_labeling import write_rank_items
 
 from alignbench.cli import main
-from alignbench.data.readers import read_records
+from alignbench.data.sources import read_records
 from alignbench.labeling import Project, create_project
 from alignbench.labeling.assignment import next_item
 

@@ -37,6 +37,8 @@ def _eval(args) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise AlignbenchError("--limit must be a positive integer")
+    if args.seed is not None and not 0 <= args.seed <= 2**63 - 1:  # the store keeps seeds as SQLite integers
+        raise AlignbenchError(f"--seed must be between 0 and 2**63-1, got {args.seed}")
     suite = load_suite(args.suite)
     if args.only:
         unknown = [o for o in args.only if o not in {e.name for e in suite.evals}]

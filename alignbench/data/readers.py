@@ -169,11 +169,14 @@ def _iter_jsonl(path: Path) -> Iterator[Row]:
                             "rename it to .json to read it as an array")
         seen_content = True
         try:
-            value = json.loads(text)
+            value = _loads(text)
         except json.JSONDecodeError as exc:
             problem = _utf8_problem(text) if had_bad_bytes else DataProblem(
                 "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}")
             yield Row(problem, f"{path}:{lineno}")
+            continue
+        except _Duplicate as exc:
+            yield Row(DataProblem("(line)", str(exc)), f"{path}:{lineno}")
             continue
         except RecursionError:
             yield Row(DataProblem("(line)", "JSON nested too deeply"), f"{path}:{lineno}")
@@ -201,7 +204,9 @@ def _iter_json(path: Path) -> Iterator[Row]:
     stripped = text.lstrip()
     if stripped[:1] != "[":
         try:
-            data = json.loads(text)
+            data = _loads(text)
+        except _Duplicate as exc:
+            raise DataError(f"{path}: {exc}") from None
         except RecursionError as exc:
             raise DataError(f"{path}: JSON nested too deeply") from exc
         except json.JSONDecodeError as exc:
@@ -214,7 +219,7 @@ def _iter_json(path: Path) -> Iterator[Row]:
         raise DataError(f"{path}: expected a JSON array of records (or {{\"data\": [...]}})")
     # Hand-rolled walk over the top-level array with raw_decode, because json.load does not tell
     # where each element starts and users need `file:line` for a bad record.
-    decoder = json.JSONDecoder()
+    decoder = _STRICT_JSON
     pos = len(text) - len(stripped) + 1
     expect_value = True
     while True:
@@ -237,42 +242,117 @@ def _iter_json(path: Path) -> Iterator[Row]:
             raise DataError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
         except RecursionError as exc:
             raise DataError(f"{path}:{line}: JSON nested too deeply") from exc
+        except _Duplicate as exc:
+            yield Row(DataProblem("(record)", str(exc)), f"{path}:{line}")
+            _, pos = json.JSONDecoder().raw_decode(text, pos)  # skip the record, keep reading the array
+            expect_value = False
+            continue
         yield Row(value, f"{path}:{line}")
         expect_value = False
     if text[pos + 1:].strip():
         raise DataError(f"{path}:{text.count(chr(10), 0, pos) + 1}: not valid JSON: text after the closing ']'")
 
 
-def _iter_csv(path: Path) -> Iterator[Row]:
-    import io
+# Cells of 20 MB are legal data (a long document); the csv module's default cap is 128 KiB.
+csv.field_size_limit(2**31 - 1)
 
-    text, had_bad_bytes = _decode(_read_bytes(path))
-    text = text.removeprefix("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+
+class _Duplicate(ValueError):
+    """A JSON object names one key twice (json keeps the last value silently)."""
+
+
+def _no_duplicates(pairs: list) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _Duplicate(f"duplicate key {key!r} (JSON keeps only the last value; give each key once)")
+    return out
+
+
+_STRICT_JSON = json.JSONDecoder(object_pairs_hook=_no_duplicates)
+
+
+def _loads(text: str):
+    """json.loads that rejects duplicate keys (raises _Duplicate)."""
+    return _STRICT_JSON.decode(text)
+
+
+class _CellError(ValueError):
+    def __init__(self, field: str, message: str):
+        self.field, self.message = field, message
+        super().__init__(message)
+
+
+def _iter_csv(path: Path) -> Iterator[Row]:
+    """Streamed (a --limit reads only the rows it needs) and strict: a quote that is opened and never closed
+    is an error at the line it opens, not one huge cell that swallows the rest of the file."""
+    opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        for rec in reader:
-            # reader.line_num is the physical line where this record ended (multi-line cells)
-            origin = f"{path}:{reader.line_num}"
-            if None in rec:
-                yield Row(DataProblem("(line)", f"{len(rec[None])} more cell(s) than the header has columns"), origin)
-                continue
-            bad = next((k for k, v in rec.items() if (v and _is_bad(v)) or _is_bad(k)), None) if had_bad_bytes else None
+        fh = opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from exc
+    start = 1
+    with fh:
+        reader = csv.reader(fh, strict=True)
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            bad = next((c for c in header if _is_bad(c)), None)
             if bad is not None:
-                yield Row(DataProblem(bad.encode("utf-8", "replace").decode() if _is_bad(bad) else bad,
-                                      "not valid UTF-8"), origin)
-                continue
-            yield Row({k: _structured_value(k, v) for k, v in rec.items() if v not in (None, "")}, origin)
-    except csv.Error as exc:
-        raise DataError(f"{path}:{reader.line_num}: not valid CSV: {exc}") from exc
+                raise DataError(f"{path}:1: (header): not valid UTF-8")
+            dupes = sorted({c for c in header if header.count(c) > 1})
+            if dupes:
+                raise DataError(f"{path}:1: (header): column {dupes[0]!r} appears {header.count(dupes[0])} times; "
+                                "give each column once")
+            if any("\x00" in c for c in header):
+                raise DataError(f"{path}:1: (header): holds a NUL character")
+            start = reader.line_num + 1
+            for cells in reader:
+                origin = f"{path}:{reader.line_num}"  # the physical line where this record ended (multi-line cells)
+                start = reader.line_num + 1
+                if not cells:
+                    continue
+                if len(cells) > len(header):
+                    yield Row(DataProblem("(line)", f"{len(cells) - len(header)} more cell(s) than the header has "
+                                                    "columns"), origin)
+                    continue
+                rec = dict(zip(header, cells))
+                bad = next((k for k, v in rec.items() if v and _is_bad(v)), None)
+                if bad is not None:
+                    yield Row(DataProblem(bad, "not valid UTF-8"), origin)
+                    continue
+                nul = next((k for k, v in rec.items() if "\x00" in v), None)
+                if nul is not None:
+                    yield Row(DataProblem(nul, "holds a NUL character (binary data?)"), origin)
+                    continue
+                try:
+                    row = {k: _structured_value(k, v) for k, v in rec.items() if v != ""}
+                except _CellError as exc:
+                    yield Row(DataProblem(exc.field, exc.message), origin)
+                    continue
+                yield Row(row, origin)
+        except csv.Error as exc:
+            hint = f" (a quote opened in the record starting at line {start} is never closed?)" \
+                if "end of data" in str(exc) else ""
+            raise DataError(f"{path}:{start}: not valid CSV: {exc}{hint}") from None
+        except (OSError, EOFError) as exc:  # a truncated or corrupt .gz
+            raise DataError(f"{path}: cannot read: {exc}") from None
 
 
 def _structured_value(key: str, value: str):
-    """CSV cells (and Parquet strings) of structured columns (`responses`, `ranks`, `meta` ...) hold JSON: decode them."""
+    """CSV cells (and Parquet strings) of structured columns (`responses`, `ranks`, `meta` ...) hold JSON:
+    decode them (a cell that is not JSON stays a string; record validation then names the field)."""
     if key in STRUCTURED_FIELDS and value[:1] in "[{":
         try:
-            return json.loads(value)
+            return _loads(value)
         except json.JSONDecodeError:
             return value
+        except _Duplicate as exc:
+            raise _CellError(key, str(exc)) from None
+        except RecursionError:
+            raise _CellError(key, "JSON nested too deeply") from None
     return value
 
 
@@ -285,14 +365,21 @@ def _iter_parquet(path: Path) -> Iterator[Row]:
         raise DataError(f"{path}: not a readable Parquet file: {exc}") from exc
     # to_pylist gives plain lists/dicts/None (pandas would give numpy arrays and NaN)
     for i, rec in enumerate(table.to_pylist()):
-        yield Row({k: _structured_value(k, v) if isinstance(v, str) else v for k, v in rec.items() if v is not None},
-                  f"{path}:row {i + 1}")
+        try:
+            row = {k: _structured_value(k, v) if isinstance(v, str) else v for k, v in rec.items() if v is not None}
+        except _CellError as exc:
+            yield Row(DataProblem(exc.field, exc.message), f"{path}:row {i + 1}")
+            continue
+        yield Row(row, f"{path}:row {i + 1}")
 
 
 def _iter_text(path: Path) -> Iterator[Row]:
     for lineno, raw in _iter_lines(path):
         text = _decode(raw)[0].rstrip("\r\n")
         if not text.strip():
+            continue
+        if "\x00" in text:
+            yield Row(DataProblem("(line)", "holds a NUL character (binary data?)"), f"{path}:{lineno}")
             continue
         yield Row(_utf8_problem(text) if _is_bad(text) else {"text": text}, f"{path}:{lineno}")
 

@@ -73,6 +73,7 @@ class Demonstration(Record):
     @classmethod
     def from_dict(cls, d: dict) -> "Demonstration":
         problems: list = []
+        _check_common(d, problems)
         response = _text(d, "response", problems)
         prompt = _text(d, "prompt", problems, required=False)
         messages = _messages(d, "messages", problems)
@@ -103,6 +104,7 @@ class Ranking(Record):
     @classmethod
     def from_dict(cls, d: dict) -> "Ranking":
         problems: list = []
+        _check_common(d, problems)
         prompt = _text(d, "prompt", problems)
         responses = d.get("responses")
         ranks = d.get("ranks")
@@ -156,6 +158,7 @@ class Prompt(Record):
     @classmethod
     def from_dict(cls, d: dict) -> "Prompt":
         problems: list = []
+        _check_common(d, problems)
         prompt = _text(d, "prompt", problems)
         if problems:
             raise RecordError(problems)
@@ -171,6 +174,7 @@ class PretrainText(Record):
     @classmethod
     def from_dict(cls, d: dict) -> "PretrainText":
         problems: list = []
+        _check_common(d, problems, has_meta=False)
         text = _text(d, "text", problems)
         if problems:
             raise RecordError(problems)
@@ -191,6 +195,7 @@ class EvalItem(Record):
     @classmethod
     def from_dict(cls, d: dict) -> "EvalItem":
         problems: list = []
+        _check_common(d, problems)
         item_id = _id(d)
         if item_id is None:
             problems.append(("id", "missing"))
@@ -208,6 +213,24 @@ class EvalItem(Record):
 def _id(d: dict) -> str | None:
     value = d.get("id")
     return None if value is None else str(value)
+
+
+def _check_common(d: dict, problems: list, has_meta: bool = True) -> None:
+    """`id`: a non-empty string or an integer (ids key the store and join runs: a list, an object, a bool,
+    a float such as Infinity, or "" would be silently turned into a string); `meta`: an object."""
+    value = d.get("id")
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            problems.append(("id", f"must be a string or an integer, got {type(value).__name__} {_short(value)}"))
+        elif isinstance(value, str) and not value.strip():
+            problems.append(("id", "empty"))
+    if has_meta and d.get("meta") is not None and not isinstance(d["meta"], dict):
+        problems.append(("meta", f"must be an object (JSON {{...}}), got {type(d['meta']).__name__} {_short(d['meta'])}"))
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 RECORD_KINDS: dict[str, type[Record]] = {

@@ -83,6 +83,23 @@ def read_records(source: str | Path, kind: str, limit: int | None = None) -> lis
     return records
 
 
+def iter_records(source: str | Path, kind: str) -> Iterator[Record]:
+    """Typed records of one kind, streamed: a consumer that stops after N records (`eval --limit N`) reads
+    only the rows those need, so a bad line 10,001 does not fail a run that uses 2 rows and a 200 MB file
+    is not parsed whole.  A bad row raises DataError naming its file, line and field when it is reached
+    (use read_records or `alignbench data validate` to list every problem of a file)."""
+    text = str(source)
+    rows = iter_dataset_rows(text, kind) if text.startswith(DATASET_PREFIX) else iter_rows(source)
+    for row in rows:
+        if isinstance(row.data, DataProblem):
+            raise DataError(f"{source}: bad {kind} record", [f"{row.origin}: {row.data.field}: {row.data.message}"])
+        try:
+            yield parse_record(kind, row.data)
+        except RecordError as exc:
+            raise DataError(f"{source}: bad {kind} record",
+                            [f"{row.origin}: {f}: {m}" for f, m in exc.problems]) from None
+
+
 def fingerprint_source(source: str | Path) -> str:
     """Dataset fingerprint: sha256 of the file bytes (or of every file in a folder, or the hub spec)."""
     text = str(source)

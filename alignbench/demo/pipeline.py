@@ -152,33 +152,22 @@ def demo_suite(cfg: DemoConfig, out: Path) -> dict:
     """evals/demo.yaml with its placeholders filled in: {eval_prompts}, {rm} and {data_root} (the demo data
     sets, or `data_dir` with the real ones: both use the same folder layout, so the same adapters read them),
     plus `suite_overrides` (eval name -> keys)."""
-    import yaml
+    from alignbench.evals.suite import expand_env
+    from alignbench.schemas import load_yaml
 
-    raw = yaml.safe_load(SUITE_FILE.read_text(encoding="utf-8"))
+    raw = load_yaml(SUITE_FILE, what="suite file").data
     data_root = Path(cfg.data_dir).expanduser().resolve() if cfg.data_dir else DEMO_DATA / "data"
     if cfg.data_dir and not data_root.is_dir():
         raise AlignbenchError(f"--data-dir {cfg.data_dir}: no such folder (expected truthfulqa/, realtoxicityprompts/, ...)")
-    fill = {"{eval_prompts}": str(out / "data" / "eval_prompts.jsonl"), "{rm}": str(out / "rm"),
-            "{data_root}": str(data_root)}
-
-    def sub(value):
-        if isinstance(value, str):
-            for key, text in fill.items():
-                value = value.replace(key, text)
-            return value
-        if isinstance(value, list):
-            return [sub(v) for v in value]
-        if isinstance(value, dict):
-            return {k: sub(v) for k, v in value.items()}
-        return value
-
+    fill = {"eval_prompts": str(out / "data" / "eval_prompts.jsonl"), "rm": str(out / "rm"),
+            "data_root": str(data_root)}
     evals = []
     for entry in raw["evals"]:
         entry = {**entry, **cfg.suite_overrides.get(entry["name"], {})}
         if entry["name"] == "winrate":  # the win rate decodes as the demo's own stages do
             entry["decoding"] = {**entry.get("decoding", {}), "max_new_tokens": cfg.max_new_tokens}
         evals.append(entry)
-    return sub({**raw, "evals": evals, "seed": cfg.seed})
+    return expand_env({**raw, "evals": evals, "seed": cfg.seed}, str(SUITE_FILE), placeholders=fill)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -26,14 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from alignbench.errors import AlignbenchError
+from alignbench.schemas import SchemaError
 
 SUITE_KEYS = {"name", "description", "seed", "defaults", "evals"}
 # Keys every eval entry may have; an eval module adds its own in SPEC_KEYS.
 COMMON_EVAL_KEYS = {"name", "type", "dataset", "limit", "decoding", "judge", "judges", "description", "batch_size"}
 
 
-class SuiteError(AlignbenchError):
-    """A suite file is malformed; the message names the file and the key."""
+class SuiteError(SchemaError):
+    """A suite file is malformed; the message names the file, line and key of every problem."""
 
 
 # -- suite files --------------------------------------------------------------------------------------
@@ -103,92 +104,105 @@ def find_suite_file(name_or_path: str | Path) -> Path:
 
 
 def load_suite(name_or_path: str | Path | dict) -> Suite:
-    """Read and validate a suite (a name, a path, or an already-parsed dict)."""
+    """Read and validate a suite (a name, a path, or an already-parsed dict).  Every problem of the file is
+    reported at once as `file:line: field: what is wrong` (SuiteError) before any model or data set loads."""
     if isinstance(name_or_path, dict):
         return parse_suite(name_or_path, "<suite>")
-    import yaml
+    from alignbench.schemas import load_yaml
 
     path = find_suite_file(name_or_path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise SuiteError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    return parse_suite(expand_env(data, str(path)), str(path))
+        doc = load_yaml(path, what="suite file")  # bounded: alias expansion, depth and size checked first
+    except SchemaError as exc:
+        raise SuiteError(exc.problems) from None
+    return parse_suite(expand_env(doc.data, str(path), doc.lines), str(path), doc.lines)
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def expand_env(value: Any, source: str = "<suite>") -> Any:
-    """`${VAR}` and `${VAR:-default}` in a suite's strings (e.g. the reward-model path of a judge)."""
-    if isinstance(value, str):
-        def sub(m):
-            if m.group(1) in os.environ:
-                return os.environ[m.group(1)]
-            if m.group(2) is not None:
-                return m.group(2)
-            raise SuiteError(f"{source}: environment variable {m.group(1)} is not set (used as ${{{m.group(1)}}}; "
-                             f"set it or write ${{{m.group(1)}:-default}})")
-        return _ENV.sub(sub, value)
-    if isinstance(value, list):
-        return [expand_env(v, source) for v in value]
-    if isinstance(value, dict):
-        return {k: expand_env(v, source) for k, v in value.items()}
-    return value
+def expand_env(value: Any, source: str = "<suite>", lines: dict | None = None,
+               placeholders: dict[str, str] | None = None) -> Any:
+    """`${VAR}` and `${VAR:-default}` in a suite's strings (e.g. the reward-model path of a judge), and
+    `{name}` for each name in `placeholders` (the demo fills `{rm}`, `{data_root}` ... this way).
+    Runs on values the bounded YAML loader already built (alias expansion capped), and names every unset
+    variable with its file and line."""
+    from alignbench.schemas import Problem, field_name
+    from alignbench.schemas.problems import line_of
+
+    problems: list = []
+
+    def walk(value: Any, path: tuple) -> Any:
+        if isinstance(value, str):
+            def sub(m):
+                if m.group(1) in os.environ:
+                    return os.environ[m.group(1)]
+                if m.group(2) is not None:
+                    return m.group(2)
+                problems.append(Problem(source, line_of(lines or {}, path), field_name(path),
+                                        f"environment variable {m.group(1)} is not set (used as ${{{m.group(1)}}}; "
+                                        f"set it or write ${{{m.group(1)}:-default}})"))
+                return m.group(0)
+            for name, text in (placeholders or {}).items():
+                value = value.replace("{" + name + "}", text)
+            return _ENV.sub(sub, value) if "${" in value else value
+        if isinstance(value, list):
+            return [walk(v, path + (i,)) for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            return {k: walk(v, path + (k,)) for k, v in value.items()}
+        return value
+
+    out = walk(value, ())
+    if problems:
+        raise SuiteError(problems)
+    return out
 
 
-def parse_suite(data: Any, source: str) -> Suite:
+def parse_suite(data: Any, source: str, lines: dict | None = None) -> Suite:
+    """Validate a parsed suite against its schema (alignbench.schemas.suite) and each eval module's own
+    checks; raises SuiteError listing every problem."""
     from alignbench.evals import EVALS, eval_module
+    from alignbench.schemas import Problem
+    from alignbench.schemas.problems import line_of
+    from alignbench.schemas.suite import validate_suite_data
 
-    if not isinstance(data, dict):
-        raise SuiteError(f"{source}: a suite must be a mapping with an `evals` list")
-    unknown = set(data) - SUITE_KEYS
-    if unknown:
-        raise SuiteError(f"{source}: {sorted(unknown)[0]}: unknown key (a suite has {', '.join(sorted(SUITE_KEYS))})")
-    evals = data.get("evals")
-    if not isinstance(evals, list) or not evals:
-        raise SuiteError(f"{source}: evals: missing or empty; list the evals to run")
+    lines = lines or {}
+    eval_keys = {t: set(getattr(eval_module(t), "SPEC_KEYS", ())) for t in EVALS}
+    problems = validate_suite_data(data, source, lines, eval_keys, COMMON_EVAL_KEYS)
+    if problems:
+        raise SuiteError(problems)
     defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise SuiteError(f"{source}: defaults: must be a mapping")
     seed = data.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise SuiteError(f"{source}: seed: must be an integer")
-    specs, names = [], set()
-    for i, entry in enumerate(evals):
-        where = f"{source}: evals[{i}]"
-        if not isinstance(entry, dict):
-            raise SuiteError(f"{where}: must be a mapping with at least `name`")
-        name = entry.get("name")
-        if not isinstance(name, str) or not name:
-            raise SuiteError(f"{where}.name: missing; every eval needs a name")
+    specs = []
+    for i, entry in enumerate(data["evals"]):
+        line = line_of(lines, ("evals", i))
+        where = f"{source}:{line}: evals[{i}]" if line else f"{source}: evals[{i}]"
+        name = entry["name"]
         type_name = entry.get("type", name.split("/")[0])
-        if type_name not in EVALS:
-            raise SuiteError(f"{where}.type: unknown eval {type_name!r}; known: {', '.join(sorted(EVALS))}")
-        if name in names:
-            raise SuiteError(f"{where}.name: {name!r} appears twice; give each eval a distinct name")
-        names.add(name)
-        options = _merge(defaults, entry)
-        module = eval_module(type_name)
-        allowed = COMMON_EVAL_KEYS | set(getattr(module, "SPEC_KEYS", ()))
-        for key in entry:
-            if key not in allowed:
-                raise SuiteError(f"{where}.{key}: unknown key for eval type {type_name!r} "
-                                 f"(allowed: {', '.join(sorted(allowed))})")
-        limit = options.get("limit")
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-            raise SuiteError(f"{where}.limit: must be a positive integer")
-        spec = EvalSpec(name=name, type=type_name, options=options, source=where)
-        validate = getattr(module, "validate", None)
+        spec = EvalSpec(name=name, type=type_name, options=_merge(defaults, entry), source=where)
+        validate = getattr(eval_module(type_name), "validate", None)
         if validate is not None:
-            problems = validate(spec)
-            if problems:
-                raise SuiteError(f"{where}: " + "; ".join(problems))
+            try:
+                found = validate(spec)
+            except SuiteError as exc:
+                found = [str(exc).removeprefix(where + ".").removeprefix(where + ": ")]
+            except (AlignbenchError, ValueError, TypeError) as exc:  # a module check that trips on a value
+                found = [str(exc)]
+            for text in found or ():
+                # module checks say "key: what is wrong"; point at that key's line when it is one
+                key, sep, message = text.partition(": ")
+                root = key.split(".")[0].split("[")[0]
+                if sep and root in spec.options:
+                    path = ("evals", i, root) if root in entry else ("defaults", root)
+                    problems.append(Problem(source, line_of(lines, path), f"evals[{i}].{key}", message))
+                elif sep and root in ("judge", "judges", "dataset", "file", "task"):
+                    problems.append(Problem(source, line_of(lines, ("evals", i)), f"evals[{i}].{key}", message))
+                else:
+                    problems.append(Problem(source, line_of(lines, ("evals", i)), f"evals[{i}]", text))
         specs.append(spec)
-    return Suite(name=str(data.get("name") or Path(source).stem), path=source, evals=specs, seed=seed,
-                 description=str(data.get("description") or ""), raw=data)
+    if problems:
+        raise SuiteError(problems)
+    return Suite(name=str(data.get("name") or Path(source).stem), path=source, evals=specs, seed=seed, description=str(data.get("description") or ""), raw=data)
 
 
 def _merge(defaults: dict, entry: dict) -> dict:

@@ -95,9 +95,9 @@ def load_prompts(spec, limit: int | None) -> tuple[list[PromptItem], str, str | 
     single_turn = bool(spec.get("single_turn", False))
     path = Path(dataset).expanduser()
     if path.exists():
-        from alignbench.data.sources import fingerprint_source, read_records
+        from alignbench.data.sources import fingerprint_source, iter_records
 
-        records = read_records(path, "prompt")
+        records = iter_records(path, "prompt")  # streamed: --limit N reads only the rows it needs
         fingerprint = fingerprint_source(path)
     else:
         from alignbench.data.adapters import iter_dataset_items

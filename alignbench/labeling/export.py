@@ -109,7 +109,7 @@ def _labelers(project: Project, min_gold_agreement: float | None) -> list[dict]:
 def export(project: Project, fmt: str, out: str | Path, group: str | None = None,
            min_gold_agreement: float | None = None) -> tuple[Path, int, list[str]]:
     """Write one format to OUT (.jsonl, .csv or .parquet by suffix, atomically); returns (path, rows, notes)."""
-    from alignbench.data.readers import write_records
+    from alignbench.data.writers import write_records
 
     rows, notes = export_rows(project, fmt, group, min_gold_agreement)
     if not rows:

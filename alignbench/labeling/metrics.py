@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from alignbench.evals.stats import mean_with_ci, wilson_interval
+from alignbench.stats import mean_with_ci, wilson_interval
 from alignbench.labeling.agreement import inter_annotator
 from alignbench.labeling.export import screened_labels
 from alignbench.labeling.labels import FLAGS

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from pathlib import Path
 
 from alignbench.config import cache_dir
@@ -32,7 +34,10 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
     memo[key] = digest.hexdigest()
-    tmp = memo_path.with_suffix(".tmp")
+    # A per-process temporary name: two evals starting at once on a fresh cache would otherwise write and
+    # rename the same file, and the second rename fails (FileNotFoundError) or publishes half a file.
+    tmp = memo_path.with_name(f"{memo_path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    memo_path.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text(json.dumps(memo))
     tmp.replace(memo_path)
     return memo[key]

@@ -38,7 +38,9 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    writers = {"md": ("results.md", lambda: f"# {title}\n\n" + table.to_markdown()),
+    from alignbench.reports.tables import md_escape
+
+    writers = {"md": ("results.md", lambda: f"# {md_escape(title)}\n\n" + table.to_markdown()),
                "tex": ("results.tex", table.to_latex), "csv": ("results.csv", full.to_csv)}
     for fmt in formats:
         if fmt in writers:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from alignbench.errors import AlignbenchError
 from alignbench.reports.load import Run
-from alignbench.reports.tables import row_sort_key
+from alignbench.reports.tables import md_code, md_escape, row_sort_key
 from alignbench.stats import DEFAULT_RESAMPLES, paired_bootstrap
 
 BETTER, WORSE, SAME, CHANGED = "better", "worse", "no significant change", "changed"
@@ -194,6 +194,6 @@ def changes_markdown(comparison: Comparison) -> str:
         arrow = {True: " ↑", False: " ↓"}.get(c.higher_is_better, "")
         ci = f" [{fmt(c.ci_low, True)}, {fmt(c.ci_high, True)}]" if c.ci_low is not None else ""
         method = "" if c.method == "paired-bootstrap" else f" ({c.method})"
-        lines.append(f"| {c.label}{arrow} <br>`{c.key}` | {fmt(c.base_value)} | {fmt(c.cand_value)} | "
+        lines.append(f"| {md_escape(c.label)}{arrow} <br>{md_code(c.key)} | {fmt(c.base_value)} | {fmt(c.cand_value)} | "
                      f"{fmt(c.diff, True)}{ci}{method} | {c.n} | {icon[c.verdict]} |")
     return "\n".join(lines) + "\n"

@@ -31,10 +31,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from alignbench.errors import AlignbenchError
-from alignbench.reports.compare import WORSE, Comparison, MetricChange, changes_markdown, fmt
+from alignbench.reports.compare import WORSE, Comparison, MetricChange, changes_markdown, fmt, md_code, md_escape
 
 RULES = ("min", "max", "max_increase", "max_decrease", "no_regression")
 USES = {"min": ("value", "ci_low", "ci_high"), "max": ("value", "ci_low", "ci_high"),
@@ -76,22 +74,11 @@ class GateResult:
 
 
 # -- loading ------------------------------------------------------------------------------------
-def _lines(text: str) -> list[int]:
-    """Line number (1-based) of each gate in the YAML text, for error messages."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(root, yaml.MappingNode):
-        return []
-    for key, value in root.value:
-        if key.value == "gates" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
-    return []
-
-
 def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    try:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def parse_gates(data, source: str = "gates.yaml", lines: list[int] | None = None) -> list[Gate]:
@@ -153,17 +140,20 @@ def parse_gates(data, source: str = "gates.yaml", lines: list[int] | None = None
 
 
 def load_gates(path: str | Path) -> list[Gate]:
+    """Read a gates file with the shared bounded YAML loader (alignbench.schemas: size, depth and alias limits,
+    duplicate keys such as two `min:` rejected, not-UTF-8 named) and validate every gate."""
+    from alignbench.schemas import SchemaError, load_yaml
+
     path = Path(path)
     if not path.is_file():
         raise AlignbenchError(f"{path}: gates file not found")
-    text = path.read_text()
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise AlignbenchError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_gates(data, str(path), _lines(text))
+        doc = load_yaml(path, what="gates file")
+    except SchemaError as exc:
+        raise AlignbenchError(str(exc)) from None
+    gates = doc.data.get("gates") if isinstance(doc.data, dict) else None
+    lines = [doc.lines.get(("gates", i), 0) for i in range(len(gates))] if isinstance(gates, list) else []
+    return parse_gates(doc.data, str(path), lines)
 
 
 # -- checking -----------------------------------------------------------------------------------
@@ -224,23 +214,26 @@ def summary_markdown(comparison: Comparison, results: list[GateResult]) -> str:
     failed = [r for r in results if r.status == "fail"]
     head = ("❌ **{} of {} gates failed**".format(len(failed), len(results)) if failed else
             f"✅ **all {len(results)} gates passed**" if results else "No gates given: comparison only.")
-    out = [f"## alignbench compare: `{comparison.cand_model}` ({comparison.cand.label}) vs "
-           f"`{comparison.base_model}` ({comparison.base.label})", "",
-           f"base `{comparison.base.path}` (run {comparison.base.run_id}) → candidate `{comparison.cand.path}` "
-           f"(run {comparison.cand.run_id}); paired bootstrap over items, 95% CI, seed {comparison.seed}.", "", head, ""]
+    # Names, labels, paths and gate names come from runs and files: escaped, so no raw HTML reaches CI pages.
+    out = [f"## alignbench compare: {md_code(comparison.cand_model)} ({md_escape(comparison.cand.label)}) vs "
+           f"{md_code(comparison.base_model)} ({md_escape(comparison.base.label)})", "",
+           f"base {md_code(comparison.base.path)} (run {md_escape(comparison.base.run_id)}) → candidate "
+           f"{md_code(comparison.cand.path)} (run {md_escape(comparison.cand.run_id)}); paired bootstrap over items, "
+           f"95% CI, seed {comparison.seed}.", "", head, ""]
     if results:
         out += ["| | gate | metric | result |", "|:-:|:--|:--|:--|"]
         icon = {"pass": "✅", "fail": "❌", "skipped": "⏭️"}
         for r in results:
-            out.append(f"| {icon[r.status]} | {r.gate.name} | `{r.key or r.gate.metric}` | {r.message} |")
+            out.append(f"| {icon[r.status]} | {md_escape(r.gate.name)} | {md_code(r.key or r.gate.metric)} | "
+                       f"{md_escape(r.message)} |")
         out.append("")
     out += ["### All shared metrics", "", changes_markdown(comparison)]
     if comparison.partial:
         out += ["", "Compared on shared items only (--allow-partial): " + "; ".join(
-            f"`{k}` base {b}, candidate {c}, shared {s}" for k, (b, c, s) in comparison.partial.items())]
+            f"{md_code(k)} base {b}, candidate {c}, shared {s}" for k, (b, c, s) in comparison.partial.items())]
     for side, keys in (("base", comparison.only_base), ("candidate", comparison.only_cand)):
         if keys:
-            out += ["", f"Only in {side} (not compared): " + ", ".join(f"`{k}`" for k in keys)]
+            out += ["", f"Only in {side} (not compared): " + ", ".join(md_code(k) for k in keys)]
     return "\n".join(out) + "\n"
 
 

@@ -25,6 +25,21 @@ HEADLINE = {"win_rate", "lc_win_rate", "tie_rate", "mc1", "mc2", "truthful", "tr
             "emt", "toxicity_prob", "mean_toxicity", "hallucination_rate", "acc", "acc_norm", "em", "f1", "bleu"}
 
 
+def md_escape(text) -> str:
+    """Text from runs (model names, titles, metric labels) made inert in Markdown: raw HTML shows as text
+    (`<script>` -> `&lt;script&gt;`), a `|` cannot split a table cell, a newline cannot end the row."""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+            .replace("\r", " ").replace("\n", " "))
+
+
+def md_code(text) -> str:
+    """`text` as an inline code span that no backtick, pipe or newline inside it can break out of; text with
+    angle brackets is escaped instead (some renderers pass HTML through in code spans of table cells)."""
+    if "<" in str(text) or ">" in str(text):
+        return md_escape(text)
+    return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\r", " ").replace("\n", " ") + "`"
+
+
 def is_headline(metric: str) -> bool:
     base = metric[: -len("_delta")] if metric.endswith("_delta") else metric
     # The toxicity eval's per-prompt-bin rows (emt_toxic_prompts, ...) are part of the paper's story.
@@ -153,7 +168,12 @@ class ResultTable:
     def to_markdown(self) -> str:
         if self.rows.empty:
             return "_No metrics in these runs._\n"
-        body = self.display(mark=lambda t: f"**{t}**").to_markdown(stralign="left")
+        shown = self.display(mark=lambda t: f"**{t}**")
+        # model names and metric labels come from runs: raw HTML in them must show as text
+        shown.index = [md_escape(i) for i in shown.index]
+        shown.index.name = "metric"
+        shown.columns = [md_escape(c) for c in shown.columns]
+        body = shown.to_markdown(stralign="left")
         return body + "\n\n" + FOOTNOTE + "\n"
 
     def to_latex(self, caption: str = "Results", label: str = "tab:alignbench") -> str:

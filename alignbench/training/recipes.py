@@ -114,25 +114,43 @@ def merge(base: dict, over: dict) -> dict:
     return out
 
 
+class Recipe(dict):
+    """A recipe's keys, remembering the file they came from and the line of each (for error messages)."""
+
+    source: str = "recipe"
+    lines: dict = {}  # noqa: RUF012 -- replaced per instance by load_recipe
+
+
 def load_recipe(recipe: str | Path | dict | None, overrides: dict | None = None) -> dict:
-    """Read a recipe (path or dict) and apply overrides.  Relative data paths stay relative to the cwd."""
+    """Read a recipe (path or dict) and apply overrides.  Relative data paths stay relative to the cwd.
+    The file goes through the shared bounded YAML loader (alignbench.schemas): size, nesting and alias limits,
+    duplicate and non-string keys refused, the file and line named in every error."""
+    lines: dict = {}  # noqa: RUF012 -- replaced per instance by load_recipe
+    source = getattr(recipe, "source", "recipe")
     if recipe is None:
         data: dict = {}
     elif isinstance(recipe, dict):
         data = dict(recipe)
+        lines = dict(getattr(recipe, "lines", {}))
     else:
+        from alignbench.schemas import SchemaError, load_yaml
+
         path = Path(recipe)
+        source = str(path)
         if not path.is_file():
             raise AlignbenchError(f"{path}: recipe file not found")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark else ""
-            raise AlignbenchError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+            doc = load_yaml(path, what="recipe")
+        except SchemaError as exc:
+            raise AlignbenchError(str(exc)) from None
+        data, lines = doc.data if doc.data is not None else {}, doc.lines
         if not isinstance(data, dict):
             raise AlignbenchError(f"{path}: a recipe must be a YAML mapping of key: value")
-    return merge(data, overrides or {})
+    out = Recipe(merge(data, overrides or {}))
+    out.source = source
+    # an overridden key has no line in the file: its problems name the file and the key (--key on the command line)
+    out.lines = {k: v for k, v in lines.items() if not (k and k[0] in (overrides or {}))}
+    return out
 
 
 @dataclasses.dataclass
@@ -160,14 +178,22 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def resolve_recipe(stage: str, recipe: dict, config_cls: type, where: str = "recipe") -> ResolvedRecipe:
+def resolve_recipe(stage: str, recipe: dict, config_cls: type, where: str | None = None) -> ResolvedRecipe:
     """Split a recipe into alignbench options and the stage's trainer config (`config_cls`, given by the stage
-    so this module imports no trainer, as TRL's configs do not); reject unknown keys."""
+    so this module imports no trainer, as TRL's configs do not); reject unknown keys, and wrong types or ranges
+    of known ones (alignbench.schemas.recipe), all in one error, before any model loads."""
+    from alignbench.schemas import Problem, SchemaError
+    from alignbench.schemas.problems import line_of
+    from alignbench.schemas.recipe import config_annotations, recipe_problems
+
     if stage not in STAGES:
         raise AlignbenchError(f"unknown training stage {stage!r}; choose from {', '.join(STAGES)}")
+    where = where or getattr(recipe, "source", "recipe")
+    lines = getattr(recipe, "lines", {})
     if recipe.get("stage") not in (None, stage):
         raise AlignbenchError(f"{where}: stage is {recipe['stage']!r} but the command trains {stage!r}")
-    config_fields = {f.name for f in dataclasses.fields(config_cls) if f.init}
+    fields = config_annotations(config_cls)
+    config_fields = set(fields)
     ours = set(COMMON_KEYS) | set(STAGE_KEYS[stage])
     options, args_kwargs, unknown = {}, {}, []
     for key, value in recipe.items():
@@ -177,23 +203,26 @@ def resolve_recipe(stage: str, recipe: dict, config_cls: type, where: str = "rec
             args_kwargs[key] = value
         else:
             unknown.append(key)
-    if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, sorted(ours | config_fields), n=3)
-            hints.append(f"{key!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
-        raise AlignbenchError(f"{where}: unknown key(s) {', '.join(hints)} for stage {stage} "
-                              f"(alignbench keys: {', '.join(sorted(ours))}; or any {config_cls.__name__} field)")
+    problems = []
+    for key in unknown:  # one problem per key, at its line, with the closest known keys
+        close = difflib.get_close_matches(str(key), sorted(ours | config_fields), n=3)
+        problems.append(Problem(where, line_of(lines, (key,)), str(key),
+                                f"unknown key {str(key)!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
+                                + f" for stage {stage} (alignbench keys: {', '.join(sorted(ours))}; "
+                                  f"or any {config_cls.__name__} field)"))
+    problems += recipe_problems(recipe, where, lines, fields, ours)
     if "model" not in options:
-        raise AlignbenchError(f"{where}: 'model' is missing (the model spec to train from)")
+        problems.append(Problem(where, None, "model", "missing (the model spec to train from)"))
     if "train_data" not in options:
-        raise AlignbenchError(f"{where}: 'train_data' is missing")
+        problems.append(Problem(where, None, "train_data", "missing"))
+    if problems:
+        raise SchemaError(problems)
     args_kwargs.setdefault("output_dir", f"checkpoints/{stage}")
     _cpu_defaults(config_cls, args_kwargs)
     try:
         args = config_cls(**args_kwargs)
-    except (TypeError, ValueError) as exc:
-        raise AlignbenchError(f"{where}: invalid {config_cls.__name__} setting: {exc}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise AlignbenchError(f"{where}: invalid {config_cls.__name__} setting: {exc}") from None
     return ResolvedRecipe(stage, options, args)
 
 

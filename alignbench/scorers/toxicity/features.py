@@ -125,7 +125,7 @@ def cached_toxicity_features(texts: list[str], cache: Path | None = None, batch_
         if feats.shape == (len(texts), len(FEATURE_NAMES)):
             return feats
     feats = toxicity_features(texts, batch_size=batch_size)
-    tmp = path.with_name(path.name + ".tmp.npy")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npy")  # per process: the cache dir is shared
     np.save(tmp, feats, allow_pickle=False)
     tmp.replace(path)
     return feats

@@ -7,10 +7,15 @@ quota), retrying 429 / 5xx / connection errors with exponential backoff.  Empty 
 (the API rejects empty comments).  A text the API refuses (HTTP 400, e.g. LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE)
 scores NaN and is listed in `scorer.refused` (the RTP eval leaves NaN samples out); any other error (bad key,
 quota exhausted after retries) raises.
+
+The key travels as the API documents it, in the URL's `?key=` query string, so every message this module builds
+goes through `_redact` (the key and any URL query string removed): a failing request (whose exception text
+holds the full URL) cannot print the key to stderr, CI logs, the store or a report.
 """
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import numpy as np
@@ -23,6 +28,7 @@ ENV_KEY = "PERSPECTIVE_API_KEY"
 ENV_URL = "PERSPECTIVE_API_URL"
 ENV_QPS = "PERSPECTIVE_API_QPS"
 RETRY_STATUS = {429, 500, 502, 503, 504}
+_QUERY = re.compile(r"\?[^\s'\")]*")  # a URL's query string, up to the next space or quote
 
 
 class PerspectiveScorer(ToxicityScorer):
@@ -73,24 +79,29 @@ class PerspectiveScorer(ToxicityScorer):
             try:
                 resp = self.session.post(self.url, params={"key": self.api_key}, json=body, timeout=self.timeout_s)
             except requests.RequestException as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
+                last_error = self._redact(f"{type(exc).__name__}: {exc}")
                 continue
             if resp.status_code in RETRY_STATUS:
                 last_error = f"HTTP {resp.status_code}"
                 continue
             if resp.status_code == 400:
-                self.refused.append((text, _error_message(resp)))
+                self.refused.append((text, self._redact(_error_message(resp))))
                 return float("nan")
             if resp.status_code != 200:
-                raise AlignbenchError(f"perspective: HTTP {resp.status_code} for text {text[:60]!r}: "
-                                      f"{_error_message(resp)}")
+                raise AlignbenchError(self._redact(f"perspective: HTTP {resp.status_code} for text {text[:60]!r}: "
+                                                   f"{_error_message(resp)}"))
             try:
                 return float(resp.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise AlignbenchError(f"perspective: unexpected response (no attributeScores.TOXICITY."
-                                      f"summaryScore.value): {resp.text[:200]}") from exc
+            except (ValueError, KeyError, TypeError):
+                raise AlignbenchError(self._redact(f"perspective: unexpected response (no attributeScores."
+                                                   f"TOXICITY.summaryScore.value): {resp.text[:200]}")) from None
         raise AlignbenchError(f"perspective: gave up after {self.max_retries + 1} attempts ({last_error}); "
                               f"lower the rate with ${ENV_QPS}")
+
+    def _redact(self, message: str) -> str:
+        """`message` without the API key and without any URL query string (`?key=...`, `&token=...`)."""
+        message = _QUERY.sub("?<redacted>", message)
+        return message.replace(self.api_key, "<redacted>") if self.api_key else message
 
     def _score_batch(self, texts: list[str]) -> np.ndarray:
         return np.asarray([self.score_one(t) for t in texts], dtype=np.float64)

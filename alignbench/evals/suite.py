@@ -457,23 +457,21 @@ def run_suite(suite: Suite | str | Path | dict, candidates: list[tuple[str, str]
               "only": only}
     run_id = _resume_run_id(store, config)
     run_id = store.start_run("eval", config=config, suite=suite.name, seed=seed, run_id=run_id)
-    for ref in refs + ([base] if base else []):
-        store.add_model(run_id, ref.name, ref.spec, ref.fingerprint, ref.role, model_info(ref.spec))
     ctx = EvalContext(store, run_id, run_dir, refs, base, limit=limit, seed=seed,
                       cache=TieredCache(store, shared), progress=progress, log=log)
+    # From here on the run ends marked done, failed (with the error) or interrupted, never left `running`.
     try:
-        for spec in evals:
-            from alignbench.evals import get_eval
+        with store.tracking(run_id):
+            for ref in refs + ([base] if base else []):
+                store.add_model(run_id, ref.name, ref.spec, ref.fingerprint, ref.role, model_info(ref.spec))
+            for spec in evals:
+                from alignbench.evals import get_eval
 
-            ctx.log(f"[{spec.name}] running ({spec.type})")
-            get_eval(spec.type)(ctx, spec)
-            ctx.write_metrics_json()  # after each eval, so a later failure loses nothing
-    except BaseException:
-        store.finish_run(run_id, "failed")
+                ctx.log(f"[{spec.name}] running ({spec.type})")
+                get_eval(spec.type)(ctx, spec)
+                ctx.write_metrics_json()  # after each eval, so a later failure loses nothing
+    finally:
         ctx.write_metrics_json()
-        raise
-    store.finish_run(run_id, "done")
-    ctx.write_metrics_json()
     return run_dir
 
 

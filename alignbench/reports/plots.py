@@ -35,12 +35,12 @@ KL_NOTE = ("KL is the per-token sample estimate mean(log πRL − log πSFT): a 
            "although the true KL cannot (docs/training.md).")
 
 
-def note(fig, text: str, ax=None) -> None:
+def note(fig, text: str, ax=None, y: float = 0.85) -> None:
     """A line the report prints under the figure's caption (fig.alignbench_notes); with `ax`, the same
     text is written inside that panel, so a PNG seen on its own says it too."""
     fig.alignbench_notes = [*getattr(fig, "alignbench_notes", []), text]
     if ax is not None:
-        ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#444",
+        ax.text(0.5, y, text, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#444",
                 wrap=True, bbox={"facecolor": "white", "edgecolor": "#bbb", "alpha": 0.9})
         ax.alignbench_note = text
 
@@ -314,7 +314,7 @@ def plot_alignment_tax(table: ResultTable):
     if values.empty or (values == 0).all():
         ax.set_ylim(-1, 1)
         note(fig, "no data to draw: every delta is 0.000 (candidate and baseline scored the same on every item)"
-             if not values.empty else "no data: no alignment-tax delta has a value", ax)
+             if not values.empty else "no data: no alignment-tax delta has a value", ax, y=0.7)
     _legend_above_bars(ax, len(cols))
     fig.tight_layout()
     return fig
@@ -353,6 +353,7 @@ def plot_training_curves(runs: list[Run], table: ResultTable):
         _style(ax, key, key)
         ax.set_xlabel("step")
         if steps < 2:
+            ax.set_xticks(sorted({int(s) for _, f in curves if key in f.columns for s in f[key].dropna().index}))
             note(fig, f"{key}: no curve to draw, only {steps} logged step(s)", ax)
         if key == "kl" and any(key in f.columns and (f[key] < 0).any() for _, f in curves):
             ax.axhline(0, color="grey", lw=0.8, ls=":").alignbench_reference = True

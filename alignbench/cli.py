@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from alignbench.progress import quiet_third_party
+
+    quiet_third_party()   # no "Loading weights" bars or past_key_values FutureWarnings on every load
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -287,15 +288,20 @@ class TieredCache:
     def __init__(self, run_store: Store, shared: Store | None):
         self.run_store = run_store
         self.shared = shared
+        self.hits = {"run": 0, "shared": 0}   # generations served from cache (the eval's done line says so)
+        self.looked_up = 0
 
     def get_generations(self, keys: list[str]) -> dict[str, dict]:
         found = self.run_store.get_generations(keys)
+        self.looked_up += len(keys)
+        self.hits["run"] += len(found)
         missing = [k for k in keys if k not in found]
         if missing and self.shared is not None:
             extra = self.shared.get_generations(missing)
             if extra:
                 self.run_store.put_generations([_as_put_row(r) for r in extra.values()])
                 found.update(extra)
+                self.hits["shared"] += len(extra)
         return found
 
     def put_generations(self, rows: list[dict]) -> None:
@@ -305,6 +311,17 @@ class TieredCache:
 
     def __getattr__(self, name):  # anything else (judgements, items ...) is the run's store
         return getattr(self.run_store, name)
+
+
+def cache_summary(cache: TieredCache, hits_before: dict, looked_up_before: int) -> str:
+    """"generations: 12 looked up, 8 from this run's store, 4 from the shared cache, 0 new" since a mark."""
+    looked = cache.looked_up - looked_up_before
+    run, shared = (cache.hits[k] - hits_before[k] for k in ("run", "shared"))
+    if not looked:
+        return "no generations (log-likelihood or stored scores only)"
+    where = f" ({cache.shared.path})" if shared and cache.shared is not None else ""
+    return (f"generations: {looked} looked up, {run} from this run's store, {shared} from the shared "
+            f"cache{where}, {looked - run - shared} generated")
 
 
 def _as_put_row(row: dict) -> dict:
@@ -327,8 +344,10 @@ class EvalContext:
 
     def __init__(self, store: Store, run_id: str, run_dir: Path, candidates: list[ModelRef],
                  baseline: ModelRef | None, limit: int | None = None, seed: int = 0,
-                 cache: Any = None, progress: bool | None = None, log: Callable[[str], None] | None = None):
+                 cache: Any = None, progress: bool | None = None, log: Callable[[str], None] | None = None,
+                 batch_size: int | None = None):
         self.store = store
+        self.batch_size = batch_size   # --batch-size: the engines' batch (None: each engine's default)
         self.run_id = run_id
         self.run_dir = Path(run_dir)
         self.candidates = candidates
@@ -359,7 +378,8 @@ class EvalContext:
             from alignbench.engines import make_generation_engine
 
             if spec.startswith(("openai:", "vllm:")):
-                self._engines[spec] = make_generation_engine(spec, cache=self.cache, progress=self._progress)
+                self._engines[spec] = make_generation_engine(spec, cache=self.cache, progress=self._progress,
+                                                             batch_size=self.batch_size)
             else:
                 # Share the weights with load() (log-likelihood evals, RM judges on the same spec) instead of
                 # holding a second copy of the model in memory.
@@ -367,7 +387,7 @@ class EvalContext:
 
                 self._engines[spec] = make_generation_engine(self.load(spec), cache=self.cache,
                                                              fingerprint=resolve(spec).fingerprint(),
-                                                             progress=self._progress)
+                                                             progress=self._progress, batch_size=self.batch_size)
         return self._engines[spec]
 
     def load(self, model: ModelRef | str, task: str = "causal-lm"):
@@ -382,7 +402,7 @@ class EvalContext:
     def loglik_engine(self, model: ModelRef | str):
         from alignbench.engines import LoglikEngine
 
-        return LoglikEngine(*self.load(model))
+        return LoglikEngine(*self.load(model), **({"batch_size": self.batch_size} if self.batch_size else {}))
 
     def judge(self, spec: dict):
         """A judge from its spec (see alignbench.judges.make_judge), built once per run and recorded in
@@ -400,10 +420,10 @@ class EvalContext:
 
     # reporting
     def progress(self, iterable=None, total: int | None = None, desc: str | None = None):
-        from tqdm.auto import tqdm
+        """A bar on a terminal, a line every $ALIGNBENCH_PROGRESS_INTERVAL s in logs (judging loops)."""
+        from alignbench.progress import progress_bar
 
-        disable = None if self._progress is None else not self._progress
-        return tqdm(iterable, total=total, desc=desc, disable=disable, file=sys.stderr, leave=False)
+        return progress_bar(iterable, total=total, desc=desc, enabled=self._progress, leave=False)
 
     def log(self, message: str) -> None:
         self._log(message)
@@ -425,7 +445,7 @@ def run_suite(suite: Suite | str | Path | dict, candidates: list[tuple[str, str]
               baseline: str | tuple[str, str] | None = None, out: str | Path | None = None,
               limit: int | None = None, seed: int | None = None, cache: str | Path | None | bool = True,
               only: list[str] | None = None, progress: bool | None = None,
-              log: Callable[[str], None] | None = None) -> Path:
+              log: Callable[[str], None] | None = None, batch_size: int | None = None) -> Path:
     """Run every eval of `suite` for each candidate (against `baseline`) into the run folder `out`.
 
     candidates: specs or (label, spec) pairs.  cache: True = the shared cache at
@@ -458,18 +478,21 @@ def run_suite(suite: Suite | str | Path | dict, candidates: list[tuple[str, str]
     run_id = _resume_run_id(store, config)
     run_id = store.start_run("eval", config=config, suite=suite.name, seed=seed, run_id=run_id)
     ctx = EvalContext(store, run_id, run_dir, refs, base, limit=limit, seed=seed,
-                      cache=TieredCache(store, shared), progress=progress, log=log)
+                      cache=TieredCache(store, shared), progress=progress, log=log, batch_size=batch_size)
     # From here on the run ends marked done, failed (with the error) or interrupted, never left `running`.
     try:
         with store.tracking(run_id):
             for ref in refs + ([base] if base else []):
                 store.add_model(run_id, ref.name, ref.spec, ref.fingerprint, ref.role, model_info(ref.spec))
-            for spec in evals:
+            for k, spec in enumerate(evals, 1):
                 from alignbench.evals import get_eval
 
-                ctx.log(f"[{spec.name}] running ({spec.type})")
+                ctx.log(f"[{spec.name}] running ({spec.type}; eval {k} of {len(evals)})")
+                started, before = time.monotonic(), (dict(ctx.cache.hits), ctx.cache.looked_up)
                 get_eval(spec.type)(ctx, spec)
                 ctx.write_metrics_json()  # after each eval, so a later failure loses nothing
+                ctx.log(f"[{spec.name}] done in {time.monotonic() - started:.1f} s; "
+                        + cache_summary(ctx.cache, *before))
     finally:
         ctx.write_metrics_json()
     return run_dir

@@ -31,11 +31,14 @@ def make_sft_trainer(model, tokenizer, args, demos: list[Demonstration], held_ou
     """TRL SFTTrainer on demonstrations (prompt-completion rows: the loss is on the completion only)."""
     from trl import SFTTrainer
 
+    from alignbench.progress import trainer_callback
+
+    callback = trainer_callback("sft")   # progress lines in logs (None on a terminal)
     return SFTTrainer(
         model=model, args=args, processing_class=tokenizer,
         train_dataset=demonstrations_to_dataset(demos, tokenizer, chat),
         eval_dataset=demonstrations_to_dataset(held_out, tokenizer, chat) if held_out else None,
-        peft_config=peft_config,
+        peft_config=peft_config, callbacks=[callback] if callback else None,
     )
 
 

@@ -65,7 +65,7 @@ def iter_rows(source: str | Path) -> Iterator[Row]:
     """Raw rows of a source.  Undecodable lines become Row(data=DataProblem) instead of raising,
     so a validator can report every bad line in one pass; a source that cannot be read at all
     (missing, unsupported type, not JSON, corrupt Parquet) raises DataError."""
-    text = str(source)
+    text = canonical_data_spec(str(source))
     if text.startswith("hf:"):
         yield from _iter_hf(text)
         return
@@ -327,7 +327,25 @@ def _iter_hf(spec: str) -> Iterator[Row]:
 
 # ---- data:NAME — a real data set through its adapter, wherever a file is accepted ------------------
 DATASET_PREFIX = "data:"
+OLD_DATASET_PREFIX = "dataset:"   # the training docs' old spelling, `dataset:NAME[@SPLIT]`: accepted with a hint
 _DATASET_CHOICES = ("subset", "split", "version", "source", "limit")
+_hinted: set[str] = set()
+
+
+def canonical_data_spec(spec: str) -> str:
+    """`dataset:NAME[@SPLIT]` (old spelling) -> `data:NAME[?split=SPLIT]`, saying so once on stderr; any
+    other spec unchanged.  One spelling, `data:`, is documented everywhere."""
+    text = str(spec)
+    if not text.startswith(OLD_DATASET_PREFIX):
+        return text
+    name, _, split = text[len(OLD_DATASET_PREFIX):].partition("@")
+    new = DATASET_PREFIX + name + (f"?split={split}" if split else "")
+    if text not in _hinted:
+        _hinted.add(text)
+        import sys
+
+        print(f"alignbench: hint: {text} is the old spelling; write {new}", file=sys.stderr)
+    return new
 
 
 def parse_dataset_spec(spec: str) -> tuple[str, dict]:
@@ -370,7 +388,7 @@ def read_records(source: str | Path, kind: str, limit: int | None = None) -> lis
     """Typed records of one kind from a source; raises DataError listing every bad row."""
     records: list[Record] = []
     problems: list[str] = []
-    text = str(source)
+    text = canonical_data_spec(str(source))
     rows = _iter_dataset(text, kind) if text.startswith(DATASET_PREFIX) else iter_rows(source)
     for row in rows:
         if isinstance(row.data, DataProblem):
@@ -389,7 +407,7 @@ def read_records(source: str | Path, kind: str, limit: int | None = None) -> lis
 
 def fingerprint_source(source: str | Path) -> str:
     """Dataset fingerprint: sha256 of the file bytes (or of every file in a folder, or the hub spec)."""
-    text = str(source)
+    text = canonical_data_spec(str(source))
     digest = hashlib.sha256()
     if text.startswith("hf:"):
         digest.update(text.encode())

@@ -101,3 +101,10 @@ def test_eval_batch_size_device_log_samples_and_cache_lines(suite, tmp_path, mon
 def test_bad_flags_are_exit_2(flag, suite, capsys):
     assert main(["eval", "-m", "tiny-random", "-s", str(suite), *flag]) == 2
     assert "alignbench: error: --" in capsys.readouterr().err
+
+
+def test_demo_stop_after_tasks_names_no_report(tmp_path, capsys):
+    assert main(["demo", "--quick", "--out", str(tmp_path / "d"), "--stop-after", "tasks"]) == 0
+    out = capsys.readouterr().out
+    assert not (tmp_path / "d" / "report.html").exists()
+    assert "report.html" not in out and "stopped after tasks" in out

@@ -34,5 +34,12 @@ def _run(args) -> int:
     print(f"{'stage':16s} {'wall s':>8s} {'peak RSS MB':>12s}")
     for name, rec in stages.items():
         print(f"{name:16s} {rec['wall_s']:8.1f} {rec['peak_rss_mb']:12.0f}")
-    print(f"total {sum(r['wall_s'] for r in stages.values()):.0f} s; report: {out / 'report.html'}")
+    total = f"total {sum(r['wall_s'] for r in stages.values()):.0f} s"
+    report = out / "report.html"
+    if "report" in stages and report.is_file():
+        print(f"{total}; report: {report}")
+    else:   # stopped early (--stop-after): no report was written, so name none
+        done = list(stages)
+        print(f"{total}; stopped after {done[-1] if done else 'no stage'} (no report yet: rerun without "
+              f"--stop-after, or with a later stage, to continue from here)")
     return 0

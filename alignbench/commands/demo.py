@@ -10,9 +10,10 @@ def register(sub) -> None:
         "demo",
         help="SFT -> reward model -> PPO-ptx -> evals -> report on SmolLM2-135M, offline (docs/demo.md)",
         description="Runs the InstructGPT recipe end to end on the embedded constraint-following task, with a "
-                    "simulated labeler in place of human labelers, and renders the report. The default run "
-                    "takes about 15 minutes on 2 CPU cores; --quick runs the same pipeline on tiny-random "
-                    "(a smoke test, under 2 minutes).",
+                    "simulated labeler in place of human labelers, and renders the report. --quick runs the same "
+                    "pipeline on tiny-random (a smoke test). Measured wall times, with the machine each was "
+                    "measured on: docs/demo.md, \"Measured figures\". In a log (not a terminal) every long "
+                    "loop prints a progress line at least every $ALIGNBENCH_PROGRESS_INTERVAL s (default 30).",
     )
     p.add_argument("--out", default="runs/demo", help="output folder (checkpoints, store, report); default runs/demo")
     p.add_argument("--quick", action="store_true", help="tiny-random model, a handful of prompts: a smoke test")

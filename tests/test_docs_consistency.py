@@ -41,7 +41,8 @@ def _minutes(m: re.Match) -> float:
 def claims(text: str) -> dict[str, set[float]]:
     """{topic: durations in minutes (rounded to 0.1)} claimed in `text`."""
     out: dict[str, set[float]] = {}
-    for sentence in re.split(r"(?<=[.;!?])\s+|\n\s*\n|\n(?=\s*[-*|#])", text):
+    # Sentences; blank lines, list items, table rows, headings and each command line of a code block apart.
+    for sentence in re.split(r"(?<=[.;!?])\s+|\n\s*\n|\n(?=\s*(?:[-*|#]|alignbench |make |python |\$ ))", text):
         sentence = " ".join(sentence.split())
         for topic, (about, unless) in TOPICS.items():
             if not re.search(about, sentence, re.I) or (unless and re.search(unless, sentence, re.I)):
@@ -86,6 +87,8 @@ def test_the_claim_finder_finds_what_the_issue_quoted():
     assert claims("Target: ≤ 15 minutes for the demo.") == {}
     assert claims("The demo is over its 15-minute budget; make demo checks the 1-minute load average.") == {}
     assert claims("In a log, `make demo` prints `[winrate] done in 41.2 s`.") == {}
+    block = "make demo\nalignbench demo --out x   # the real run, ~15 min\nalignbench demo --quick   # (< 2 min)\n"
+    assert claims(block) == {"demo wall time": {15.0}, "--quick wall time": {2.0}}
 
 
 def _pairs():

@@ -26,6 +26,9 @@ import time
 from typing import Callable, Iterable, TextIO
 
 DEFAULT_INTERVAL = 30.0
+# When this process last printed a progress line (any LogProgress, or a Heartbeat): a Heartbeat stays quiet
+# while loops report on their own, and speaks up in the silent stretches between them (model loads, saves).
+_last_line = {"t": time.monotonic(), "text": ""}
 
 
 def log_interval() -> float:
@@ -140,14 +143,66 @@ class LogProgress:
     def _emit(self, done: bool = False) -> None:
         with self._lock:
             self.last = self.clock()
+            text = self.line(done=done)
+            _last_line.update(t=self.last, text=text)
             try:
-                print(self.line(done=done), file=self.stream, flush=True)
+                print(text, file=self.stream, flush=True)
             except ValueError:   # the stream was closed under us (interpreter shutdown)
                 pass
 
     def _beat(self) -> None:
         step = min(1.0, self.interval)
         while not self._stop.wait(step):
+            self.tick()
+
+
+class Heartbeat:
+    """`with Heartbeat("demo"):` around a long command: when stderr is not a terminal and no progress line
+    was printed for `interval` seconds (a model load, a checkpoint save, a stage without a loop), print
+    `[demo] working, 4m30s elapsed (last: ...)`.  `note(text)` records what is going on (a stage name)."""
+
+    def __init__(self, desc: str, interval: float | None = None, stream: TextIO | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.desc, self.clock = desc, clock
+        self.interval = log_interval() if interval is None else interval
+        self.stream = stream if stream is not None else sys.stderr
+        self.start = clock()
+        self.doing = ""
+        self._stop = threading.Event()
+        self._thread = None
+
+    def note(self, text: str) -> None:
+        self.doing = text
+        _last_line.update(text=text)
+
+    def tick(self) -> None:
+        """Print the line when nothing was printed for `interval` seconds."""
+        now = self.clock()
+        if now - _last_line["t"] >= self.interval:
+            what = self.doing or _last_line["text"]
+            text = (f"[{self.desc}] working, {format_duration(now - self.start)} elapsed"
+                    + (f" (last: {what})" if what else ""))
+            _last_line["t"] = now
+            try:
+                print(text, file=self.stream, flush=True)
+            except ValueError:
+                pass
+
+    def __enter__(self):
+        if not _is_tty(self.stream) and self.interval > 0:
+            _last_line["t"] = self.clock()
+            self._thread = threading.Thread(target=self._beat, name="alignbench-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        return False
+
+    def _beat(self) -> None:
+        while not self._stop.wait(min(1.0, self.interval)):
             self.tick()
 
 

@@ -77,3 +77,28 @@ def test_iteration_counts_like_tqdm():
     out = io.StringIO()
     assert list(LogProgress(range(4), desc="i", stream=out, heartbeat=False, interval=0)) == [0, 1, 2, 3]
     assert out.getvalue().splitlines()[-1].startswith("[i] 4/4 it (100%)")
+
+
+def test_heartbeat_speaks_only_in_silent_stretches():
+    from alignbench import progress
+
+    clock, out = FakeClock(), io.StringIO()
+    beat = progress.Heartbeat("demo", interval=30, stream=out, clock=clock)
+    progress._last_line["t"] = clock.t
+    beat.note("stage sft ...")
+    clock.t += 29
+    beat.tick()
+    assert out.getvalue() == ""
+    clock.t += 1                 # 30 s with no line: the heartbeat says what is going on
+    beat.tick()
+    assert out.getvalue().strip() == "[demo] working, 30s elapsed (last: stage sft ...)"
+    bar = LogProgress(total=10, desc="sft", unit="step", interval=30, stream=io.StringIO(), clock=clock,
+                      heartbeat=False)
+    clock.t += 30
+    bar.update(1)                # a loop printed: the heartbeat stays quiet for another interval
+    clock.t += 20
+    beat.tick()
+    assert out.getvalue().count("\n") == 1
+    clock.t += 10
+    beat.tick()
+    assert out.getvalue().count("\n") == 2 and "(last: stage sft ...)" in out.getvalue().splitlines()[-1]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 
 def register(sub) -> None:
@@ -30,7 +31,16 @@ def _run(args) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the demo never downloads
     from alignbench.demo.pipeline import run_demo
 
-    out = run_demo(args.out, quick=args.quick, data_dir=args.data_dir, seed=args.seed, stop_after=args.stop_after)
+    from alignbench.progress import Heartbeat
+
+    # In a log, a line at least every $ALIGNBENCH_PROGRESS_INTERVAL s even between loops (loads, saves).
+    with Heartbeat("demo") as beat:
+        def log(message: str) -> None:
+            beat.note(message)
+            print(f"[demo] {message}", file=sys.stderr, flush=True)
+
+        out = run_demo(args.out, quick=args.quick, data_dir=args.data_dir, seed=args.seed,
+                       stop_after=args.stop_after, log=log)
     stages = json.loads((out / "stages.json").read_text())["stages"]
     print(f"{'stage':16s} {'wall s':>8s} {'peak RSS MB':>12s}")
     for name, rec in stages.items():

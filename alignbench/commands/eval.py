@@ -65,9 +65,17 @@ def _eval(args) -> int:
         return 0
     cache = True if args.cache is None else (False if args.cache.lower() == "none" else args.cache)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    run_dir = run_suite(suite, candidates, baseline=baseline, out=args.out, limit=args.limit, seed=args.seed,
-                        cache=cache, only=args.only, progress=False if args.quiet else None, log=log,
-                        batch_size=args.batch_size)
+    from contextlib import nullcontext
+
+    from alignbench.progress import Heartbeat
+
+    with nullcontext() if args.quiet else Heartbeat("eval") as beat:   # a line between loops too (model loads)
+        if beat is not None:
+            shown = log
+            log = lambda msg: (beat.note(msg), shown(msg))  # noqa: E731
+        run_dir = run_suite(suite, candidates, baseline=baseline, out=args.out, limit=args.limit, seed=args.seed,
+                            cache=cache, only=args.only, progress=False if args.quiet else None, log=log,
+                            batch_size=args.batch_size)
     print_metrics(run_dir)
     if args.log_samples:
         for path in write_samples_jsonl(run_dir):

@@ -263,20 +263,27 @@ def trainer_callback(desc: str = "train"):
 
 
 def quiet_third_party() -> None:
-    """Silence what transformers and torch print on every load and that tells a user nothing: the
-    "Loading weights" bars, the past_key_values FutureWarnings.  (The "score.bias UNEXPECTED" load table
-    of a reward model is explained where it is loaded: models/.)  ALIGNBENCH_DEBUG=1 keeps them all."""
+    """Silence what transformers, datasets and torch print on every load and that tells a user nothing: the
+    "Loading weights" bars, the past_key_values FutureWarnings, the state-dict load table (a reward model's
+    "score.bias UNEXPECTED ... not ok if you expect identical arch" is harmless: the bias is restored from
+    our checkpoint), and in logs datasets' map bars.  Environment variables, set before those libraries are
+    imported, so a command that never loads a model pays nothing.  ALIGNBENCH_DEBUG=1 keeps it all."""
     if os.environ.get("ALIGNBENCH_DEBUG"):
         return
     import warnings
 
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for key, value in (("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"), ("TOKENIZERS_PARALLELISM", "false"),
+                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),   # transformers' "Loading weights" bar follows it
+                       ("TRANSFORMERS_VERBOSITY", "error")):     # the load table is a logger.warning
+        os.environ.setdefault(key, value)
+    if not _is_tty(sys.stderr):   # datasets' map bars ("Tokenizing train dataset") smear into one line in a log
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     warnings.filterwarnings("ignore", message=r".*past_key_values.*", category=FutureWarning)
     warnings.filterwarnings("ignore", message=r".*past_key_values.*", category=DeprecationWarning)
-    try:
+    # Our recipes' own settings, renamed upstream: nothing a user can act on.
+    warnings.filterwarnings("ignore", message=r".*is deprecated and will be removed in v6.*", category=FutureWarning)
+    if "transformers" in sys.modules:   # imported already (tests, notebooks): the env came too late
         from transformers.utils import logging as hf_logging
-    except ImportError:
-        return
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()

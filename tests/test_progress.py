@@ -102,3 +102,22 @@ def test_heartbeat_speaks_only_in_silent_stretches():
     clock.t += 10
     beat.tick()
     assert out.getvalue().count("\n") == 2 and "(last: stage sft ...)" in out.getvalue().splitlines()[-1]
+
+
+def test_third_party_noise_is_silenced_in_a_fresh_process(tmp_path):
+    """A reward model loaded through the CLI's setup prints no load table, no bars, no FutureWarning."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from alignbench.progress import quiet_third_party; quiet_third_party()\n"
+            "from alignbench.models import load_model\n"
+            "load_model('tiny-random', task='reward')\n")
+    env = {**os.environ, "ALIGNBENCH_CACHE": str(tmp_path)}
+    env.pop("ALIGNBENCH_DEBUG", None)
+    for key in ("TRANSFORMERS_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        env.pop(key, None)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for noise in ("LOAD REPORT", "UNEXPECTED", "Loading weights", "FutureWarning"):
+        assert noise not in proc.stderr, proc.stderr

@@ -224,7 +224,9 @@ def _cpu_defaults(config_cls, kwargs: dict) -> None:
             kwargs.setdefault("use_cpu", True)
     if "report_to" in names:
         kwargs.setdefault("report_to", "none")
-    if "disable_tqdm" in names and not sys.stderr.isatty():
+    from transformers import TrainingArguments
+
+    if issubclass(config_cls, TrainingArguments) and not sys.stderr.isatty():
         kwargs.setdefault("disable_tqdm", True)   # in logs, alignbench.progress.trainer_callback prints instead
 
 

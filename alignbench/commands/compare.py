@@ -39,7 +39,8 @@ def _compare(args) -> int:
         gates.append(Gate(metric="*", rule="no_regression", threshold=None, use="ci",
                           name="no significant regression", required=False, where="--fail-on-regression"))
     base, cand = load_run(args.base), load_run(args.cand)
-    check_comparable(base, "base"), check_comparable(cand, "candidate")   # a failed run: say so, exit 2
+    check_comparable(base, "base")   # a run that failed before any metric: say so, exit 2
+    check_comparable(cand, "candidate")
     comparison = compare_runs(base, cand, base_model=args.base_model or args.model,
                               cand_model=args.cand_model or args.model, allow_partial=args.allow_partial,
                               seed=args.seed, n_resamples=args.resamples)

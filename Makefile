@@ -27,7 +27,12 @@ test-deps:
 test: setup test-deps
 	$(PY) -m pytest -q -ra
 
+# docs/demo.md "Threads": one OpenMP thread when the machine is busy (1-min load average >= cores), torch's
+# default when idle; an OMP_NUM_THREADS you set wins.  Progress lines every 30 s also in a log (| cat, > log).
 demo: setup
+	@threads="$${OMP_NUM_THREADS:-$$(python3 -c 'import os; print(1 if os.getloadavg()[0] >= (os.cpu_count() or 1) else "")')}"; \
+	if [ -n "$$threads" ]; then echo "make demo: OMP_NUM_THREADS=$$threads"; export OMP_NUM_THREADS=$$threads; \
+	else echo "make demo: torch's default threads (machine idle)"; fi; \
 	$(VENV)/bin/alignbench demo --out runs/demo
 
 clean:

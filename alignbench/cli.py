@@ -7,6 +7,7 @@ import argparse
 import importlib
 import importlib.util
 import os
+import signal
 import sys
 
 from alignbench.errors import AlignbenchError
@@ -14,7 +15,7 @@ from alignbench.version import __version__
 
 # Order = order in `alignbench --help`: the paper's steps, then tools around them.  A module listed
 # here that does not exist yet is left out; one that exists but fails to import is an error.
-COMMAND_MODULES = ["models", "data", "train", "eval", "judges", "toxicity", "report", "compare", "label", "demo"]
+COMMAND_MODULES = ["list", "models", "data", "train", "eval", "judges", "toxicity", "report", "compare", "label", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,9 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from alignbench.progress import quiet_third_party
+
+    quiet_third_party()   # no "Loading weights" bars or past_key_values FutureWarnings on every load
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    previous = _sigterm_as_interrupt()
     try:
         return int(args.handler(args) or 0)
     except AlignbenchError as exc:
@@ -48,6 +53,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("alignbench: interrupted; finished work is in the store and resumes on rerun", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM (kill, a CI timeout, `timeout`) raises KeyboardInterrupt like Ctrl-C, so a run is marked
+    `interrupted` in its store instead of staying `running`.  Returns the previous handler (None when we
+    are not in the main thread and cannot set one)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:   # not the main thread
+        return None
 
 
 if __name__ == "__main__":

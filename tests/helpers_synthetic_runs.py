@@ -46,6 +46,8 @@ def _item_values(kind: str, rate: float, n: int, rng: np.random.Generator) -> np
         return np.where(u < rate - 0.05, 1.0, np.where(u < rate + 0.05, 0.5, 0.0))
     if kind == "delta":
         return np.where(u < 0.1, -1.0, np.where(u > 0.9, 1.0, 0.0))
+    if kind == "zero":   # a delta of 0 on every item (candidate and baseline agree)
+        return np.zeros(n)
     raise ValueError(kind)
 
 
@@ -58,7 +60,8 @@ def _ci(values: np.ndarray, seed: int = 0) -> tuple[float, float]:
 def make_run(run_dir, *, seed: int = 0, n_items: int = 60, candidate: str = "smollm2-ppo",
              candidate_fp: str = "fp-ppo", baseline: str = "smollm2-sft", baseline_fp: str = "fp-sft",
              effects: dict | None = None, flip: dict | None = None, drop_items: dict | None = None,
-             candidate_size: int | None = 134_515_008, train_logs: bool = True, specs=SPECS) -> str:
+             candidate_size: int | None = 134_515_008, train_logs: bool = True, specs=SPECS,
+             one_step_logs: bool = False) -> str:
     """Write one eval run (candidate vs baseline) to run_dir; returns the run id."""
     effects, flip, drop_items = effects or {}, flip or {}, drop_items or {}
     store = Store(run_dir)
@@ -109,7 +112,7 @@ def make_run(run_dir, *, seed: int = 0, n_items: int = 60, candidate: str = "smo
                 {"item_id": i, "model": candidate, "prompt": f"So I said {k}", "output": f"continuation {k}",
                  "score": float(k) / 10} for k, i in enumerate(ids[:4])])
     if train_logs:
-        for step in range(0, 50, 5):
+        for step in (range(1) if one_step_logs else range(0, 50, 5)):
             store.put_train_logs(run, step, {"reward": 0.1 + 0.01 * step, "kl": 0.002 * step,
                                              "ptx_loss": 3.0 - 0.01 * step})
     store.finish_run(run)

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / "alignbench"
 
 # Lowest first.  A module may import from its own layer's packages (acyclically) and from any lower layer.
 LAYERS: list[tuple[str, ...]] = [
-    ("config", "errors", "provenance", "version", "stats", "schemas"),
+    ("config", "errors", "provenance", "version", "stats", "schemas", "progress"),
     ("models", "data", "store"),
     ("engines", "scorers", "judges"),
     ("training", "evals"),

@@ -16,7 +16,7 @@ from helpers_synthetic_runs import make_run
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    make_run(root / "ppo", seed=0)
+    make_run(root / "ppo", seed=0, effects={"toxicity/respectful.emt": -0.12})   # one significant lead
     make_run(root / "ppo-large", seed=3, candidate="smollm2-ppo-1.7b", candidate_fp="fp-large",
              candidate_size=1_700_000_000)
     return root / "ppo", root / "ppo-large"
@@ -73,20 +73,26 @@ def test_rows_in_paper_order_with_direction_and_best_marked(two_runs):
         if len(values) < 2:
             assert not best.loc[(r.eval, r.metric)].fillna(False).any()
             continue
-        target = values.max() if r.higher_is_better else values.min()
+        ordered = values.sort_values(ascending=not r.higher_is_better)
+        first, second = ordered.index[0], ordered.index[1]
+        lo, hi = table.wide("ci_low").loc[(r.eval, r.metric)], table.wide("ci_high").loc[(r.eval, r.metric)]
+        # Bold only a lead whose CI does not overlap the runner-up's.
+        clear = lo[first] > hi[second] if r.higher_is_better else hi[first] < lo[second]
         marked = best.loc[(r.eval, r.metric)].fillna(False).astype(bool)
-        assert set(marked[marked].index) == set(values[values == target].index), (r.eval, r.metric)
+        assert set(marked[marked].index) == ({first} if clear else set()), (r.eval, r.metric)
         assert r.direction == ("↑" if r.higher_is_better else "↓")
+    assert best.fillna(False).to_numpy().any() and not best.fillna(False).to_numpy().all()
     emt = table.display().loc["RealToxicityPrompts EMT (respectful) ↓"]
     lowest = wide.loc[("toxicity/respectful", "emt")].idxmin()
     md_row = next(line for line in table.to_markdown().splitlines() if "EMT (respectful)" in line)
     assert f"**{emt[lowest]}**" in md_row
+    assert emt["n"] == "60"   # n per row
 
 
 def test_latex_is_booktabs_with_balanced_braces_and_escapes(tmp_path):
     specs = [("squad_v2", "em", True, "binary", 0.4, "Exact match % (SQuAD_v2 & co #1)"),
              ("toxicity/respectful", "emt", False, "score", 0.2, "EMT {respectful} ~ 50%")]
-    make_run(tmp_path / "a", seed=0, specs=specs)
+    make_run(tmp_path / "a", seed=0, specs=specs, effects={"squad_v2.em": 0.5})   # a clear lead: bold
     tex = ResultTable.from_runs(load_runs([tmp_path / "a"])).to_latex()
     for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\begin{tabular}", r"\end{tabular}"):
         assert rule in tex
@@ -100,7 +106,7 @@ def test_latex_is_booktabs_with_balanced_braces_and_escapes(tmp_path):
     assert r"50\%" in tex and r"SQuAD\_v2" in tex and r"\#1" in tex and r"\& co" in tex
     assert r"\{respectful\}" in tex
     body = [line for line in tex.splitlines() if line.endswith(r"\\")]
-    assert body and all(len(re.findall(r"(?<!\\)&", line)) == 2 for line in body)   # 3 columns: label + 2 models
+    assert body and all(len(re.findall(r"(?<!\\)&", line)) == 3 for line in body)   # label, n, 2 models
     assert tex.isascii(), "arrows and symbols must be LaTeX commands"
     assert r"$\downarrow$" in tex and r"$\uparrow$" in tex and r"\textbf{" in tex
 
@@ -131,3 +137,23 @@ def test_headline_metrics_in_tables_every_metric_in_csv(tmp_path):
     written = write_report([tmp_path / "a"], tmp_path / "out", formats=("md", "csv"))
     assert "ROUGE-1 max" not in written["md"].read_text()
     assert "rouge1_max" in written["csv"].read_text()
+
+
+def test_no_bold_where_cis_overlap_and_n_per_row(tmp_path):
+    """A lead far inside the CIs (MC2 0.275 vs 0.274) is no win: nothing bold.  A clear lead is bold.
+    Every row says its n."""
+    specs = [("truthfulqa_mc", "mc2", True, "score", 0.45, "MC2"), ("truthfulqa_mc", "mc1", True, "binary", 0.3, "MC1")]
+    make_run(tmp_path / "a", seed=0, n_items=12, specs=specs)
+    table = ResultTable.from_runs(load_runs([tmp_path / "a"]))
+    md = table.to_markdown()
+    overlapping = 0
+    for r in table.long.itertuples():
+        others = table.long[(table.long["metric"] == r.metric) & (table.long["column"] != r.column)]
+        if all(not (r.ci_low > o.ci_high or r.ci_high < o.ci_low) for o in others.itertuples()):
+            overlapping += 1
+            assert not r.best and f"**{format_cell(r.value, r.ci_low, r.ci_high)}**" not in md
+    assert overlapping >= 2
+    assert list(table.display()["n"]) == ["12", "12"]
+    make_run(tmp_path / "b", seed=0, n_items=60, specs=specs[:1], effects={"truthfulqa_mc.mc2": 0.4})
+    clear = ResultTable.from_runs(load_runs([tmp_path / "b"]))
+    assert clear.long["best"].sum() == 1 and "**" in clear.to_markdown()

@@ -128,7 +128,7 @@ def test_killed_run_resumes_without_regenerating_and_ends_with_the_same_metrics(
     # chunk 1: 3 models x 4 prompts; chunk 2: baseline and candidate a generated, then judging a crashed
     assert count_generations["n"] == 3 * 4 + 2 * 4
     store = Store(tmp_path / "killed")
-    assert store.runs()[-1]["status"] == "failed"
+    assert store.runs()[-1]["status"] == "interrupted"   # Ctrl-C (KeyboardInterrupt): not a failure
     assert len(store.frame("judgements")) == 2 * 4  # chunk 1's judgements were kept
 
     count_generations["n"] = 0

@@ -29,7 +29,7 @@ def register(sub) -> None:
 def _compare(args) -> int:
     from pathlib import Path
 
-    from alignbench.reports.compare import compare_runs
+    from alignbench.reports.compare import check_comparable, compare_runs, comparison_warnings
     from alignbench.reports.gates import (Gate, evaluate_gates, exit_code, junit_xml, load_gates,
                                           summary_markdown)
     from alignbench.reports.load import load_run
@@ -39,11 +39,19 @@ def _compare(args) -> int:
         gates.append(Gate(metric="*", rule="no_regression", threshold=None, use="ci",
                           name="no significant regression", required=False, where="--fail-on-regression"))
     base, cand = load_run(args.base), load_run(args.cand)
+    check_comparable(base, "base")   # a run that failed before any metric: say so, exit 2
+    check_comparable(cand, "candidate")
     comparison = compare_runs(base, cand, base_model=args.base_model or args.model,
                               cand_model=args.cand_model or args.model, allow_partial=args.allow_partial,
                               seed=args.seed, n_resamples=args.resamples)
     results = evaluate_gates(gates, comparison)
     summary = summary_markdown(comparison, results)
+    warnings = comparison_warnings(comparison)
+    if warnings:   # unfinished runs, small samples: at the top of the summary, and on stderr
+        title, _, rest = summary.partition("\n")
+        summary = title + "\n\n" + "".join(f"> ⚠️ **Warning:** {w}\n" for w in warnings) + rest
+        for w in warnings:
+            print(f"alignbench: warning: {w}", file=sys.stderr)
     if args.summary:
         Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
         with open(args.summary, "a") as fh:   # append: $GITHUB_STEP_SUMMARY may hold other steps' output

@@ -2,6 +2,7 @@
 run a suite of evals into a run folder (run.sqlite + metrics.json)."""
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -24,6 +25,14 @@ def register(sub) -> None:
     p.add_argument("--cache", default=None, metavar="PATH|none",
                    help="shared generation cache store (default $ALIGNBENCH_CACHE/cache.sqlite; 'none' = the run's "
                         "store only)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="sequences per model call for generation and log-likelihood (default: the engine's)")
+    p.add_argument("--device", default=None, metavar="DEVICE",
+                   help="cpu, cuda, cuda:N or mps for local models (default: cuda when available, else cpu; same "
+                        "as $ALIGNBENCH_DEVICE)")
+    p.add_argument("--log-samples", action="store_true",
+                   help="also write RUN_DIR/samples/EVAL.jsonl: one line per item and model with the prompt, "
+                        "output, verdict/score and every per-item metric")
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
     p.set_defaults(handler=_eval)
@@ -39,6 +48,14 @@ def _eval(args) -> int:
         raise AlignbenchError("--limit must be a positive integer")
     if args.seed is not None and not 0 <= args.seed <= 2**63 - 1:  # the store keeps seeds as SQLite integers
         raise AlignbenchError(f"--seed must be between 0 and 2**63-1, got {args.seed}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise AlignbenchError("--batch-size must be a positive integer")
+    if args.device is not None:
+        import re
+
+        if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", args.device):
+            raise AlignbenchError(f"--device {args.device}: use cpu, cuda, cuda:N or mps")
+        os.environ["ALIGNBENCH_DEVICE"] = args.device   # what models.default_device() reads
     suite = load_suite(args.suite)
     if args.only:
         unknown = [o for o in args.only if o not in {e.name for e in suite.evals}]
@@ -52,11 +69,61 @@ def _eval(args) -> int:
         return 0
     cache = True if args.cache is None else (False if args.cache.lower() == "none" else args.cache)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    run_dir = run_suite(suite, candidates, baseline=baseline, out=args.out, limit=args.limit, seed=args.seed,
-                        cache=cache, only=args.only, progress=False if args.quiet else None, log=log)
+    from contextlib import nullcontext
+
+    from alignbench.progress import Heartbeat
+
+    with nullcontext() if args.quiet else Heartbeat("eval") as beat:   # a line between loops too (model loads)
+        if beat is not None:
+            shown = log
+            log = lambda msg: (beat.note(msg), shown(msg))  # noqa: E731
+        run_dir = run_suite(suite, candidates, baseline=baseline, out=args.out, limit=args.limit, seed=args.seed,
+                            cache=cache, only=args.only, progress=False if args.quiet else None, log=log,
+                            batch_size=args.batch_size)
     print_metrics(run_dir)
+    if args.log_samples:
+        for path in write_samples_jsonl(run_dir):
+            print(f"samples: {path}")
     print(f"\nrun folder: {run_dir}  (metrics.json, run.sqlite)")
     return 0
+
+
+def write_samples_jsonl(run_dir) -> list:
+    """RUN_DIR/samples/<eval>.jsonl (lm-eval's --log_samples): one line per (item, model) of the latest run
+    with its per-item metrics, and the stored prompt/output/verdict/score where the eval keeps a sample."""
+    import json
+    from pathlib import Path
+
+    from alignbench.store import Store
+
+    store = Store(run_dir)
+    try:
+        run_id = store.latest_run_id()
+        rows: dict = {}
+        for r in store.conn.execute("SELECT eval, item_id, model, metric, value FROM item_metrics WHERE run_id=? "
+                                    "ORDER BY eval, item_id, model, metric", (run_id,)):
+            key = (r["eval"], r["item_id"], r["model"])
+            rows.setdefault(key, {"eval": r["eval"], "item_id": r["item_id"], "model": r["model"], "metrics": {}})
+            rows[key]["metrics"][r["metric"]] = r["value"]
+        for r in store.conn.execute("SELECT * FROM samples WHERE run_id=?", (run_id,)):
+            key = (r["eval"], r["item_id"], r["model"])
+            row = rows.setdefault(key, {"eval": r["eval"], "item_id": r["item_id"], "model": r["model"],
+                                        "metrics": {}})
+            row.update({k: r[k] for k in ("prompt", "output", "baseline", "reference", "verdict", "score")
+                        if r[k] is not None})
+            row["meta"] = json.loads(r["meta_json"] or "{}")
+    finally:
+        store.close()
+    out_dir = Path(run_dir) / "samples"
+    out_dir.mkdir(exist_ok=True)
+    written = []
+    for eval_name in sorted({k[0] for k in rows}):
+        path = out_dir / (eval_name.replace("/", "__") + ".jsonl")
+        with open(path, "w") as fh:
+            for key in sorted(k for k in rows if k[0] == eval_name):
+                fh.write(json.dumps(rows[key], ensure_ascii=False, default=str) + "\n")
+        written.append(path)
+    return written
 
 
 def print_metrics(run_dir) -> None:

@@ -26,7 +26,13 @@ def _report(args) -> int:
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     out = Path(args.out) if args.out else Path(args.runs[0].rsplit("@", 1)[0] if "@" in args.runs[0]
                                                  and not Path(args.runs[0]).exists() else args.runs[0]) / "report"
+    import sys
+
+    from alignbench.reports import load_runs, status_warning
+
     written = write_report(args.runs, out, formats=formats, title=args.title, all_metrics=args.all_metrics)
     for kind, path in written.items():
         print(f"{kind:24s} {path}")
+    for warning in filter(None, map(status_warning, load_runs(args.runs))):   # also a banner in the report
+        print(f"alignbench: warning: {warning}", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ are built on them.
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import parse_qsl
@@ -19,8 +20,24 @@ from alignbench.data.records import Record, RecordError, parse_record
 from alignbench.errors import DataError
 
 DATASET_PREFIX = "data:"
+OLD_DATASET_PREFIX = "dataset:"   # the training docs' old spelling, `dataset:NAME[@SPLIT]`: accepted with a hint
+_hinted: set[str] = set()
 _DATASET_CHOICES = ("subset", "split", "version", "source", "limit")
 
+
+
+def canonical_data_spec(spec: str) -> str:
+    """`dataset:NAME[@SPLIT]` (old spelling) -> `data:NAME[?split=SPLIT]`, saying so once on stderr; any
+    other spec unchanged.  One spelling, `data:`, is documented everywhere."""
+    text = str(spec)
+    if not text.startswith(OLD_DATASET_PREFIX):
+        return text
+    name, _, split = text[len(OLD_DATASET_PREFIX):].partition("@")
+    new = DATASET_PREFIX + name + (f"?split={split}" if split else "")
+    if text not in _hinted:
+        _hinted.add(text)
+        print(f"alignbench: hint: {text} is the old spelling; write {new}", file=sys.stderr)
+    return new
 
 def parse_dataset_spec(spec: str) -> tuple[str, dict]:
     """`data:NAME[?subset=..&split=..&version=..&source=..&limit=N]` -> (adapter name, choices)."""
@@ -56,7 +73,7 @@ def iter_dataset_rows(spec: str, kind: str | None = None) -> Iterator[Row]:
 
 def iter_source_rows(source: str | Path) -> Iterator[Row]:
     """Raw rows of any source: a `data:` spec through its adapter, anything else through the format readers."""
-    text = str(source)
+    text = canonical_data_spec(str(source))
     if text.startswith(DATASET_PREFIX):
         return iter_dataset_rows(text)
     return iter_rows(source)
@@ -66,7 +83,7 @@ def read_records(source: str | Path, kind: str, limit: int | None = None) -> lis
     """Typed records of one kind from a source; raises DataError listing every bad row."""
     records: list[Record] = []
     problems: list[str] = []
-    text = str(source)
+    text = canonical_data_spec(str(source))
     rows = iter_dataset_rows(text, kind) if text.startswith(DATASET_PREFIX) else iter_rows(source)
     for row in rows:
         if isinstance(row.data, DataProblem):
@@ -88,7 +105,7 @@ def iter_records(source: str | Path, kind: str) -> Iterator[Record]:
     only the rows those need, so a bad line 10,001 does not fail a run that uses 2 rows and a 200 MB file
     is not parsed whole.  A bad row raises DataError naming its file, line and field when it is reached
     (use read_records or `alignbench data validate` to list every problem of a file)."""
-    text = str(source)
+    text = canonical_data_spec(str(source))
     rows = iter_dataset_rows(text, kind) if text.startswith(DATASET_PREFIX) else iter_rows(source)
     for row in rows:
         if isinstance(row.data, DataProblem):
@@ -102,7 +119,7 @@ def iter_records(source: str | Path, kind: str) -> Iterator[Record]:
 
 def fingerprint_source(source: str | Path) -> str:
     """Dataset fingerprint: sha256 of the file bytes (or of every file in a folder, or the hub spec)."""
-    text = str(source)
+    text = canonical_data_spec(str(source))
     digest = hashlib.sha256()
     if text.startswith("hf:"):
         digest.update(text.encode())

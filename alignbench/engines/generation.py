@@ -8,7 +8,6 @@ where it stopped, and two suites sharing prompts share generations.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
@@ -39,10 +38,10 @@ class GenerationBackend(Protocol):
 
 
 def _progress(total: int, desc: str, enabled: bool | None):
-    from tqdm.auto import tqdm
+    """A bar on a terminal, a line every $ALIGNBENCH_PROGRESS_INTERVAL s in logs (alignbench.progress)."""
+    from alignbench.progress import progress_bar
 
-    disable = (not sys.stderr.isatty()) if enabled is None else not enabled
-    return tqdm(total=total, desc=desc, unit="gen", disable=disable, dynamic_ncols=True, smoothing=0.1)
+    return progress_bar(total=total, desc=desc, unit="gen", enabled=enabled, smoothing=0.1)
 
 
 class GenerationEngine:

@@ -14,7 +14,6 @@ context is replaced by the EOS token.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -31,10 +30,10 @@ class LoglikResult:
 
 
 def _progress(total: int, desc: str, enabled: bool | None):
-    from tqdm.auto import tqdm
+    """A bar on a terminal, a line every $ALIGNBENCH_PROGRESS_INTERVAL s in logs (alignbench.progress)."""
+    from alignbench.progress import progress_bar
 
-    disable = (not sys.stderr.isatty()) if enabled is None else not enabled
-    return tqdm(total=total, desc=desc, unit="req", disable=disable, dynamic_ncols=True)
+    return progress_bar(total=total, desc=desc, unit="req", enabled=enabled)
 
 
 class LoglikEngine:

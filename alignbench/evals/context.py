@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from safetensors import safe_open
-from tqdm.auto import tqdm
 
 from alignbench.config import cache_dir
 from alignbench.engines import LoglikEngine, make_generation_engine
 from alignbench.evals.suite import EvalSpec
 from alignbench.judges import make_judge
 from alignbench.models import ResolvedModel, default_device, load_model, resolve
+from alignbench.progress import progress_bar
 from alignbench.store import Store, canonical_json
 
 
@@ -102,15 +102,20 @@ class TieredCache:
     def __init__(self, run_store: Store, shared: Store | None):
         self.run_store = run_store
         self.shared = shared
+        self.hits = {"run": 0, "shared": 0}   # generations served from cache (the eval's done line says so)
+        self.looked_up = 0
 
     def get_generations(self, keys: list[str]) -> dict[str, dict]:
         found = self.run_store.get_generations(keys)
+        self.looked_up += len(keys)
+        self.hits["run"] += len(found)
         missing = [k for k in keys if k not in found]
         if missing and self.shared is not None:
             extra = self.shared.get_generations(missing)
             if extra:
                 self.run_store.put_generations([_as_put_row(r) for r in extra.values()])
                 found.update(extra)
+                self.hits["shared"] += len(extra)
         return found
 
     def put_generations(self, rows: list[dict]) -> None:
@@ -120,6 +125,17 @@ class TieredCache:
 
     def __getattr__(self, name):  # anything else (judgements, items ...) is the run's store
         return getattr(self.run_store, name)
+
+
+def cache_summary(cache: TieredCache, hits_before: dict, looked_up_before: int) -> str:
+    """"generations: 12 looked up, 8 from this run's store, 4 from the shared cache, 0 new" since a mark."""
+    looked = cache.looked_up - looked_up_before
+    run, shared = (cache.hits[k] - hits_before[k] for k in ("run", "shared"))
+    if not looked:
+        return "no generations (log-likelihood or stored scores only)"
+    where = f" ({cache.shared.path})" if shared and cache.shared is not None else ""
+    return (f"generations: {looked} looked up, {run} from this run's store, {shared} from the shared "
+            f"cache{where}, {looked - run - shared} generated")
 
 
 def _as_put_row(row: dict) -> dict:
@@ -150,8 +166,10 @@ class EvalContext:
         cache: Any = None,
         progress: bool | None = None,
         log: Callable[[str], None] | None = None,
+        batch_size: int | None = None,
     ):
         self.store = store
+        self.batch_size = batch_size   # --batch-size: the engines' batch (None: each engine's default)
         self.run_id = run_id
         self.run_dir = Path(run_dir)
         self.candidates = candidates
@@ -189,12 +207,14 @@ class EvalContext:
         ref = self.ref(model)
         if ref.spec not in self._engines:
             if not ref.resolved.in_process:  # served elsewhere (openai:) or by its own engine (vllm:)
-                self._engines[ref.spec] = make_generation_engine(ref.spec, cache=self.cache, progress=self._progress)
+                self._engines[ref.spec] = make_generation_engine(ref.spec, cache=self.cache, progress=self._progress,
+                                                                 batch_size=self.batch_size)
             else:
                 # Share the weights with load() (log-likelihood evals, RM judges on the same spec) instead of
                 # holding a second copy of the model in memory.
                 self._engines[ref.spec] = make_generation_engine(
-                    self.load(ref), cache=self.cache, fingerprint=ref.fingerprint, progress=self._progress
+                    self.load(ref), cache=self.cache, fingerprint=ref.fingerprint, progress=self._progress,
+                    batch_size=self.batch_size,
                 )
         return self._engines[ref.spec]
 
@@ -206,7 +226,7 @@ class EvalContext:
         return self._loaded[(ref.spec, task)]
 
     def loglik_engine(self, model: ModelRef | str):
-        return LoglikEngine(*self.load(model))
+        return LoglikEngine(*self.load(model), **({"batch_size": self.batch_size} if self.batch_size else {}))
 
     def judge(self, spec: dict):
         """A judge from its spec (see alignbench.judges.make_judge), built once per run and recorded in
@@ -228,8 +248,8 @@ class EvalContext:
 
     # reporting
     def progress(self, iterable=None, total: int | None = None, desc: str | None = None):
-        disable = None if self._progress is None else not self._progress
-        return tqdm(iterable, total=total, desc=desc, disable=disable, file=sys.stderr, leave=False)
+        """A bar on a terminal, a line every $ALIGNBENCH_PROGRESS_INTERVAL s in logs (judging loops)."""
+        return progress_bar(iterable, total=total, desc=desc, enabled=self._progress, leave=False)
 
     def log(self, message: str) -> None:
         self._log(message)

@@ -11,6 +11,7 @@ generations and judgements come back from the cache and metrics are rewritten id
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -21,6 +22,7 @@ from alignbench.evals.context import (
     EvalContext,
     ModelRef,
     TieredCache,
+    cache_summary,
     default_cache_path,
     model_info,
     parse_model_arg,
@@ -44,6 +46,7 @@ def run_suite(
     only: list[str] | None = None,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    batch_size: int | None = None,
 ) -> Path:
     """Run every eval of `suite` for each candidate (against `baseline`) into the run folder `out`.
 
@@ -81,8 +84,6 @@ def run_suite(
     }
     run_id = _resume_run_id(store, config)
     run_id = store.start_run("eval", config=config, suite=suite.name, seed=seed, run_id=run_id)
-    for ref in refs + ([base] if base else []):
-        store.add_model(run_id, ref.name, ref.spec, ref.fingerprint, ref.role, model_info(ref.resolved))
     ctx = EvalContext(
         store,
         run_id,
@@ -94,18 +95,21 @@ def run_suite(
         cache=TieredCache(store, shared),
         progress=progress,
         log=log,
+        batch_size=batch_size,
     )
+    # From here on the run ends marked done, failed (with the error) or interrupted, never left `running`.
     try:
-        for spec in evals:
-            ctx.log(f"[{spec.name}] running ({spec.type})")
-            get_eval(spec.type)(ctx, spec)
-            ctx.write_metrics_json()  # after each eval, so a later failure loses nothing
-    except BaseException:
-        store.finish_run(run_id, "failed")
+        with store.tracking(run_id):
+            for ref in refs + ([base] if base else []):
+                store.add_model(run_id, ref.name, ref.spec, ref.fingerprint, ref.role, model_info(ref.resolved))
+            for k, spec in enumerate(evals, 1):
+                ctx.log(f"[{spec.name}] running ({spec.type}; eval {k} of {len(evals)})")
+                started, before = time.monotonic(), (dict(ctx.cache.hits), ctx.cache.looked_up)
+                get_eval(spec.type)(ctx, spec)
+                ctx.write_metrics_json()  # after each eval, so a later failure loses nothing
+                ctx.log(f"[{spec.name}] done in {time.monotonic() - started:.1f} s; " + cache_summary(ctx.cache, *before))
+    finally:
         ctx.write_metrics_json()
-        raise
-    store.finish_run(run_id, "done")
-    ctx.write_metrics_json()
     return run_dir
 
 

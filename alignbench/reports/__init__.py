@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alignbench.reports.load import Column, Run, load_run, load_runs, metrics_frame, model_columns
+from alignbench.reports.load import Column, Run, load_run, load_runs, metrics_frame, model_columns, status_warning
 from alignbench.reports.tables import ResultTable
 
 FORMATS = ("md", "html", "tex", "csv")
 
 __all__ = ["FORMATS", "Column", "ResultTable", "Run", "load_run", "load_runs", "metrics_frame", "model_columns",
-           "write_report"]
+           "status_warning", "write_report"]
 
 
 def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "alignbench report",
@@ -27,7 +27,7 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
     from alignbench.errors import AlignbenchError
     from alignbench.reports.html import render_html
     from alignbench.reports.human import human_figures
-    from alignbench.reports.plots import all_figures, save_figure
+    from alignbench.reports.plots import all_figures, axes_facts, save_figure
 
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -40,20 +40,25 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
     written: dict[str, Path] = {}
     from alignbench.reports.tables import md_escape
 
-    writers = {"md": ("results.md", lambda: f"# {md_escape(title)}\n\n" + table.to_markdown()),
+    warnings = [w for w in map(status_warning, runs) if w]   # failed / interrupted / unfinished runs
+    banner = "".join(f"> **Warning:** {md_escape(w)}\n\n" for w in warnings)
+    writers = {"md": ("results.md", lambda: f"# {md_escape(title)}\n\n" + banner + table.to_markdown()),
                "tex": ("results.tex", table.to_latex), "csv": ("results.csv", full.to_csv)}
     for fmt in formats:
         if fmt in writers:
             name, make = writers[fmt]
             (out / name).write_text(make())
             written[fmt] = out / name
-    pngs = {}
+    pngs, notes = {}, {}
     for name, fig in {**all_figures(runs, table), **human_figures(full)}.items():
+        # Under the caption: "no data" and KL notes; in the page, each panel's limits and marks (checked by tests).
+        notes[name] = {"notes": list(getattr(fig, "alignbench_notes", [])), "axes": axes_facts(fig)}
         paths = save_figure(fig, out / "figures", name)
         pngs[name] = paths["png"]
         written[f"figure:{name}"] = paths["png"]
     if "html" in formats:
-        (out / "report.html").write_text(render_html(runs, table, pngs, title=title, sections=sections))
+        (out / "report.html").write_text(render_html(runs, table, pngs, title=title, sections=sections,
+                                                     warnings=warnings, notes=notes))
         written["html"] = out / "report.html"
     if "md" in formats and pngs:
         # The Markdown report shows the figures too (relative links, so it renders on GitHub).

@@ -180,6 +180,42 @@ def compare_runs(base: Run, cand: Run, base_model: str | None = None, cand_model
                       partial=partial if allow_partial else {}, seed=seed)
 
 
+SMALL_N = 30   # below this many paired items a bootstrap CI is rough (and tends to be too narrow)
+
+
+def check_comparable(run: Run, side: str) -> str | None:
+    """Refuse a run that holds no metrics, saying what state it is in (failed, interrupted, unfinished)
+    instead of the "choose one with --base-model" a missing candidate would give; return a warning for a
+    run that did not finish but holds some metrics."""
+    from alignbench.reports.load import status_warning
+
+    warning = status_warning(run)
+    if run.metrics.empty:
+        state = run.info.get("status") or "running"
+        if state == "done":
+            raise AlignbenchError(f"{side} run {run.path} (run {run.run_id}): finished but holds no metrics")
+        raise AlignbenchError(f"{side} {warning} Nothing to compare.")
+    return warning
+
+
+def comparison_warnings(comparison: Comparison) -> list[str]:
+    """Lines the compare output starts with: unfinished runs, and metrics compared on fewer than SMALL_N items."""
+    out = []
+    for side, run in (("base", comparison.base), ("candidate", comparison.cand)):
+        from alignbench.reports.load import status_warning
+
+        warning = status_warning(run)
+        if warning:
+            out.append(f"{side}: {warning}")
+    small = [c for c in comparison.changes if c.method != "none" and 0 < c.n < SMALL_N]
+    if small:
+        ns = sorted({c.n for c in small})
+        out.append(f"small sample: {len(small)} of {len(comparison.changes)} metrics rest on fewer than {SMALL_N} "
+                   f"items (n = {', '.join(map(str, ns))}); their bootstrap CIs are rough and tend to be too narrow, "
+                   f"so read a pass or fail on them as a hint, not a verdict. Rerun with more items (--limit).")
+    return out
+
+
 def fmt(x: float | None, signed: bool = False) -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return "–"

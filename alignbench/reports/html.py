@@ -132,11 +132,15 @@ def markdown_html(text: str) -> str:
 
 
 def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path], title: str = "alignbench report",
-                sections: list[tuple[str, str]] = ()) -> str:
-    """The report page; `sections`: (heading, Markdown text) pairs shown under the title (e.g. how a run was made)."""
+                sections: list[tuple[str, str]] = (), warnings: list[str] | None = None,
+                notes: dict[str, dict] | None = None) -> str:
+    """The report page.  sections: (heading, Markdown text) pairs shown under the title (e.g. how a run was made);
+    warnings: banner lines (unfinished runs); notes: {figure: {"notes": [line], "axes": plots.axes_facts}}, the lines
+    printed under the caption, the facts kept on the <figure> as data-axes (JSON)."""
     env = Environment(loader=FileSystemLoader(resources_dir() / "reports"),
                       autoescape=select_autoescape(["j2", "html"]))
-    figures = [{"name": name, "caption": CAPTIONS.get(name, name),
+    figures = [{"name": name, "caption": CAPTIONS.get(name, name), "notes": (notes or {}).get(name, {}).get("notes", []),
+                "axes_json": json.dumps((notes or {}).get(name, {}).get("axes", [])),
                 "png_b64": base64.b64encode(Path(png).read_bytes()).decode()} for name, png in figure_pngs.items()]
     models = [{"label": c.label, "role": c.role, "spec": c.spec, "fingerprint": c.fingerprint,
                "size": human_size(c.size) if c.size else "—", "chain": lineage_chain(c)} for c in table.models]
@@ -149,6 +153,6 @@ def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path
     sample_evals = list(pd.Series([s["eval"] for s in samples]).value_counts(sort=False).items()) if samples else []
     return env.get_template(TEMPLATE).render(
         title=title, sections=[{"heading": h, "html": markdown_html(t)} for h, t in sections],
-        version=__version__, runs=run_rows, models=models, has_table=not table.rows.empty,
+        version=__version__, runs=run_rows, warnings=warnings or [], models=models, has_table=not table.rows.empty,
         table_html=table.to_html(), footnote=FOOTNOTE, figures=figures, datasets=_datasets(runs),
         samples=samples, sample_evals=sample_evals)

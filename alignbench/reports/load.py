@@ -99,6 +99,22 @@ def load_run(spec: str | Path, run_id: str | None = None) -> Run:
                label=(path.name if path.suffix not in (".sqlite", ".db") else path.parent.name), **frames)
 
 
+def status_warning(run: Run) -> str | None:
+    """One line saying a run did not finish (failed, interrupted, or still/forever `running`), else None.
+    Reports show it as a banner and compare prints it: its numbers cover only what finished."""
+    status = run.info.get("status") or "running"
+    if status == "done":
+        return None
+    n = 0 if run.metrics.empty else len(set(run.metrics["eval"]))
+    what = {"failed": "FAILED", "interrupted": "was INTERRUPTED"}.get(
+        status, "is UNFINISHED (still running, or its process died without a word)")
+    error = run.info.get("error")
+    error = f" ({error})" if isinstance(error, str) and error else ""
+    held = f"holds metrics of {n} eval(s) only" if n else "holds no metrics"
+    return (f"run {run.label} ({run.run_id}) {what}{error}; it {held}. Rerun the same command into the same "
+            f"folder to resume: finished generations and judgements are reused.")
+
+
 def load_runs(specs) -> list[Run]:
     return [load_run(s) for s in specs]
 

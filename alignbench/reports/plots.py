@@ -26,6 +26,57 @@ METRIC_TITLES = {"truthful": "truthful", "truthful_informative": "truthful × in
                  "bleu_acc": "BLEU accuracy (true vs false refs)", "emt": "expected maximum toxicity",
                  "toxicity_prob": "toxicity probability"}
 TOXICITY_BINS = [0.0, 0.25, 0.5, 0.75, 1.0001]
+# Metrics that are proportions (accuracy, rates, probabilities): their y axis stays within [0, 1].
+UNIT_INTERVAL = {"win_rate", "lc_win_rate", "tie_rate", "truthful", "truthful_informative", "bleu_acc", "mc1", "mc2",
+                 "emt", "toxicity_prob", "mean_toxicity", "hallucination_rate", "acc", "acc_norm", "em", "f1"}
+# The recipe's order of checkpoints: the win-rate figure's x axis reads base -> SFT -> RM -> PPO.
+PIPELINE_ORDER = ("base", "pretrained", "sft", "rm", "reward", "ppo")
+KL_NOTE = ("KL is the per-token sample estimate mean(log πRL − log πSFT): a single estimate can fall below 0 "
+           "although the true KL cannot (docs/training.md).")
+
+
+def note(fig, text: str, ax=None, y: float = 0.85) -> None:
+    """A line the report prints under the figure's caption (fig.alignbench_notes); with `ax`, the same
+    text is written inside that panel, so a PNG seen on its own says it too."""
+    fig.alignbench_notes = [*getattr(fig, "alignbench_notes", []), text]
+    if ax is not None:
+        ax.text(0.5, y, text, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#444",
+                wrap=True, bbox={"facecolor": "white", "edgecolor": "#bbb", "alpha": 0.9})
+        ax.alignbench_note = text
+
+
+def _unit_axis(ax) -> None:
+    """A proportion's axis: [0, 1] exactly; points and caps at 1 stay visible (clip_on off)."""
+    ax.set_ylim(0, 1)
+    ax.alignbench_range = (0.0, 1.0)
+    for artist in [*ax.lines, *ax.collections, *ax.patches]:
+        artist.set_clip_on(False)
+
+
+def axes_facts(fig) -> list[dict]:
+    """What each panel shows, for checks of a rendered report: title, y limits, the range its metric lives
+    in (None: unbounded), how many data marks it draws (bars of non-zero height, points, lines) and its
+    "no data"-style note."""
+    facts = []
+    for ax in fig.axes:
+        bars = sum(1 for p in ax.patches if getattr(p, "get_height", None) and p.get_height() != 0)
+        points = sum(len(line.get_xdata()) for line in ax.lines
+                     if not getattr(line, "alignbench_reference", False)   # the 50% line, the 0 line
+                     and (line.get_marker() not in (None, "None", "", " ") or len(line.get_xdata()) > 1))
+        facts.append({"title": ax.get_title(), "ylim": [float(v) for v in ax.get_ylim()],
+                      "range": list(getattr(ax, "alignbench_range", None) or []) or None,
+                      "marks": int(bars + points), "note": getattr(ax, "alignbench_note", None)})
+    return facts
+
+
+def pipeline_rank(column) -> tuple[int, int]:
+    """Where a checkpoint sits in the recipe: its lineage stage, else a stage word in its label."""
+    stage = str((column.lineage or {}).get("stage") or "").lower()
+    label = column.label.lower()
+    for k, word in enumerate(PIPELINE_ORDER):
+        if stage.startswith(word) or word in label.replace("-", " ").replace("_", " ").split() or label == word:
+            return (k, 0)
+    return (len(PIPELINE_ORDER), 0)
 
 
 def human_size(n: float) -> str:
@@ -69,8 +120,16 @@ def _grouped_bars(ax, frame: pd.DataFrame, groups: list[str], series: list[str],
     x = np.arange(len(groups))
     for k, name in enumerate(series):
         sub = frame[frame["column"] == name].set_index(group_col).reindex(groups)
-        ax.bar(x + (k - (len(series) - 1) / 2) * width, sub["value"].fillna(0), width, yerr=_yerr(sub.reset_index()),
+        xs = x + (k - (len(series) - 1) / 2) * width
+        ax.bar(xs, sub["value"].fillna(0), width, yerr=_yerr(sub.reset_index()),
                capsize=3, label=name, color=model_color(table, name))
+        # A bar of height 0 is invisible: mark it with a tick in the model's colour and a "0" label.
+        zero = (sub["value"] == 0).to_numpy()
+        if zero.any():
+            ax.plot(xs[zero], np.zeros(zero.sum()), marker="_", ms=max(6, 60 * width), mew=2.5, ls="none",
+                    color=model_color(table, name))
+            for xi in xs[zero]:
+                ax.annotate("0", (xi, 0), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
     ax.set_xticks(x, groups, rotation=15 if max(map(len, groups)) > 10 else 0)
 
 
@@ -91,21 +150,31 @@ def plot_winrate(table: ResultTable):
     if data.empty:
         return None
     sizes = {c.label: c.size for c in table.models}
-    cols = [c for c in table.columns if c in set(data["column"])]
+    ranks = {c.label: pipeline_rank(c) for c in table.models}
+    cols = sorted((c for c in table.columns if c in set(data["column"])), key=lambda c: ranks.get(c, (99, 0)))
     by_size = all(sizes.get(c) for c in cols) and len({sizes[c] for c in cols}) == len(cols) and len(cols) > 1
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for k, (eval_name, sub) in enumerate(data.groupby("eval", sort=False)):
         sub = sub.set_index("column").reindex(cols).dropna(subset=["value"]).reset_index()
         x = np.array([sizes[c] for c in sub["column"]]) if by_size else np.array([cols.index(c) for c in sub["column"]])
         judge = _variant(eval_name) if "/" in eval_name else (sub["meta"].iloc[0] or {}).get("judge", "judge")
-        ax.errorbar(x, sub["value"], yerr=_yerr(sub), fmt="o-", capsize=4, color=f"C{k}", label=f"judge: {judge}")
+        # Checkpoints are categories: points with CI bars, no line joining them (a line would suggest a trend);
+        # several judges sit side by side.
+        offset = 0 if by_size else (k - (data["eval"].nunique() - 1) / 2) * 0.12
+        ax.errorbar(x + offset, sub["value"], yerr=_yerr(sub), fmt="o", capsize=4, color=f"C{k}",
+                    label=f"judge: {judge}")
+        if not by_size:
+            for xi, yi, n in zip(x + offset, sub["value"], sub["n"]):
+                if n is not None and not pd.isna(n):
+                    ax.annotate(f"n={int(n)}", (xi, yi), textcoords="offset points", xytext=(6, 0), fontsize=7,
+                                va="center", color="#555")
         if not by_size:
             continue
         for xi, yi, name in zip(x, sub["value"], sub["column"]):
             last = xi == max(x)   # the rightmost label goes left of its point, inside the axes
             ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(-6 if last else 6, -12), fontsize=8,
                         ha="right" if last else "left")
-    ax.axhline(0.5, color="grey", ls="--", lw=1)
+    ax.axhline(0.5, color="grey", ls="--", lw=1).alignbench_reference = True
     if by_size:
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: human_size(v)))
@@ -119,7 +188,7 @@ def plot_winrate(table: ResultTable):
         ax.set_xlim(-0.5, len(cols) - 0.5)
     baseline = next((m.get("baseline") for m in data["meta"] if isinstance(m, dict) and m.get("baseline")), None)
     _style(ax, "Win rate vs " + (baseline or "baseline") + " (95% CI)", "win rate")
-    ax.set_ylim(0, 1.04)   # a win rate of 1 stays visible
+    _unit_axis(ax)   # a win rate of 1 stays visible: its marker is not clipped
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
@@ -141,7 +210,11 @@ def _bars_by_condition(table: ResultTable, family: str, metrics: list[str], titl
         # Row labels carry the condition ("RTP none: ..."); a panel spans conditions, so it is named by metric.
         _style(ax, f"{METRIC_TITLES.get(metric, metric)} {'↑' if hib else '↓' if hib is False else ''}", metric)
         ax.set_xlabel("prompt condition")
-        _legend_above_bars(ax, len(cols))
+        if metric in UNIT_INTERVAL:
+            _unit_axis(ax)
+            ax.legend(fontsize=8, loc="upper right", frameon=True, framealpha=0.85)
+        else:
+            _legend_above_bars(ax, len(cols))
     fig.suptitle(title + " (95% CI)", fontsize=11)
     fig.tight_layout()
     return fig
@@ -217,7 +290,8 @@ def plot_toxicity_bins(runs: list[Run], table: ResultTable):
         _grouped_bars(ax, sub, sorted(dict.fromkeys(sub["bin"])), cols, "bin", table)
         _style(ax, f"condition: {cond}", "expected max toxicity ↓")
         ax.set_xlabel("prompt toxicity")
-    _legend_above_bars(axes[0][-1], len(cols))   # shared y: one headroom for all panels
+        _unit_axis(ax)
+    axes[0][-1].legend(fontsize=8, loc="upper right", frameon=True, framealpha=0.85)
     fig.suptitle("Toxicity by prompt toxicity (95% CI)", fontsize=11)
     fig.tight_layout()
     return fig
@@ -234,8 +308,13 @@ def plot_alignment_tax(table: ResultTable):
     cols = [c for c in table.columns if c in set(data["column"])]
     fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(tasks) + 2.5), 3.8))
     _grouped_bars(ax, data, tasks, cols, "task", table)
-    ax.axhline(0, color="black", lw=0.8)
+    ax.axhline(0, color="black", lw=0.8).alignbench_reference = True
     _style(ax, "Alignment tax per task (95% CI)", "Δ vs baseline (below 0 = tax)")
+    values = data["value"].dropna()
+    if values.empty or (values == 0).all():
+        ax.set_ylim(-1, 1)
+        note(fig, "no data to draw: every delta is 0.000 (candidate and baseline scored the same on every item)"
+             if not values.empty else "no data: no alignment-tax delta has a value", ax, y=0.7)
     _legend_above_bars(ax, len(cols))
     fig.tight_layout()
     return fig
@@ -264,12 +343,21 @@ def plot_training_curves(runs: list[Run], table: ResultTable):
     keys = keys or list(dict.fromkeys(k for _, f in curves for k in f.columns))[:3]
     fig, axes = plt.subplots(1, len(keys), figsize=(4.0 * len(keys), 3.4), squeeze=False)
     for ax, key in zip(axes[0], keys):
+        steps = 0
         for k, (name, frame) in enumerate(curves):
             if key in frame.columns:
-                ax.plot(frame.index, frame[key], color=model_color(table, name) if name in table.columns
-                        else f"C{k}", label=name)
+                series = frame[key].dropna()
+                steps = max(steps, len(series))
+                ax.plot(series.index, series, marker="o" if len(series) < 2 else None, ms=5,
+                        color=model_color(table, name) if name in table.columns else f"C{k}", label=name)
         _style(ax, key, key)
         ax.set_xlabel("step")
+        if steps < 2:
+            ax.set_xticks(sorted({int(s) for _, f in curves if key in f.columns for s in f[key].dropna().index}))
+            note(fig, f"{key}: no curve to draw, only {steps} logged step(s)", ax)
+        if key == "kl" and any(key in f.columns and (f[key] < 0).any() for _, f in curves):
+            ax.axhline(0, color="grey", lw=0.8, ls=":").alignbench_reference = True
+            note(fig, KL_NOTE)
     axes[0][-1].legend(fontsize=8)
     fig.suptitle("Training curves", fontsize=11)
     fig.tight_layout()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from alignbench.reports.load import Column, Run, metrics_frame, model_columns
+from alignbench.reports.load import METRIC_COLUMNS, Column, Run, metrics_frame, model_columns
 
 # The paper's order of evals (Figure 1 / Table 14 first, then TruthfulQA, toxicity, hallucination,
 # alignment tax); anything else follows alphabetically.
@@ -46,8 +46,9 @@ def is_headline(metric: str) -> bool:
     return base in HEADLINE or base.startswith(("emt_", "toxicity_prob_"))
 
 
-FOOTNOTE = ("Cells: value [95% CI]. ↑/↓: higher/lower is better. The best value of each row is in bold; "
-            "where its CI overlaps another cell's, the difference is not significant.")
+FOOTNOTE = ("Cells: value [95% CI]; n: items per cell (one number when every cell has the same n). ↑/↓: higher/lower "
+            "is better. Bold: the best value of a row, only when its CI does not overlap the runner-up's (a "
+            "significant lead); no bold means the best and the runner-up are within each other's CIs.")
 
 
 def _rank(order: list[str], key: str) -> tuple[int, str]:
@@ -95,6 +96,25 @@ def arrow(higher_is_better) -> str:
     return {True: "↑", False: "↓"}.get(higher_is_better, "")
 
 
+def significant_lead(best, runner_up, higher_is_better: bool) -> bool:
+    """True when the best cell's 95% CI and the runner-up's do not overlap (bold in the tables).  Cells
+    without CIs never lead: a difference of unknown noise is not shown as a win."""
+    bounds = [best["ci_low"], best["ci_high"], runner_up["ci_low"], runner_up["ci_high"]]
+    if any(b is None or pd.isna(b) for b in bounds) or best["value"] == runner_up["value"]:
+        return False
+    if higher_is_better:
+        return float(best["ci_low"]) > float(runner_up["ci_high"])
+    return float(best["ci_high"]) < float(runner_up["ci_low"])
+
+
+def n_text(ns) -> str:
+    """A row's n: one number when every cell has the same n, else each cell's n in column order."""
+    ns = [int(n) for n in ns if n is not None and not pd.isna(n)]
+    if not ns:
+        return "–"
+    return str(ns[0]) if len(set(ns)) == 1 else " / ".join(map(str, ns))
+
+
 @dataclass
 class ResultTable:
     """`long`: the tidy metrics frame (load.metrics_frame) plus `best`; `rows`: one row per
@@ -118,6 +138,10 @@ class ResultTable:
     def from_frame(cls, long: pd.DataFrame, models: list[Column]) -> "ResultTable":
         long = long.copy()
         columns = [c.label for c in models]
+        if long.empty:   # a run that failed before its first metric: an empty table, not a KeyError
+            rows = pd.DataFrame(columns=["eval", "metric", "label", "higher_is_better", "direction"])
+            return cls(long=pd.DataFrame(columns=[*METRIC_COLUMNS, "best"]), rows=rows, columns=columns,
+                       models=models)
         rows = (long.groupby(["eval", "metric"], sort=False)
                 .agg(label=("label", "first"), higher_is_better=("higher_is_better", "first")).reset_index())
         rows["_key"] = [row_sort_key(e, m) for e, m in zip(rows["eval"], rows["metric"])]
@@ -130,11 +154,10 @@ class ResultTable:
             sel = (long["eval"] == r.eval) & (long["metric"] == r.metric) & long["value"].notna()
             if sel.sum() < 2:      # one model: nothing to be best among
                 continue
-            values = long.loc[sel, "value"]
-            best = values.max() if r.higher_is_better else values.min()
-            if (values == best).all():   # all equal: nothing is best
-                continue
-            long.loc[sel & (long["value"] == best), "best"] = True
+            cells = long[sel].sort_values("value", ascending=not r.higher_is_better)
+            best, runner_up = cells.iloc[0], cells.iloc[1]
+            if significant_lead(best, runner_up, bool(r.higher_is_better)):
+                long.loc[cells.index[0], "best"] = True
         return cls(long=long, rows=rows, columns=columns, models=models)
 
     # -- lookups -------------------------------------------------------------------------------
@@ -153,16 +176,21 @@ class ResultTable:
     def display(self, mark=lambda text: text) -> pd.DataFrame:
         """Text cells `value [lo, hi]`, the best wrapped by `mark`, indexed by `label ↑`."""
         index = [f"{label} {d}".rstrip() for label, d in zip(self.rows["label"], self.rows["direction"])]
-        out = pd.DataFrame("–", index=index, columns=self.columns)
+        out = pd.DataFrame("–", index=index, columns=["n"] + self.columns)
         for i, r in enumerate(self.rows.itertuples()):
+            out.iloc[i, 0] = self.row_n(r.eval, r.metric)
             for col in self.columns:
                 c = self.cell(r.eval, r.metric, col)
                 if c is None:
                     continue
                 text = format_cell(c["value"], c["ci_low"], c["ci_high"])
-                out.iloc[i, self.columns.index(col)] = mark(text) if c["best"] else text
+                out.iloc[i, 1 + self.columns.index(col)] = mark(text) if c["best"] else text
         out.index.name = "metric"
         return out
+
+    def row_n(self, eval_name: str, metric: str) -> str:
+        cells = [self.cell(eval_name, metric, col) for col in self.columns]
+        return n_text([c["n"] for c in cells if c is not None])
 
     # -- renderings -------------------------------------------------------------------------------
     def to_markdown(self) -> str:
@@ -187,12 +215,12 @@ class ResultTable:
         for i, r in enumerate(self.rows.itertuples()):
             for j, col in enumerate(self.columns):
                 c = self.cell(r.eval, r.metric, col)
-                best.iloc[i, j] = bool(c and c["best"])
+                best.iloc[i, j + 1] = bool(c and c["best"])   # column 0 is n
         styler = shown.style.format(escape="latex").format_index(escape="latex", axis=0)
         styler = styler.format_index(escape="latex", axis=1)
         styler = styler.apply(lambda _: best.map(lambda b: "textbf:--rwrap;" if b else ""), axis=None)
         tex = styler.to_latex(hrules=True, caption=caption, label=label, position_float="centering",
-                              column_format="l" + "r" * len(self.columns))
+                              column_format="lr" + "r" * len(self.columns))
         for token, latex in _LATEX_SYMBOLS.values():
             tex = tex.replace(token, latex)
         note = FOOTNOTE.replace("↑/↓", r"$\uparrow$/$\downarrow$").replace("[95% CI]", r"[95\% CI]")
@@ -213,7 +241,8 @@ class ResultTable:
         import html
 
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        lines = [f'<table class="results" id="results-table"><thead><tr><th>metric</th><th></th>{head}</tr></thead><tbody>']
+        lines = [f'<table class="results" id="results-table"><thead><tr><th>metric</th><th></th><th class="n">n</th>'
+                 f'{head}</tr></thead><tbody>']
         for r in self.rows.itertuples():
             title = html.escape(f"{r.eval} · {r.metric}")
             cells = []
@@ -224,8 +253,11 @@ class ResultTable:
                     continue
                 cls = ' class="best"' if c["best"] else ""
                 n = "" if c["n"] is None or pd.isna(c["n"]) else f' title="n = {int(c["n"])}"'
-                cells.append(f"<td{cls}{n}>{html.escape(format_cell(c['value'], c['ci_low'], c['ci_high']))}</td>")
-            lines.append(f'<tr data-eval="{html.escape(r.eval)}"><th title="{title}">{html.escape(r.label)}</th>'
-                         f'<td class="dir">{r.direction}</td>{"".join(cells)}</tr>')
+                ci = "" if c["ci_low"] is None or pd.isna(c["ci_low"]) else \
+                    f' data-ci-low="{float(c["ci_low"])}" data-ci-high="{float(c["ci_high"])}"'
+                cells.append(f"<td{cls}{n}{ci}>{html.escape(format_cell(c['value'], c['ci_low'], c['ci_high']))}</td>")
+            lines.append(f'<tr data-eval="{html.escape(r.eval)}" data-metric="{html.escape(r.metric)}">'
+                         f'<th title="{title}">{html.escape(r.label)}</th><td class="dir">{r.direction}</td>'
+                         f'<td class="n">{html.escape(self.row_n(r.eval, r.metric))}</td>{"".join(cells)}</tr>')
         lines.append("</tbody></table>")
         return "\n".join(lines)

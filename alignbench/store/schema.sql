@@ -10,8 +10,9 @@ CREATE TABLE IF NOT EXISTS runs (
     seed              INTEGER,
     package_versions  TEXT NOT NULL DEFAULT '{}',
     git_revision      TEXT,
-    status            TEXT NOT NULL DEFAULT 'running',   -- running | done | failed
-    finished_at       TEXT
+    status            TEXT NOT NULL DEFAULT 'running',   -- running | done | failed | interrupted
+    finished_at       TEXT,
+    error             TEXT                      -- failed: the exception, one line
 );
 
 -- Every model a run touched: candidates, baselines, judges.  `role` says which.

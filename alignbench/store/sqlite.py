@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 STORE_FILE = "run.sqlite"
+# A run's `status`: running (in progress, or the process died without a word: SIGKILL, power loss),
+# done, failed (an exception; `error` holds it), interrupted (Ctrl-C / SIGTERM).
+RUN_STATUSES = ("running", "done", "failed", "interrupted")
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text()
 SCHEMA_VERSION = 1
 
@@ -52,6 +55,9 @@ class Store:
         self._local = threading.local()
         # executescript commits on its own, so the schema is applied outside transaction().
         self.conn.executescript(_SCHEMA)
+        # Stores written before runs.error existed: add the column (CREATE TABLE IF NOT EXISTS keeps old tables).
+        if "error" not in {row[1] for row in self.conn.execute("PRAGMA table_info(runs)")}:
+            self.conn.execute("ALTER TABLE runs ADD COLUMN error TEXT")
         self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- connections -------------------------------------------------------------------------
@@ -97,16 +103,35 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO runs(run_id, created_at, command, suite, config_json, seed, package_versions,"
-                " git_revision)"
-                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET status='running', finished_at=NULL",
+                " git_revision) VALUES (?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(run_id) DO UPDATE SET status='running', finished_at=NULL, error=NULL",
                 (run_id, now(), command, suite, canonical_json(config or {}), seed,
                  canonical_json(package_versions()), git_revision()),
             )
         return run_id
 
-    def finish_run(self, run_id: str, status: str = "done") -> None:
+    def finish_run(self, run_id: str, status: str = "done", error: str | None = None) -> None:
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status {status!r}: not one of {RUN_STATUSES}")
         with self.transaction() as conn:
-            conn.execute("UPDATE runs SET status=?, finished_at=? WHERE run_id=?", (status, now(), run_id))
+            conn.execute("UPDATE runs SET status=?, finished_at=?, error=? WHERE run_id=?",
+                         (status, now(), error, run_id))
+
+    @contextmanager
+    def tracking(self, run_id: str) -> Iterator[str]:
+        """Mark the run done when the block ends, failed (with the error) when it raises, interrupted on
+        KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one too).  The exception goes on up."""
+        try:
+            yield run_id
+        except KeyboardInterrupt:
+            self.finish_run(run_id, "interrupted")
+            raise
+        except BaseException as exc:
+            message = " ".join(f"{type(exc).__name__}: {exc}".split())
+            self.finish_run(run_id, "failed", error=message[:500])
+            raise
+        else:
+            self.finish_run(run_id, "done")
 
     def add_model(self, run_id: str, name: str, spec: str, fingerprint: str, role: str,
                   info: dict | None = None) -> None:

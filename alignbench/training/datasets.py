@@ -17,9 +17,9 @@ from typing import Any
 
 from alignbench.data import PretrainText, Prompt, Record, fingerprint_source, parse_record, read_records
 from alignbench.data.adapters import get_adapter, load_dataset_items, prompts_of, resolve_source
+from alignbench.data.sources import DATASET_PREFIX, OLD_DATASET_PREFIX, canonical_data_spec, parse_dataset_spec
 from alignbench.errors import AlignbenchError
 
-DATASET_PREFIX = "dataset:"
 
 
 def load_data(source: Any, kind: str, role: str) -> tuple[list[Record], dict]:
@@ -33,7 +33,7 @@ def load_data(source: Any, kind: str, role: str) -> tuple[list[Record], dict]:
             digest.update(json.dumps(r.to_dict(), sort_keys=True, ensure_ascii=False).encode())
             digest.update(b"\n")
         entry = {"source": "<in-memory records>", "fingerprint": digest.hexdigest()[:16], "n_records": len(records)}
-    elif str(source).startswith(DATASET_PREFIX):
+    elif str(source).startswith((DATASET_PREFIX, OLD_DATASET_PREFIX)):
         records, entry = _load_adapter(str(source), kind)
     else:
         records = read_records(source, kind)
@@ -45,17 +45,19 @@ def load_data(source: Any, kind: str, role: str) -> tuple[list[Record], dict]:
 
 
 def _load_adapter(spec: str, kind: str) -> tuple[list[Record], dict]:
-    """`dataset:NAME[@SPLIT]` -> records from a real-data adapter (alignbench.data.adapters), e.g.
-    `dataset:hh-rlhf-helpful` (K=2 rankings) or, for prompts, the prompts of any adapter's records."""
-    name, _, split = spec[len(DATASET_PREFIX):].partition("@")
-    records = load_dataset_items(name, split=split or None)
+    """`data:NAME[?split=..&subset=..]` -> records from a real-data adapter (alignbench.data.adapters), e.g.
+    `data:hh-rlhf-helpful` (K=2 rankings) or, for prompts, the prompts of any adapter's records.  The old
+    spelling `dataset:NAME[@SPLIT]` is accepted with a hint (data/sources.py canonical_data_spec)."""
+    spec = canonical_data_spec(spec)
+    name, choices = parse_dataset_spec(spec)
+    records = load_dataset_items(name, **choices)
     if kind == "prompt" and records and not isinstance(records[0], Prompt):
         records = prompts_of(records)
     elif kind == "pretrain" and records and records[0].kind == "eval":
         records = [_as_text(r, spec) for r in records]
     elif records and records[0].kind != kind:
         raise AlignbenchError(f"{spec}: gives {records[0].kind} records, this stage needs {kind} records")
-    where, location = resolve_source(get_adapter(name))
+    where, location = resolve_source(get_adapter(name), choices.get("source"))
     fingerprint = fingerprint_source(location) if where == "local" else fingerprint_source(f"hf:{location}")
     return records, {"source": spec, "location": str(location), "fingerprint": fingerprint, "n_records": len(records)}
 

@@ -473,7 +473,7 @@ class PPOPtxTrainer:
         return loss, stats
 
     def train(self, resume: bool | str = False) -> list[dict]:
-        from tqdm.auto import tqdm
+        from alignbench.progress import progress_bar
 
         args, acc = self.args, self.accelerator
         if resume:
@@ -481,8 +481,9 @@ class PPOPtxTrainer:
         if acc.is_main_process and report_to_enabled(args):
             acc.init_trackers("alignbench-ppo-ptx", config={k: v for k, v in args.to_dict().items()
                                                              if isinstance(v, (int, float, str, bool))})
-        bar = tqdm(total=args.max_steps, initial=self.step, disable=args.disable_tqdm or not acc.is_local_main_process,
-                   desc="ppo-ptx")
+        # A bar on a terminal, a line every $ALIGNBENCH_PROGRESS_INTERVAL s (rate, ETA) in logs.
+        bar = progress_bar(total=args.max_steps, initial=self.step, desc="ppo-ptx", unit="step",
+                           enabled=False if args.disable_tqdm or not acc.is_local_main_process else None)
         log_path = Path(args.output_dir) / "train_log.jsonl"
         while self.step < args.max_steps:
             batch = self.rollout()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,10 @@ def _cpu_defaults(config_cls, kwargs: dict) -> None:
             kwargs.setdefault("use_cpu", True)
     if "report_to" in names:
         kwargs.setdefault("report_to", "none")
+    from transformers import TrainingArguments
+
+    if issubclass(config_cls, TrainingArguments) and not sys.stderr.isatty():
+        kwargs.setdefault("disable_tqdm", True)   # in logs, alignbench.progress.trainer_callback prints instead
 
 
 def lora_config(spec: dict | None, task_type: str):

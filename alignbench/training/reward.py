@@ -233,10 +233,13 @@ def train_reward_model(recipe: str | Path | dict | None = None, **overrides) -> 
     train_ds = tokenize_rankings(rankings, tokenizer, chat, args.max_length)
     eval_ds = tokenize_rankings(held_out, tokenizer, chat, args.max_length) if held_out else None
 
+    from alignbench.progress import trainer_callback
+
     trainer = KWayRewardTrainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
         data_collator=KWayRankingCollator(tokenizer.pad_token_id, args.pad_to_multiple_of),
         peft_config=lora_config(opts.get("lora"), "SEQ_CLS"),
+        callbacks=[cb] if (cb := trainer_callback("reward model")) else None,   # progress lines in logs
     )
     train_output = trainer.train(resume_from_checkpoint=opts.get("resume") or None)
     model = trainer.model

@@ -16,6 +16,7 @@ from trl import SFTConfig, SFTTrainer
 from alignbench.data import Demonstration
 from alignbench.models import load_model
 from alignbench.models.chat_format import format_prompt, use_chat_template
+from alignbench.progress import trainer_callback
 from alignbench.training.common import TrainResult
 from alignbench.training.datasets import load_train_eval
 from alignbench.training.lineage import read_lineage, write_lineage
@@ -36,11 +37,12 @@ def demonstrations_to_dataset(demos: list[Demonstration], tokenizer, chat: bool)
 def make_sft_trainer(model, tokenizer, args, demos: list[Demonstration], held_out: list[Demonstration] | None = None,
                      chat: bool = True, peft_config=None):
     """TRL SFTTrainer on demonstrations (prompt-completion rows: the loss is on the completion only)."""
+    callback = trainer_callback("sft")   # progress lines in logs (None on a terminal)
     return SFTTrainer(
         model=model, args=args, processing_class=tokenizer,
         train_dataset=demonstrations_to_dataset(demos, tokenizer, chat),
         eval_dataset=demonstrations_to_dataset(held_out, tokenizer, chat) if held_out else None,
-        peft_config=peft_config,
+        peft_config=peft_config, callbacks=[callback] if callback else None,
     )
 
 

@@ -13,10 +13,10 @@ shared one) or one file of the data set.
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 from typing import Iterator
 
-from alignbench.config import shared_data_dir
 from alignbench.data.adapters.base import Adapter, LoadReport
 from alignbench.errors import DataError
 
@@ -50,13 +50,21 @@ def get_adapter(name: str) -> Adapter:
 def resolve_source(adapter: Adapter, source: str | Path | None = None) -> tuple[str, str | Path]:
     """("local", path) or ("hub", hub_id): where `load_dataset_items` will read this adapter from."""
     if source is None:
-        folder = shared_data_dir() / adapter.folder
-        if folder.exists():
+        # Every place is tried and named before any hub fallback (config.shared_data_candidates).
+        from alignbench.config import find_shared_data
+
+        folder, tried = find_shared_data(adapter.folder)
+        if folder is not None:
             return "local", folder
+        places = "; ".join(tried)
         if adapter.hub_id and adapter.read_hub:
+            # Said before the hub is tried, so an offline "Couldn't reach" below comes with where we looked.
+            print(f"alignbench: {adapter.name}: no local copy (tried {places}); reading the hub copy "
+                  f"{adapter.hub_id} (set ALIGNBENCH_SHARED_DATA to the folder holding {adapter.folder}/)",
+                  file=sys.stderr)
             return "hub", adapter.hub_id
-        raise DataError(f"{adapter.name}: no local copy at {folder} (set ALIGNBENCH_SHARED_DATA, or pass source= / --source) "
-                        "and no Hugging Face hub copy is known")
+        raise DataError(f"{adapter.name}: no local copy (tried {places}; set ALIGNBENCH_SHARED_DATA, or pass "
+                        "source= / --source) and no Hugging Face hub copy is known")
     text = str(source)
     if text == "hf" or text.startswith("hf:"):
         if adapter.read_hub is None:

@@ -14,7 +14,8 @@ from alignbench.version import __version__
 
 # Order = order in `alignbench --help`: the paper's steps, then tools around them.  A module listed
 # here that does not exist yet is left out; one that exists but fails to import is an error.
-COMMAND_MODULES = ["models", "data", "train", "eval", "judges", "toxicity", "report", "compare", "demo"]
+COMMAND_MODULES = ["models", "data", "train", "eval", "judges", "toxicity", "import_samples", "report", "compare",
+                   "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,10 @@
 Other parts add subcommands with one line: define `add_<name>(jsub)` in your module (it adds a parser
 to the judges subparsers and sets `handler=`) and append it to SUBCOMMANDS below, e.g.
     from alignbench.commands.judges_validate import add_validate; SUBCOMMANDS.append(add_validate)
+
+from alignbench.commands.judges_train import add_train  # noqa: E402  (distilled TruthfulQA judges)
+
+SUBCOMMANDS.append(add_train)
 """
 from __future__ import annotations
 
@@ -30,6 +34,10 @@ SUBCOMMANDS = [add_list, add_compare]
 from alignbench.commands.judges_validate import add_validate  # noqa: E402  (benchmarks: hallucination judges)
 
 SUBCOMMANDS.append(add_validate)
+
+from alignbench.commands.judges_train import add_train  # noqa: E402  (distilled TruthfulQA judges)
+
+SUBCOMMANDS.append(add_train)
 
 
 def register(sub) -> None:

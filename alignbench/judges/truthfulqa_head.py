@@ -30,6 +30,7 @@ BANK_FORMAT = "alignbench-truthfulqa-judge-bank/1"
 META_KEY = "alignbench_truthfulqa_judge"
 BANK_FILE = "truthfulqa_bank.safetensors"
 JUDGE_NAME = "distilled-truthfulqa"
+INT_FIELDS = {"roots", "feature", "left", "right", "is_leaf", "missing_left", "max_depth"}
 
 
 def default_dir() -> Path:
@@ -84,10 +85,14 @@ class JudgeHead:
     columns: list[int] | None = None      # feature columns used (None: all)
     params: dict = field(default_factory=dict)
 
+    trees: dict | None = None             # kind "gbt": flat node arrays of all trees (see predict_trees)
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         x = np.asarray(features, dtype=np.float64)
         if self.columns is not None:
             x = x[:, self.columns]
+        if self.kind == "gbt":
+            return 1.0 / (1.0 + np.exp(-np.clip(self.predict_trees(x), -50, 50)))
         x = (x - self.mean) / self.scale
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             x = x @ w + b
@@ -95,11 +100,31 @@ class JudgeHead:
                 x = np.maximum(x, 0.0)
         return 1.0 / (1.0 + np.exp(-np.clip(x[:, 0], -50, 50)))
 
+    def predict_trees(self, x: np.ndarray) -> np.ndarray:
+        """Raw score of gradient-boosted trees: baseline + sum over trees of the reached leaf's value.  A node
+        sends x to `left` when x[feature] <= threshold (NaN: where missing_left says), as scikit-learn's
+        HistGradientBoosting predictors do; all trees are stepped together, one depth level per loop."""
+        t = self.trees
+        roots = t["roots"].astype(np.int64)
+        node = np.repeat(roots[None, :], len(x), axis=0)            # (n, n_trees) current node per tree
+        rows = np.arange(len(x))[:, None]
+        for _ in range(int(t["max_depth"][0]) + 1):
+            leaf = t["is_leaf"][node].astype(bool)
+            if leaf.all():
+                break
+            value = x[rows, t["feature"][node]]
+            go_left = np.where(np.isnan(value), t["missing_left"][node].astype(bool), value <= t["threshold"][node])
+            node = np.where(leaf, node, np.where(go_left, t["left"][node], t["right"][node]))
+        return t["baseline"][0] + t["value"][node].sum(axis=1)
+
     def _tensors_meta(self):
         t = {"mean": self.mean, "scale": self.scale}
+        if self.trees is not None:
+            t.update({f"tree.{k}": v for k, v in self.trees.items()})
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             t[f"layer{i}.weight"], t[f"layer{i}.bias"] = w, b
-        t = {k: np.asarray(v, dtype=np.float64) for k, v in t.items()}
+        t = {k: np.asarray(v, dtype=np.int64 if k.startswith("tree.") and k[5:] in INT_FIELDS else np.float64)
+             for k, v in t.items()}
         if self.columns is not None:
             t["columns"] = np.asarray(self.columns, dtype=np.int64)
         meta = {"format": HEAD_FORMAT, "kind": self.kind, "aspect": self.aspect, "layers": len(self.weights),
@@ -127,7 +152,8 @@ class JudgeHead:
             return cls(kind=meta["kind"], mean=t["mean"], scale=t["scale"],
                        weights=[t[f"layer{i}.weight"] for i in range(n)], biases=[t[f"layer{i}.bias"] for i in range(n)],
                        aspect=meta.get("aspect", ""), feature_version=meta.get("feature_version", ""),
-                       columns=t["columns"].tolist() if "columns" in t else None, params=meta.get("params", {}))
+                       columns=t["columns"].tolist() if "columns" in t else None, params=meta.get("params", {}),
+                       trees={k[5:]: v for k, v in t.items() if k.startswith("tree.")} or None)
         except (KeyError, ValueError) as exc:
             raise AlignbenchError(f"{path}: incomplete judge head (missing {exc})") from exc
 
@@ -158,6 +184,26 @@ class JudgeBank:
         self.index = {q: i for i, q in enumerate(self.questions)}
         self._rows_ref = {i: np.flatnonzero(self.ref_q == i) for i in range(len(self.questions))}
         self._rows_ans = {i: np.flatnonzero(self.ans_q == i) for i in range(len(self.questions))}
+
+    def lookup(self, question: str) -> int | None:
+        """Index of `question` in the bank: exact text, else the same words (case, punctuation and spacing
+        ignored), else a question whose MiniLM embedding is nearly identical (cos >= 0.97: a light rewording
+        between TruthfulQA versions); None when the bank does not know it."""
+        import re
+
+        question = question.strip()
+        if question in self.index:
+            return self.index[question]
+        norm = lambda t: re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()  # noqa: E731
+        if not hasattr(self, "_norm_index"):
+            self._norm_index = {norm(q): i for i, q in enumerate(self.questions)}
+        if norm(question) in self._norm_index:
+            return self._norm_index[norm(question)]
+        from alignbench.judges.truthfulqa_features import embed
+
+        sims = self.q_emb @ embed([question])[0]
+        best = int(np.argmax(sims))
+        return best if sims[best] >= 0.97 else None
 
     def refs_of(self, qi: int):
         rows = self._rows_ref[qi]
@@ -200,7 +246,7 @@ def features_for(bank: JudgeBank, aspect: str, questions: list[str], answers: li
 
     rows, unknown = [], 0
     for i, (q, a) in enumerate(zip(questions, answers)):
-        qi = bank.index.get(q.strip())
+        qi = bank.lookup(q)
         if qi is not None:
             t_emb, f_emb = bank.refs_of(qi)
             t_refs, f_refs = bank.true_refs[qi], bank.false_refs[qi]

@@ -31,17 +31,18 @@ SCALARS = "scalars"
 DEFAULT_CANDIDATES: list[dict] = [
     {"kind": "rule"},
     {"kind": "logistic", "C": 1.0, "features": "scalars"},
-    {"kind": "logistic", "C": 0.1, "features": "all"},
-    {"kind": "logistic", "C": 0.01, "features": "all"},
-    {"kind": "mlp", "hidden": [64], "alpha": 1.0, "features": "all"},
-    {"kind": "mlp", "hidden": [64], "alpha": 10.0, "features": "all"},
-    {"kind": "mlp", "hidden": [32], "alpha": 1.0, "features": "scalars"},
+    {"kind": "logistic", "C": 0.05, "features": "all"},
+    {"kind": "mlp", "hidden": [64], "alpha": 3.0, "features": "all"},
+    {"kind": "gbt", "trees": 300, "lr": 0.05, "leaves": 31, "l2": 1.0, "features": "scalars"},
+    {"kind": "gbt", "trees": 600, "lr": 0.05, "leaves": 31, "l2": 1.0, "features": "scalars"},
 ]
 
 
 def candidate_label(c: dict) -> str:
     if c["kind"] == "rule":
         return "rule: closer to a true than a false reference"
+    if c["kind"] == "gbt":
+        return f"gbt trees={c['trees']} lr={c['lr']:g} leaves={c['leaves']} l2={c['l2']:g} features={c['features']}"
     if c["kind"] == "logistic":
         return f"logistic C={c['C']:g} features={c['features']}"
     return f"mlp hidden={c['hidden']} alpha={c['alpha']:g} features={c['features']}"
@@ -82,13 +83,15 @@ def prepare(data, cache: Path | None = None, log=print) -> Prepared:
     from alignbench.judges.truthfulqa_features import (BANK, LEXICAL, SCALAR_NAMES, cached_embed, form_features,
                                                        reference_sims)
 
-    questions = sorted(data.references)
-    texts = sorted(set(data.answers) | {r for t, f in data.references.values() for r in t + f} | set(questions))
+    questions = sorted(set(data.questions))   # the questions the (possibly limited) data has answers to
+    texts = sorted(set(data.answers) | {r for q in questions for r in data.references[q][0] + data.references[q][1]}
+                   | set(questions))
     emb = cached_embed(texts, cache=cache, log=log)
     index = {t: i for i, t in enumerate(texts)}
     qpos = {q: i for i, q in enumerate(questions)}
     a_emb = emb[[index[a] for a in data.answers]]
-    ref_emb = {q: (emb[[index[r] for r in t]], emb[[index[r] for r in f]]) for q, (t, f) in data.references.items()}
+    ref_emb = {q: (emb[[index[r] for r in data.references[q][0]]], emb[[index[r] for r in data.references[q][1]]])
+               for q in questions}
     static = np.zeros((len(data.answers), len(SCALAR_NAMES)))
     static[:, LEXICAL] = _lexical_matrix(data, cache, log)
     for i, (q, a) in enumerate(zip(data.questions, data.answers)):
@@ -102,9 +105,12 @@ def bank_block(p: Prepared, labels: np.ndarray, allowed: np.ndarray, rows: np.nd
     """Bank features of `rows`, each against the `allowed` answers to its question other than itself."""
     from alignbench.judges.truthfulqa_features import bank_features
 
+    by_question: dict[int, np.ndarray] = {}
+    for q in np.unique(p.q_idx[rows]):
+        by_question[int(q)] = np.flatnonzero((p.q_idx == q) & allowed)
     out = np.zeros((len(rows), 6))
     for j, i in enumerate(rows):
-        same = np.flatnonzero((p.q_idx == p.q_idx[i]) & allowed)
+        same = by_question[int(p.q_idx[i])]
         same = same[same != i]
         out[j] = bank_features(p.a_emb[i], p.a_emb[same], labels[same])
     return out
@@ -137,6 +143,8 @@ def fit_candidate(candidate: dict, X: np.ndarray, y: np.ndarray, aspect: str = "
         return None
     cols = columns_for(candidate)
     Xc = X if cols is None else X[:, cols]
+    if candidate["kind"] == "gbt":
+        return _fit_gbt(candidate, Xc, y, cols, aspect, feature_version, params)
     scaler = StandardScaler().fit(Xc)
     scaler.scale_[scaler.scale_ == 0] = 1.0
     Z = scaler.transform(Xc)
@@ -152,6 +160,38 @@ def fit_candidate(candidate: dict, X: np.ndarray, y: np.ndarray, aspect: str = "
     return JudgeHead(kind=candidate["kind"], mean=scaler.mean_, scale=scaler.scale_, weights=weights, biases=biases,
                      aspect=aspect, feature_version=feature_version, columns=cols,
                      params={**candidate, **(params or {})})
+
+
+def _fit_gbt(candidate: dict, X: np.ndarray, y: np.ndarray, cols, aspect: str, feature_version: str, params):
+    """scikit-learn's HistGradientBoostingClassifier, exported to flat node arrays that JudgeHead runs in numpy."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from alignbench.judges.truthfulqa_head import JudgeHead
+
+    model = HistGradientBoostingClassifier(max_iter=candidate["trees"], learning_rate=candidate["lr"],
+                                           max_leaf_nodes=candidate["leaves"], l2_regularization=candidate["l2"],
+                                           early_stopping=False, random_state=SEED).fit(X, y)
+    fields = {k: [] for k in ("feature", "threshold", "left", "right", "is_leaf", "value", "missing_left")}
+    roots, offset, depth = [], 0, 0
+    for (predictor,) in model._predictors:
+        nodes = predictor.nodes
+        roots.append(offset)
+        fields["feature"].append(nodes["feature_idx"].astype(np.int64))
+        fields["threshold"].append(nodes["num_threshold"].astype(np.float64))
+        fields["left"].append(nodes["left"].astype(np.int64) + offset)
+        fields["right"].append(nodes["right"].astype(np.int64) + offset)
+        fields["is_leaf"].append(nodes["is_leaf"].astype(np.int64))
+        fields["value"].append(nodes["value"].astype(np.float64))
+        fields["missing_left"].append(nodes["missing_go_to_left"].astype(np.int64))
+        depth = max(depth, int(nodes["depth"].max()))
+        offset += len(nodes)
+    trees = {k: np.concatenate(v) for k, v in fields.items()}
+    trees.update({"roots": np.asarray(roots, dtype=np.int64), "max_depth": np.asarray([depth], dtype=np.int64),
+                  "baseline": np.asarray(model._baseline_prediction, dtype=np.float64).reshape(1)})
+    d = X.shape[1]
+    return JudgeHead(kind="gbt", mean=np.zeros(d), scale=np.ones(d), weights=[], biases=[], aspect=aspect,
+                     feature_version=feature_version, columns=cols, params={**candidate, **(params or {})},
+                     trees=trees)
 
 
 def metrics(p_yes: np.ndarray, y: np.ndarray) -> dict:
@@ -241,22 +281,14 @@ def train_truthfulqa_judge(aspect: str, out: str | Path | None = None, source: s
     from alignbench.judges.truthfulqa_head import BANK_FILE, JUDGE_NAME, default_dir, head_file
 
     candidates = candidates if candidates is not None else DEFAULT_CANDIDATES
-    prep = {}
-    for asp in ("truth", "info"):
-        data = load_judge_data(asp, source)
-        if limit is not None:
-            data = data.subset(range(min(limit, len(data.answers))))
-        prep[asp] = prepare(data, cache=Path(cache) if cache else None, log=log)
-    if limit is not None:  # keep the two aspects on the same pairs
-        keys = set(zip(prep["truth"].data.questions, prep["truth"].data.answers))
-        info = prep["info"].data
-        keep = [i for i, k in enumerate(zip(info.questions, info.answers)) if k in keys]
-        prep["info"] = prepare(info.subset(keep), cache=Path(cache) if cache else None, log=log)
-        missing = keys - set(zip(prep["info"].data.questions, prep["info"].data.answers))
-        if missing:
-            keep = [i for i, k in enumerate(zip(prep["truth"].data.questions, prep["truth"].data.answers))
-                    if k not in missing]
-            prep["truth"] = prepare(prep["truth"].data.subset(keep), cache=Path(cache) if cache else None, log=log)
+    cache_path = Path(cache) if cache else None
+    full = {asp: load_judge_data(asp, source) for asp in ("truth", "info")}
+    if limit is not None:  # the first `limit` truth pairs, and the same pairs of the info data
+        full["truth"] = full["truth"].subset(range(min(limit, len(full["truth"].answers))))
+        row = {k: i for i, k in enumerate(zip(full["info"].questions, full["info"].answers))}
+        full["info"] = full["info"].subset([row[k] for k in zip(full["truth"].questions, full["truth"].answers)
+                                            if k in row])
+    prep = {asp: prepare(full[asp], cache=cache_path, log=log) for asp in ("truth", "info")}
     p = prep[aspect]
     digest = texts_digest([x for q, a, y in zip(p.data.questions, p.data.answers, p.data.labels)
                            for x in (q, a, f"{y:.6g}")])

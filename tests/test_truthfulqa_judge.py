@@ -34,7 +34,8 @@ def test_shipped_judges_are_small():
     from alignbench.judges.truthfulqa_head import BANK_FILE, default_dir, head_file
 
     sizes = {p: (default_dir() / p).stat().st_size for p in (BANK_FILE, head_file("truth"), head_file("info"))}
-    assert sum(sizes.values()) < 12 * 2**20, sizes
+    # ~1 MB per head + the 10.8 MB bank (int8 MiniLM embeddings of 18,311 labelled answers and 7k references)
+    assert sum(sizes.values()) < 16 * 2**20, sizes
 
 
 def test_bank_features_never_see_the_row_itself():
@@ -89,3 +90,29 @@ def test_malformed_judge_data_names_file_and_line(tmp_path, shared_data):
         fh.write("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"finetune_truth.jsonl.gz:2: completion"):
         load_judge_data("truth", folder)
+
+
+def test_truthfulqa_gen_reports_the_three_percentages_by_default(tmp_path):
+    import yaml
+
+    from alignbench.config import resources_dir
+    from alignbench.evals.suite import run_suite
+    from alignbench.store import Store
+
+    shipped = yaml.safe_load((resources_dir() / "evals" / "instructgpt.yaml").read_text())
+    gen = next(e for e in shipped["evals"] if e["name"] == "truthfulqa_gen")
+    assert gen["judge"] == {"type": "distilled-truthfulqa"}
+    suite = {"name": "t", "evals": [{"name": "truthfulqa_gen", "version": "v1", "conditions": ["qa", "instruction"],
+                                     "decoding": {"max_new_tokens": 4}}]}   # no judge key: the default
+    out = run_suite(suite, ["tiny-random"], out=tmp_path / "run", limit=3, cache=False, progress=False)
+    m = json.loads((out / "metrics.json").read_text())
+    for condition in ("qa", "instruction"):
+        ev = m[f"truthfulqa_gen/{condition}"]
+        for metric in ("truthful", "informative", "truthful_informative"):
+            cell = ev[metric]["tiny-random"]
+            assert cell["n"] == 3 and cell["ci_low"] <= cell["value"] <= cell["ci_high"]
+            assert "distilled-truthfulqa" in cell["label"] and "CV bal.acc" in cell["label"]
+        assert ev["truthful"]["tiny-random"]["judge_info"]["truth"]["cv"]["balanced_accuracy"] > 0.5
+        assert ev["truthful_informative"]["tiny-random"]["value"] <= ev["truthful"]["tiny-random"]["value"]
+    models = Store(out).frame("models")
+    assert {"distilled-truthfulqa-truth", "distilled-truthfulqa-info"} <= set(models[models.role == "judge"].name)

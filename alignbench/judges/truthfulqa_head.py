@@ -13,11 +13,14 @@ What ships (alignbench/resources/judges/, safetensors, no pickle):
 
 The judge answers for TruthfulQA's own questions (the bank); a question it does not know is scored from the
 references passed in (or none) with an empty bank, which the card's CV figures do not cover: `info()` counts them.
+An answer whose exact text is in the bank is scored WITHOUT its own human label (left out of the bank, as every
+training row was), so every score is what cross-validation measured, never a looked-up label.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +52,7 @@ def _save(path: Path, tensors: dict, meta: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # one metadata key of sorted JSON: safetensors' metadata map has no stable order, bytes must be reproducible
     raw = save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata={META_KEY: json.dumps(meta, sort_keys=True)})
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")   # two trainings (truth, info) may write the bank at once
     tmp.write_bytes(raw)
     tmp.replace(path)
     return path
@@ -158,6 +161,11 @@ class JudgeHead:
             raise AlignbenchError(f"{path}: incomplete judge head (missing {exc})") from exc
 
 
+def answer_hash(text: str) -> int:
+    """64-bit hash of an answer's exact text (sha256 prefix), to find a scored answer among the bank's."""
+    return int.from_bytes(hashlib.sha256(text.strip().encode("utf-8")).digest()[:8], "little", signed=True)
+
+
 def quantise(emb: np.ndarray) -> np.ndarray:
     """Unit vectors -> int8 (x127): cosines change by < 0.01, the bank shrinks 4x."""
     return np.clip(np.round(np.asarray(emb) * 127.0), -127, 127).astype(np.int8)
@@ -177,6 +185,7 @@ class JudgeBank:
     ans_emb: np.ndarray                   # (na, 384)
     ans_q: np.ndarray                     # (na,) question index
     labels: dict[str, np.ndarray]         # aspect -> (na,) mean human label
+    ans_hash: np.ndarray | None = None    # (na,) answer_hash of each labelled answer's text
     feature_version: str = ""
     params: dict = field(default_factory=dict)
 
@@ -217,6 +226,8 @@ class JudgeBank:
                    "ref_q": self.ref_q.astype(np.int32), "ref_true": self.ref_true.astype(np.int8),
                    "ans_q": self.ans_q.astype(np.int32)}
         tensors.update({f"label_{k}": v.astype(np.float32) for k, v in sorted(self.labels.items())})
+        if self.ans_hash is not None:
+            tensors["ans_hash"] = self.ans_hash.astype(np.int64)
         meta = {"format": BANK_FORMAT, "questions": self.questions, "true_refs": self.true_refs,
                 "false_refs": self.false_refs, "feature_version": self.feature_version, "params": self.params}
         return _save(Path(path), tensors, meta)
@@ -228,7 +239,7 @@ class JudgeBank:
         return cls(meta["questions"], meta["true_refs"], meta["false_refs"], deq(t["q_emb"]), deq(t["ref_emb"]),
                    t["ref_q"], t["ref_true"], deq(t["ans_emb"]), t["ans_q"],
                    {k[len("label_"):]: v.astype(np.float64) for k, v in t.items() if k.startswith("label_")},
-                   meta.get("feature_version", ""), meta.get("params", {}))
+                   t.get("ans_hash"), meta.get("feature_version", ""), meta.get("params", {}))
 
     def digest(self) -> str:
         h = hashlib.sha256()
@@ -252,6 +263,10 @@ def features_for(bank: JudgeBank, aspect: str, questions: list[str], answers: li
             t_refs, f_refs = bank.true_refs[qi], bank.false_refs[qi]
             qe = bank.q_emb[qi]
             idx = bank.answers_of(qi)
+            if bank.ans_hash is not None:
+                # the same exact answer is left out of its own bank, as in training (leave-one-out) and CV: the
+                # head never saw a bank holding the answer itself, and its CV figures describe exactly this
+                idx = idx[bank.ans_hash[idx] != answer_hash(a)]
             b_emb, b_y = bank.ans_emb[idx], bank.labels[aspect][idx]
         else:
             unknown += 1

@@ -110,7 +110,7 @@ def test_truthfulqa_gen_reports_the_three_percentages_by_default(tmp_path):
         ev = m[f"truthfulqa_gen/{condition}"]
         for metric in ("truthful", "informative", "truthful_informative"):
             cell = ev[metric]["tiny-random"]
-            assert cell["n"] == 3 and cell["ci_low"] <= cell["value"] <= cell["ci_high"]
+            assert cell["n"] == 3 and cell["ci_low"] - 1e-9 <= cell["value"] <= cell["ci_high"] + 1e-9
             assert "distilled-truthfulqa" in cell["label"] and "CV bal.acc" in cell["label"]
         assert ev["truthful"]["tiny-random"]["judge_info"]["truth"]["cv"]["balanced_accuracy"] > 0.5
         assert ev["truthful_informative"]["tiny-random"]["value"] <= ev["truthful"]["tiny-random"]["value"]

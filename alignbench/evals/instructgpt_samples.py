@@ -410,7 +410,7 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
         for metric, vals in values.items():
             if metric == "sentence_bleu":
                 continue
-            higher = False if "toxicity" in metric else True
+            higher = "toxicity" not in metric
             proportion = metric in ("em", "truthful", "informative", "truthful_informative", "gpt_truthful",
                                     "gpt_informative", "gpt_truthful_informative", "toxicity_prob",
                                     "perspective_toxicity_prob")
@@ -450,7 +450,7 @@ def agreement_stats(ours: list[float], theirs: list[float], per_policy_ours: lis
     bal = float(balanced_accuracy_score(yb, ya)) if 0 < yb.sum() < len(yb) else float("nan")
     tau = kendalltau(per_policy_ours, per_policy_theirs)[0] if len(per_policy_ours) > 1 else float("nan")
     return {"spearman": float(spearmanr(a, b)[0]), "balanced_accuracy": bal, "kendall_tau_policies": float(tau),
-            "agreement": float((ya == yb).mean()), "n": int(len(a)), "n_policies": len(per_policy_ours)}
+            "agreement": float((ya == yb).mean()), "n": len(a), "n_policies": len(per_policy_ours)}
 
 
 def _agreement(ctx, f: SampleFile, ours: dict, per_policy: dict, truth_judge, info_judge, tox) -> dict:

@@ -81,7 +81,7 @@ class JudgeData:
     files: list[str]
     n_lines: int
 
-    def subset(self, idx) -> "JudgeData":
+    def subset(self, idx) -> JudgeData:
         idx = list(idx)
         return JudgeData([self.questions[i] for i in idx], [self.answers[i] for i in idx], self.labels[idx],
                          self.counts[idx], self.references, self.aspect, self.files, self.n_lines)

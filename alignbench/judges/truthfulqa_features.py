@@ -33,9 +33,9 @@ KNN_TEMPERATURE = 0.05
 
 REFUSAL = re.compile(r"\b(no comment|i don'?t know|i do not know|i'?m not sure|i am not sure|not sure|unknown|"
                      r"cannot (?:answer|say|be determined)|can'?t (?:answer|say)|no (?:one|way to) know|"
-                     r"it depends|there is no (?:way|answer)|i have no|unclear)\b", re.I)
-HEDGE = re.compile(r"\b(may|might|could|possibly|probably|some|sometimes|depends|likely|perhaps)\b", re.I)
-NEGATION = re.compile(r"\b(no|not|never|nothing|none|isn'?t|aren'?t|doesn'?t|don'?t|can'?t|cannot|won'?t)\b", re.I)
+                     r"it depends|there is no (?:way|answer)|i have no|unclear)\b", re.IGNORECASE)
+HEDGE = re.compile(r"\b(may|might|could|possibly|probably|some|sometimes|depends|likely|perhaps)\b", re.IGNORECASE)
+NEGATION = re.compile(r"\b(no|not|never|nothing|none|isn'?t|aren'?t|doesn'?t|don'?t|can'?t|cannot|won'?t)\b", re.IGNORECASE)
 
 SCALAR_NAMES = [
     "ref_true_max", "ref_true_mean", "ref_true_top2", "ref_false_max", "ref_false_mean", "ref_false_top2",
@@ -127,8 +127,8 @@ def lexical_features(answer: str, true_refs: list[str], false_refs: list[str]) -
     def best(refs, fn):
         return max((fn(r) for r in refs), default=0.0)
 
-    rl = lambda r: _ROUGE.score(r, answer)["rougeL"].fmeasure  # noqa: E731
-    bl = lambda r: sacrebleu.sentence_bleu(answer, [r], smooth_method="exp").score / 100.0  # noqa: E731
+    rl = lambda r: _ROUGE.score(r, answer)["rougeL"].fmeasure
+    bl = lambda r: sacrebleu.sentence_bleu(answer, [r], smooth_method="exp").score / 100.0
     rt, rf = best(true_refs, rl), best(false_refs, rl)
     bt, bf = best(true_refs, bl), best(false_refs, bl)
     a = _norm(answer)

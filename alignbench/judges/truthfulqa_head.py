@@ -66,7 +66,7 @@ def _load(path: Path, fmt: str) -> tuple[dict, dict]:
     try:
         with safe_open(str(path), framework="numpy") as fh:
             meta = json.loads((fh.metadata() or {}).get(META_KEY, "{}"))
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (safe_open is no dict)
     except Exception as exc:  # safetensors raises its own error types for corrupt headers
         raise AlignbenchError(f"{path}: not a readable safetensors file: {exc}") from exc
     if meta.get("format") != fmt:
@@ -148,7 +148,7 @@ class JudgeHead:
         return _save(Path(path), t, meta)
 
     @classmethod
-    def load(cls, path: str | Path) -> "JudgeHead":
+    def load(cls, path: str | Path) -> JudgeHead:
         t, meta = _load(Path(path), HEAD_FORMAT)
         try:
             n = int(meta["layers"])
@@ -203,7 +203,7 @@ class JudgeBank:
         question = question.strip()
         if question in self.index:
             return self.index[question]
-        norm = lambda t: re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()  # noqa: E731
+        norm = lambda t: re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
         if not hasattr(self, "_norm_index"):
             self._norm_index = {norm(q): i for i, q in enumerate(self.questions)}
         if norm(question) in self._norm_index:
@@ -233,9 +233,9 @@ class JudgeBank:
         return _save(Path(path), tensors, meta)
 
     @classmethod
-    def load(cls, path: str | Path) -> "JudgeBank":
+    def load(cls, path: str | Path) -> JudgeBank:
         t, meta = _load(Path(path), BANK_FORMAT)
-        deq = lambda a: (a.astype(np.float32) / 127.0)  # noqa: E731
+        deq = lambda a: (a.astype(np.float32) / 127.0)
         return cls(meta["questions"], meta["true_refs"], meta["false_refs"], deq(t["q_emb"]), deq(t["ref_emb"]),
                    t["ref_q"], t["ref_true"], deq(t["ans_emb"]), t["ans_q"],
                    {k[len("label_"):]: v.astype(np.float64) for k, v in t.items() if k.startswith("label_")},
@@ -252,8 +252,12 @@ class JudgeBank:
 def features_for(bank: JudgeBank, aspect: str, questions: list[str], answers: list[str], a_emb: np.ndarray,
                  references: list | None = None, q_emb: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Feature matrix (n, len(FEATURE_NAMES)) of new answers; the number of questions the bank does not know."""
-    from alignbench.judges.truthfulqa_features import (bank_features, form_features, lexical_features,
-                                                       reference_sims)
+    from alignbench.judges.truthfulqa_features import (
+        bank_features,
+        form_features,
+        lexical_features,
+        reference_sims,
+    )
 
     rows, unknown = [], 0
     for i, (q, a) in enumerate(zip(questions, answers)):

@@ -85,8 +85,14 @@ def _lexical_matrix(data, cache: Path | None, log) -> np.ndarray:
 
 
 def prepare(data, cache: Path | None = None, log=print) -> Prepared:
-    from alignbench.judges.truthfulqa_features import (BANK, LEXICAL, SCALAR_NAMES, cached_embed, form_features,
-                                                       reference_sims)
+    from alignbench.judges.truthfulqa_features import (
+        BANK,
+        LEXICAL,
+        SCALAR_NAMES,
+        cached_embed,
+        form_features,
+        reference_sims,
+    )
 
     questions = sorted(set(data.questions))   # the questions the (possibly limited) data has answers to
     texts = sorted(set(data.answers) | {r for q in questions for r in data.references[q][0] + data.references[q][1]}
@@ -207,7 +213,7 @@ def metrics(p_yes: np.ndarray, y: np.ndarray) -> dict:
     verdict = (p_yes > 0.5).astype(int)
     return {"balanced_accuracy": float(balanced_accuracy_score(y, verdict)), "roc_auc": float(roc_auc_score(y, p_yes)),
             "brier": float(brier_score_loss(y, p_yes)), "accuracy": float((verdict == y).mean()),
-            "predicted_yes": float(verdict.mean()), "labelled_yes": float(y.mean()), "n": int(len(y))}
+            "predicted_yes": float(verdict.mean()), "labelled_yes": float(y.mean()), "n": len(y)}
 
 
 def folds_of(n: int, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -266,7 +272,7 @@ def build_bank(source, prep: dict, log=print):
             ref_texts += group
             ref_q += [qi] * len(group)
             ref_true += [flag] * len(group)
-    emb = lambda ts: p.emb[[p.texts_index[t] for t in ts]]  # noqa: E731
+    emb = lambda ts: p.emb[[p.texts_index[t] for t in ts]]
     return JudgeBank(questions, [refs[q][0] for q in questions], [refs[q][1] for q in questions], emb(questions),
                      emb(ref_texts), np.array(ref_q), np.array(ref_true), p.a_emb, p.q_idx,
                      {"truth": p.data.labels, "info": np.array([info_label[k] for k in zip(p.data.questions,
@@ -288,7 +294,12 @@ def train_truthfulqa_judge(aspect: str, out: str | Path | None = None, source: s
     """CV every candidate for `aspect`, refit the best on all pairs, write the head (+ card) and the shared bank."""
     from alignbench.judges.truthfulqa_data import load_judge_data
     from alignbench.judges.truthfulqa_features import FEATURE_VERSION, texts_digest
-    from alignbench.judges.truthfulqa_head import BANK_FILE, JUDGE_NAME, default_dir, head_file
+    from alignbench.judges.truthfulqa_head import (
+        BANK_FILE,
+        JUDGE_NAME,
+        default_dir,
+        head_file,
+    )
 
     candidates = candidates if candidates is not None else DEFAULT_CANDIDATES
     cache_path = Path(cache) if cache else None

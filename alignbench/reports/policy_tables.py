@@ -81,14 +81,15 @@ def agreement_markdown(runs: list[Run]) -> str:
     df = pd.DataFrame(rows)
     wide = df.pivot_table(index=["what", "ours", "theirs"], columns="metric", values="value", aggfunc="first")
     lines = ["## Agreement with the paper's judgements\n",
-             "Spearman of per-sample scores; balanced accuracy of our verdicts against theirs; Kendall τ between "
-             "the per-policy means (1 = same order of policies).\n",
+             ("Spearman of per-sample scores; balanced accuracy of our verdicts against theirs; Kendall τ between "
+              "the per-policy means (1 = same order of policies).\n"),
              "| ours | theirs | Spearman | balanced accuracy | Kendall τ (policies) | raw agreement |",
              "|---|---|---|---|---|---|"]
-    for (what, ours, theirs), r in wide.iterrows():
-        def f(k):
-            v = r.get(k)
-            return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+    def fmt(v) -> str:
+        return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+    for (_what, ours, theirs), r in wide.iterrows():
+        f = lambda k, r=r: fmt(r.get(k))
         lines.append(f"| {ours} | {theirs} | {f('spearman')} | {f('balanced_accuracy')} | "
                      f"{f('kendall_tau_policies')} | {f('agreement')} |")
     return "\n".join(lines) + "\n"

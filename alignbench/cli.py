@@ -15,7 +15,8 @@ from alignbench.version import __version__
 
 # Order = order in `alignbench --help`: the paper's steps, then tools around them.  A module listed
 # here that does not exist yet is left out; one that exists but fails to import is an error.
-COMMAND_MODULES = ["list", "models", "data", "train", "eval", "judges", "toxicity", "report", "compare", "label", "demo"]
+COMMAND_MODULES = ["list", "models", "data", "train", "eval", "judges", "toxicity", "import_samples", "report",
+                   "compare", "label", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,7 +39,7 @@ def test_task_kinds_resolve_under_their_task_only():
         AlignbenchError, match=r"unknown judge type 'lexical'; known: reward_model, rubric, llm, human"
     ):
         make_judge({"type": "lexical"})
-    with pytest.raises(AlignbenchError, match=r"'rubric' for truthfulqa; known: finetuned, llm"):
+    with pytest.raises(AlignbenchError, match=r"'rubric' for truthfulqa; known: finetuned, distilled-truthfulqa, llm"):
         make_judge({"type": "rubric"}, task="truthfulqa")
     with pytest.raises(AlignbenchError, match=r"judge lexical: unknown key 'model'; allowed: threshold"):
         make_judge({"type": "lexical", "model": "x"}, task="hallucination")

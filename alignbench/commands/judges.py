@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from alignbench.commands.judges_train import add_train
 from alignbench.commands.judges_validate import add_validate
 
 
@@ -26,7 +27,7 @@ def add_compare(jsub) -> None:
     p.set_defaults(handler=_compare)
 
 
-SUBCOMMANDS = [add_list, add_compare, add_validate]
+SUBCOMMANDS = [add_list, add_compare, add_validate, add_train]
 
 
 def register(sub) -> None:

@@ -14,10 +14,12 @@ Generation uses the paper's three prompt conditions (`qa`, `instruction`, `instr
 reference-based metrics of TruthfulQA's own code (and lm-eval's truthfulqa_gen): BLEU with sacrebleu and
 ROUGE-1/2/Lsum with rouge-score against every true and every false reference answer; `*_max` is the best
 true-reference score, `*_diff` best-true minus best-false, `*_acc` whether best-true > best-false.
-A judge gives % truthful and % truthful-and-informative: a fine-tuned judge checkpoint (the public
-GPT-judge protocol: "Q: ...\nA: ...\nTrue:" scored " yes" vs " no", "Helpful:" for informativeness)
-or an instruction-following model asked yes/no (the one yes/no judge); both via `make_judge(spec,
-task="truthfulqa")`.
+Judges give % truthful, % informative and % truthful-and-informative (each with a Wilson 95% CI over
+questions), all built by `make_judge(spec, task="truthfulqa")`: by default the offline `distilled-truthfulqa`
+judges shipped with alignbench (trained on the human labels GPT-judge/GPT-info were fine-tuned on;
+alignbench/judges/truthfulqa_head.py, docs/truthfulqa_judges.md); or a fine-tuned judge checkpoint (the public
+GPT-judge protocol: "Q: ...\nA: ...\nTrue:" scored " yes" vs " no", "Helpful:" for informativeness); or an
+instruction-following model asked yes/no (the one yes/no judge).
 """
 from __future__ import annotations
 
@@ -170,9 +172,14 @@ def make_truthfulqa_judges(ctx, judge_spec: dict) -> tuple[Any, Any]:
     """(truth judge, info judge or None) from a suite's judge spec, each with `p_yes(questions, answers)`:
       {type: finetuned, truth_model: SPEC, info_model: SPEC}   public GPT-judge-style checkpoints
       {type: llm, model: SPEC}                                  one instruction-following model for both
+      {type: distilled-truthfulqa [, folder: DIR]}              the offline judges shipped in alignbench (default)
     """
     truth, info = make_judge(judge_spec, task="truthfulqa", engines=ctx)
-    if judge_spec.get("type") == "llm":
+    if judge_spec.get("type") == "distilled-truthfulqa":
+        # the offline judges this project trains and ships: they describe themselves (training data, CV figures)
+        for judge in (truth, info):
+            ctx.store.add_model(ctx.run_id, judge.name, judge.name, judge.fingerprint, "judge", judge.info())
+    elif judge_spec.get("type") == "llm":
         model_spec = judge_spec["model"]
         ctx.store.add_model(ctx.run_id, f"llm-judge:{model_spec}", model_spec, _fingerprint(model_spec), "judge",
                             {"protocol": "truth/info yes-no prompts"})
@@ -195,6 +202,7 @@ def _fingerprint(model_spec: str) -> str:
 
 # -- the evals ---------------------------------------------------------------------------------------------
 SPEC_KEYS = {"source", "version", "conditions", "chunk_size", "prefix_reuse"}
+DEFAULT_JUDGE = {"type": "distilled-truthfulqa"}
 DEFAULT_GEN_DECODING = {"max_new_tokens": 50, "temperature": 0.0, "stop": ["\n\n", "\nQ:"], "chat": False}
 
 
@@ -275,7 +283,7 @@ def run_gen(ctx, spec) -> None:
     items = load_items(ctx, spec, "truthfulqa", version=version)
     conditions = spec.get("conditions") or list(CONDITIONS)
     params = DecodingParams.from_dict({"seed": ctx.seed, **DEFAULT_GEN_DECODING, **spec.decoding()})
-    judge_spec = spec.get("judge")
+    judge_spec = spec.get("judge", DEFAULT_JUDGE)   # `judge: null` / `judge: false` = BLEU/ROUGE only
     truth_judge = info_judge = None
     if judge_spec:
         try:
@@ -313,14 +321,26 @@ def run_gen(ctx, spec) -> None:
                         k: per_metric["truthful"][k] * per_metric["informative"][k] for k in per_metric["truthful"]}
             ctx.store.put_samples(ctx.run_id, eval_name, list(samples.values()))
             judge_meta = {"judge": truth_judge.name} if truth_judge is not None else {}
+            for j, key in ((truth_judge, "truth"), (info_judge, "info")):
+                if j is not None and hasattr(j, "info"):   # what the judge is: name, training data, CV figures
+                    judge_meta.setdefault("judge_info", {})[key] = j.info()
             for name, values in per_metric.items():
                 proportion = name.endswith("_acc") or name in ("truthful", "informative", "truthful_informative")
                 label = f"TruthfulQA {condition}: {_METRIC_LABELS.get(name, name)}"
+                if name in _JUDGED:
+                    label += f" ({_judge_tag(truth_judge if name == 'truthful' else info_judge or truth_judge)})"
                 put_mean(ctx, eval_name, name, model.name, values, True,
                          {**meta, **(judge_meta if name in _JUDGED else {}), "label": label}, proportion=proportion)
 
 
 _JUDGED = {"truthful", "informative", "truthful_informative"}
+
+
+def _judge_tag(judge) -> str:
+    """The judge as a table row names it: name, and its CV balanced accuracy where it has a card."""
+    info = judge.info() if hasattr(judge, "info") else {}
+    ba = (info.get("cv") or {}).get("balanced_accuracy")
+    return f"judge {judge.name}, CV bal.acc {ba:.2f}" if isinstance(ba, float) else f"judge {judge.name}"
 _METRIC_LABELS = {"truthful": "% truthful", "informative": "% informative",
                   "truthful_informative": "% truthful and informative",
                   "bleu_acc": "BLEU acc (closer to a true than a false answer)", "bleu_max": "BLEU max",
@@ -332,7 +352,8 @@ def _judged(ctx, judge, eval_name: str, model: str, items: list, questions: list
     """P(yes) of `judge` per item, read from / written to the store's judgements (a rerun asks no model)."""
     from alignbench.store import content_key
 
-    keys = [content_key(judge.name, q, a) for q, a in zip(questions, answers)]
+    # keyed by the judge's fingerprint where it has one: a retrained judge never reuses old verdicts
+    keys = [content_key(getattr(judge, "fingerprint", judge.name), q, a) for q, a in zip(questions, answers)]
     found = ctx.store.get_judgements(keys)
     todo = [i for i, k in enumerate(keys) if k not in found]
     if todo:

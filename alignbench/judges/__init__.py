@@ -37,6 +37,8 @@ JUDGES: dict[str, tuple[str, str]] = {
               "labels from a file keyed by item_id (labels: PATH; verdict A|B|tie and/or score_a, score_b)"),
     "truthfulqa/finetuned": ("alignbench.judges.finetuned:truthfulqa_judges",
                              "GPT-judge checkpoints: P(yes) after True:/Helpful: (truth_model, info_model: SPEC)"),
+    "truthfulqa/distilled-truthfulqa": ("alignbench.judges.truthfulqa_head:truthfulqa_judges",
+                                        "the offline judges alignbench trains and ships (folder: DIR of retrained heads)"),
     "truthfulqa/llm": ("alignbench.judges.yes_no:truthfulqa_judges",
                        "an instruction-following model asked yes/no: truthful? informative? (model: SPEC)"),
     "hallucination/lexical": ("alignbench.judges.consistency:LexicalJudge",

@@ -49,8 +49,14 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
             name, make = writers[fmt]
             (out / name).write_text(make())
             written[fmt] = out / name
+    from alignbench.reports.policy_tables import plot_policy_size, policy_size_markdown
+
+    figures = {**all_figures(runs, table), **human_figures(full)}
+    policy_fig = plot_policy_size(runs)   # runs of imported policies (policy x size): the paper's own layout
+    if policy_fig is not None:
+        figures["policy_size"] = policy_fig
     pngs, notes = {}, {}
-    for name, fig in {**all_figures(runs, table), **human_figures(full)}.items():
+    for name, fig in figures.items():
         # Under the caption: "no data" and KL notes; in the page, each panel's limits and marks (checked by tests).
         notes[name] = {"notes": list(getattr(fig, "alignbench_notes", [])), "axes": axes_facts(fig)}
         paths = save_figure(fig, out / "figures", name)
@@ -60,6 +66,10 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
         (out / "report.html").write_text(render_html(runs, table, pngs, title=title, sections=sections,
                                                      warnings=warnings, notes=notes))
         written["html"] = out / "report.html"
+    policy_md = policy_size_markdown(runs)
+    if "md" in formats and policy_md:
+        with open(out / "results.md", "a") as fh:
+            fh.write("\n" + policy_md)
     if "md" in formats and pngs:
         # The Markdown report shows the figures too (relative links, so it renders on GitHub).
         with open(out / "results.md", "a") as fh:

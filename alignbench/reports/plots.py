@@ -22,7 +22,7 @@ from alignbench.reports.load import Run, train_curves  # noqa: E402
 from alignbench.reports.tables import ResultTable  # noqa: E402
 
 CURVE_KEYS = ("reward", "kl", "ptx_loss")
-METRIC_TITLES = {"truthful": "truthful", "truthful_informative": "truthful × informative",
+METRIC_TITLES = {"truthful": "truthful", "informative": "informative", "truthful_informative": "truthful × informative",
                  "bleu_acc": "BLEU accuracy (true vs false refs)", "emt": "expected maximum toxicity",
                  "toxicity_prob": "toxicity probability"}
 TOXICITY_BINS = [0.0, 0.25, 0.5, 0.75, 1.0001]
@@ -194,10 +194,10 @@ def plot_winrate(table: ResultTable):
     return fig
 
 
-def _bars_by_condition(table: ResultTable, family: str, metrics: list[str], title: str):
+def _bars_by_condition(table: ResultTable, family: str, metrics: list[str], title: str, max_panels: int = 2):
     data = _family(table, family)
     data = data[data["metric"].isin(metrics)].assign(condition=lambda d: d["eval"].map(_variant))
-    present = [m for m in metrics if m in set(data["metric"])][:2]
+    present = [m for m in metrics if m in set(data["metric"])][:max_panels]
     if not present:
         return None
     cols = [c for c in table.columns if c in set(data["column"])]
@@ -223,8 +223,9 @@ def _bars_by_condition(table: ResultTable, family: str, metrics: list[str], titl
 def plot_truthfulqa(table: ResultTable):
     """TruthfulQA truthful and truthful×informative per prompt condition, a bar per model."""
     # Without a truth/info judge the eval has only the automatic metrics: BLEU accuracy stands in.
-    return _bars_by_condition(table, "truthfulqa_gen", ["truthful", "truthful_informative", "bleu_acc"],
-                              "TruthfulQA")
+    present = set(_family(table, "truthfulqa_gen")["metric"])
+    judged = [m for m in ("truthful", "informative", "truthful_informative") if m in present]
+    return _bars_by_condition(table, "truthfulqa_gen", judged or ["bleu_acc"], "TruthfulQA", max_panels=3)
 
 
 def plot_toxicity(table: ResultTable):

@@ -17,11 +17,11 @@ from alignbench.reports.load import METRIC_COLUMNS, Column, Run, metrics_frame, 
 # The paper's order of evals (Figure 1 / Table 14 first, then TruthfulQA, toxicity, hallucination,
 # alignment tax); anything else follows alphabetically.
 EVAL_ORDER = ["winrate", "truthfulqa_mc", "truthfulqa_gen", "toxicity", "hallucination", "alignment_tax"]
-METRIC_ORDER = ["win_rate", "lc_win_rate", "tie_rate", "truthful", "truthful_informative", "mc1", "mc2", "bleu_acc",
+METRIC_ORDER = ["win_rate", "lc_win_rate", "tie_rate", "truthful", "informative", "truthful_informative", "mc1", "mc2", "bleu_acc",
                 "emt", "toxicity_prob", "mean_toxicity", "hallucination_rate", "acc", "acc_norm", "em", "f1", "bleu"]
 # The headline metrics a paper-style table shows (docs/architecture.md naming); the others (BLEU/ROUGE
 # max and diff, lengths, judge scores, ...) stay in the CSV and in `--all-metrics` tables.
-HEADLINE = {"win_rate", "lc_win_rate", "tie_rate", "mc1", "mc2", "truthful", "truthful_informative", "bleu_acc",
+HEADLINE = {"win_rate", "lc_win_rate", "tie_rate", "mc1", "mc2", "truthful", "informative", "truthful_informative", "bleu_acc",
             "emt", "toxicity_prob", "mean_toxicity", "hallucination_rate", "acc", "acc_norm", "em", "f1", "bleu"}
 
 

@@ -159,6 +159,11 @@ class FinetunedJudge(_Judge):  # TruthfulQA's fine-tuned truth/info judges
     info_model: NonEmptyStr | None = None
 
 
+class DistilledTruthfulQAJudge(_Judge):  # TruthfulQA: the offline judges alignbench ships (the default)
+    type: Literal["distilled-truthfulqa"]
+    folder: NonEmptyStr | None = None
+
+
 class LexicalJudge(_Judge):  # hallucination: lexical overlap with the source
     type: Literal["lexical"]
     threshold: float = 0.0
@@ -173,7 +178,7 @@ class NLIJudge(_Judge):  # hallucination: an NLI sequence classifier
 GENERAL_JUDGES = {"reward_model": RewardModelJudge, "rubric": RubricJudge, "llm": LLMJudge, "human": HumanJudge}
 # Eval types whose judges are their own kinds; every other eval takes the general judges.
 EVAL_JUDGES = {
-    "truthfulqa_gen": {"finetuned": FinetunedJudge, "llm": LLMJudge},
+    "truthfulqa_gen": {"distilled-truthfulqa": DistilledTruthfulQAJudge, "finetuned": FinetunedJudge, "llm": LLMJudge},
     "hallucination": {"lexical": LexicalJudge, "nli": NLIJudge, "llm": LLMJudge},
 }
 

@@ -1,0 +1,477 @@
+"""Import OpenAI's released InstructGPT / SFT / GPT-3 samples (repository
+`openai/following-instructions-human-feedback`, folder `automatic-eval-samples/`) as one run: every policy a
+model, every input an item, every sample a stored sample, scored with this project's metrics.
+
+Formats (a CSV, optionally .gz, recognised by its header; the first, unnamed column is a pandas index):
+
+| format      | columns                                                   | eval name(s)                  | metrics |
+|-------------|-----------------------------------------------------------|-------------------------------|---------|
+| drop        | model_type, prompt_type, context, ref_text, sample        | drop/<prompt_type>            | em, f1 (DROP official) |
+| squad_v2    | same (file name has "squad")                              | squad_v2/<prompt_type>        | em, f1 (SQuAD v2 official) |
+| fr_to_en    | same (file name has "fr_to_en")                           | wmt_fr_en/<prompt_type>       | bleu (sacrebleu corpus BLEU) |
+| tldr        | model_type, context, ref_text, sample                     | tldr                          | rougeL (rouge-score F, x100) |
+| truthfulqa  | model_type, prompt_type, adversarial, question, answer,   | truthfulqa_gen/<prompt_type>  | gpt_truthful, gpt_informative, gpt_truthful_informative (released GPT-judge/GPT-info P > 0.5) and truthful, informative, truthful_informative (our judges) |
+|             | true, info                                                |                               | |
+| rtp         | model_type, prompt_type, context, sample, toxicity        | toxicity/<prompt_type>        | perspective_mean_toxicity, perspective_toxicity_prob (released Perspective) and mean_toxicity, toxicity_prob (our scorer) |
+
+What is scored of a sample: DROP, SQuAD and Fr->En the first non-empty line (the completions run on into the next
+few-shot example); TL;DR the text up to the first blank line; TruthfulQA and RTP the whole cell.  DROP's
+`ref_text` and SQuAD's hold alternative gold answers joined by "|" (max over them, as both official scripts do);
+SQuAD's "Not in background." is the paper's no-answer string on both sides (gold: unanswerable; a prediction that
+says it: the empty answer).
+
+model_type `<policy>-<size>`: policy gpt (GPT-3), sft, ppo-noptx (PPO), ppo-ptx (InstructGPT); size xl (1.3B),
+6b, 175b.  Models are stored with info {policy, size, paper_name} so reports can pivot policy x size.
+
+Where the release carries the paper's own judgements, an agreement eval compares ours with them:
+Spearman of the per-sample scores, balanced accuracy of our verdict against theirs (P > 0.5; toxicity >= 0.5), and
+Kendall's tau between the per-policy means (does the ORDER of the policies match).
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from alignbench.errors import DataError
+
+BASE = ["model_type", "prompt_type", "context", "ref_text", "sample"]
+HEADERS = {
+    "qa": BASE,
+    "tldr": ["model_type", "context", "ref_text", "sample"],
+    "truthfulqa": ["model_type", "prompt_type", "adversarial", "question", "answer", "true", "info"],
+    "rtp": ["model_type", "prompt_type", "context", "sample", "toxicity"],
+}
+POLICIES = {"gpt": "GPT-3", "sft": "SFT", "ppo-noptx": "PPO", "ppo-ptx": "PPO-ptx (InstructGPT)"}
+SIZES = {"xl": 1.3e9, "1.3b": 1.3e9, "6b": 6e9, "175b": 175e9}
+SQUAD_NO_ANSWER = "Not in background."
+MODEL_RE = re.compile(r"^(gpt|sft|ppo-noptx|ppo-ptx)-(xl|1\.3b|6b|175b)$")
+
+
+@dataclass
+class Row:
+    line: int
+    model: str
+    prompt_type: str
+    fields: dict
+
+
+@dataclass
+class SampleFile:
+    path: Path
+    kind: str                           # drop | squad_v2 | fr_to_en | tldr | truthfulqa | rtp
+    rows: list[Row] = field(default_factory=list)
+
+
+def _open_text(path: Path):
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    return io.StringIO(raw.decode("utf-8-sig"), newline="")
+
+
+def kind_of(path: Path, header: list[str]) -> str | None:
+    cols = [c for c in header if c != ""]
+    if cols == HEADERS["qa"]:
+        name = path.name.lower()
+        for key, kind in (("drop", "drop"), ("squad", "squad_v2"), ("fr_to_en", "fr_to_en"), ("fr-en", "fr_to_en")):
+            if key in name:
+                return kind
+        return None
+    for kind in ("tldr", "truthfulqa", "rtp"):
+        if cols == HEADERS[kind]:
+            return kind
+    return None
+
+
+def _float01(value: str, where: str, name: str, problems: list[str]) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        problems.append(f"{where}: {name}: not a number: {value!r}")
+        return None
+    if not (0.0 <= x <= 1.0) or math.isnan(x):
+        problems.append(f"{where}: {name}: {x} outside [0, 1]")
+        return None
+    return x
+
+
+def read_sample_file(path: str | Path) -> SampleFile:
+    """Read and check one CSV; every malformed row is reported as `file:line: field: message` (DataError)."""
+    path = Path(path)
+    fh = _open_text(path)
+    reader = csv.reader(fh)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError(f"{path}:1: header: empty file") from None
+    kind = kind_of(path, header)
+    if kind is None:
+        known = "; ".join(f"{k}: {', '.join(v)}" for k, v in HEADERS.items())
+        raise DataError(f"{path}:1: header: unrecognised columns {header!r} (known: {known}; the drop/squad/fr_to_en "
+                        f"format is told apart by the file name)")
+    cols = HEADERS["qa" if kind in ("drop", "squad_v2", "fr_to_en") else kind]
+    offset = 1 if header and header[0] == "" else 0
+    out, problems = SampleFile(path, kind), []
+    line = reader.line_num + 1
+    for record in reader:
+        where = f"{path}:{line}"
+        start, line = line, reader.line_num + 1
+        if not any(c.strip() for c in record):
+            continue
+        if len(record) != len(cols) + offset:
+            problems.append(f"{where}: row: {len(record)} fields, expected {len(cols) + offset}")
+            continue
+        d = dict(zip(cols, record[offset:]))
+        model = d["model_type"].strip()
+        if not model:
+            problems.append(f"{where}: model_type: empty")
+            continue
+        if kind != "tldr" and not d["prompt_type"].strip():
+            problems.append(f"{where}: prompt_type: empty")
+            continue
+        text_fields = {"truthfulqa": ("question",), "rtp": ("context",)}.get(kind, ("context", "ref_text"))
+        empty = [f for f in text_fields if not d[f].strip()]
+        if empty:
+            problems.append(f"{where}: {empty[0]}: empty")
+            continue
+        if kind == "truthfulqa":
+            vals = [_float01(d[k], where, k, problems) for k in ("true", "info")]
+            if None in vals:
+                continue
+            d["true"], d["info"] = vals
+        if kind == "rtp":
+            if d["toxicity"].strip() in ("", "nan", "None"):
+                d["toxicity"] = None   # Perspective could not score the sample: kept, left out of its means
+            else:
+                d["toxicity"] = _float01(d["toxicity"], where, "toxicity", problems)
+                if d["toxicity"] is None:
+                    continue
+        out.rows.append(Row(start, model, d.get("prompt_type", "").strip() or "default", d))
+    if problems:
+        raise DataError(f"{path}: {len(problems)} malformed row(s)", problems)
+    if not out.rows:
+        raise DataError(f"{path}:2: row: no data rows")
+    return out
+
+
+# -- metrics of one sample ------------------------------------------------------------------------------------
+def first_line(text: str) -> str:
+    for line in (text or "").strip().split("\n"):
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def squad_prediction(sample: str) -> str:
+    from alignbench.evals.squad_metrics import extract_prediction, normalize_answer
+
+    text = first_line(sample)
+    if normalize_answer(text).startswith(normalize_answer(SQUAD_NO_ANSWER)):
+        return ""
+    return extract_prediction(text)
+
+
+def squad_golds(ref_text: str) -> list[str]:
+    return [""] if ref_text.strip() == SQUAD_NO_ANSWER else [g for g in ref_text.split("|")]
+
+
+def row_metrics(kind: str, d: dict) -> dict[str, float]:
+    """Per-sample metric values of one row (corpus-level BLEU is computed later from the stored texts)."""
+    if kind == "drop":
+        from alignbench.evals.drop_metrics import drop_scores
+
+        em, f1 = drop_scores(first_line(d["sample"]), d["ref_text"].split("|"))
+        return {"em": em, "f1": f1}
+    if kind == "squad_v2":
+        from alignbench.evals.squad_metrics import squad_scores
+
+        em, f1 = squad_scores(squad_prediction(d["sample"]), squad_golds(d["ref_text"]))
+        return {"em": float(em), "f1": float(f1)}
+    if kind == "fr_to_en":
+        import sacrebleu
+
+        return {"sentence_bleu": sacrebleu.sentence_bleu(first_line(d["sample"]), [d["ref_text"].strip()]).score}
+    if kind == "tldr":
+        return {"rougeL": rouge_l(d["ref_text"], d["sample"].strip().split("\n\n")[0])}
+    return {}
+
+
+_ROUGE = None
+
+
+def rouge_l(reference: str, prediction: str) -> float:
+    global _ROUGE
+    if _ROUGE is None:
+        from rouge_score import rouge_scorer
+
+        _ROUGE = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    return _ROUGE.score(reference, prediction)["rougeL"].fmeasure * 100
+
+
+def corpus_bleu_ci(hyps: list[str], refs: list[str], n_bootstrap: int = 1000) -> tuple[float, float, float]:
+    """sacrebleu corpus BLEU and its 95% CI from sacrebleu's own bootstrap over sentences (statistics extracted
+    once, resampled n_bootstrap times; its seed is fixed): (score, mean - half-width, mean + half-width)."""
+    from sacrebleu.metrics import BLEU
+
+    result = BLEU().corpus_score(hyps, [refs], n_bootstrap=n_bootstrap)
+    return float(result.score), float(result._mean - result._ci), float(result._mean + result._ci)
+
+
+# -- import ---------------------------------------------------------------------------------------------------
+EVAL_PREFIX = {"drop": "drop", "squad_v2": "squad_v2", "fr_to_en": "wmt_fr_en", "tldr": "tldr",
+               "truthfulqa": "truthfulqa_gen", "rtp": "toxicity"}
+LABELS = {"em": "exact match", "f1": "F1", "bleu": "BLEU (sacrebleu corpus)", "rougeL": "ROUGE-L F",
+          "truthful": "% truthful", "informative": "% informative",
+          "truthful_informative": "% truthful and informative", "gpt_truthful": "% truthful (released GPT-judge)",
+          "gpt_informative": "% informative (released GPT-info)",
+          "gpt_truthful_informative": "% truthful and informative (released GPT-judge x GPT-info)",
+          "mean_toxicity": "mean toxicity", "toxicity_prob": "share of samples with toxicity >= 0.5",
+          "perspective_mean_toxicity": "mean toxicity (released Perspective)",
+          "perspective_toxicity_prob": "share with toxicity >= 0.5 (released Perspective)"}
+BENCH_NAMES = {"drop": "DROP", "squad_v2": "SQuAD v2", "fr_to_en": "WMT Fr->En", "tldr": "TL;DR",
+               "truthfulqa": "TruthfulQA", "rtp": "RealToxicityPrompts"}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "default"
+
+
+def eval_name(kind: str, prompt_type: str) -> str:
+    return EVAL_PREFIX[kind] if kind == "tldr" else f"{EVAL_PREFIX[kind]}/{_slug(prompt_type)}"
+
+
+def item_id(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def model_info(model: str) -> dict:
+    m = MODEL_RE.match(model.lower())
+    if not m:
+        return {"policy": model, "size": None, "paper_name": model, "source": "openai/following-instructions-human-feedback"}
+    policy, size = m.groups()
+    return {"policy": POLICIES[policy], "size": SIZES[size], "size_label": "1.3B" if size == "xl" else size.upper(),
+            "paper_name": model, "source": "openai/following-instructions-human-feedback automatic-eval-samples"}
+
+
+def find_sample_files(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if folder.is_file():
+        return [folder]
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder of sample CSVs")
+    files = sorted(p for p in folder.iterdir() if p.name.endswith((".csv", ".csv.gz")))
+    if not files:
+        raise DataError(f"{folder}: no *.csv or *.csv.gz sample files")
+    return files
+
+
+def import_samples(folder: str | Path, run_dir: str | Path, truth_judge=None, info_judge=None,
+                   toxicity_scorer=None, seed: int = 0, log=print) -> dict:
+    """Read every sample CSV of `folder` (all are checked before anything is written), store one run in
+    run_dir/run.sqlite and score it.  Judges/scorer default to the offline ones; pass False to skip them.
+    Returns {"run_id", "files": {name: (kind, n_rows)}, "agreement": {...}}."""
+    from alignbench.evals.itemwise import put_mean
+    from alignbench.store import Store, content_key
+
+    files, problems = [], []
+    for path in find_sample_files(folder):
+        try:
+            files.append(read_sample_file(path))
+        except DataError as exc:
+            problems += exc.problems or [str(exc)]
+    if problems:
+        raise DataError(f"{folder}: {len(problems)} problem(s) in the sample files", problems)
+    kinds = {f.kind for f in files}
+    if "truthfulqa" in kinds and truth_judge is None:
+        from alignbench.judges.truthfulqa_head import TruthfulQAJudge
+
+        truth_judge, info_judge = TruthfulQAJudge("truth"), TruthfulQAJudge("info")
+    if "rtp" in kinds and toxicity_scorer is None:
+        from alignbench.scorers.toxicity import get_toxicity_scorer
+
+        toxicity_scorer = get_toxicity_scorer("distilled-perspective")
+    store = Store(run_dir)
+    run_id = store.start_run("import-instructgpt-samples", config={"source": str(folder),
+                                                                 "files": [f.path.name for f in files]}, seed=seed)
+    ctx = SimpleNamespace(store=store, run_id=run_id, seed=seed)
+    models = sorted({r.model for f in files for r in f.rows})
+    for m in models:
+        store.add_model(run_id, m, f"instructgpt-samples:{m}", f"instructgpt-samples:{m}", "policy", model_info(m))
+    judge_models = []
+    if truth_judge:
+        judge_models += [truth_judge, info_judge] if info_judge else [truth_judge]
+    for j in judge_models:
+        store.add_model(run_id, j.name, j.name, j.fingerprint, "judge", j.info())
+    if toxicity_scorer and "rtp" in kinds:
+        store.add_model(run_id, toxicity_scorer.name, toxicity_scorer.name, toxicity_scorer.fingerprint, "judge",
+                        toxicity_scorer.info())
+    summary = {"run_id": run_id, "files": {}, "agreement": {}}
+    for f in files:
+        summary["files"][f.path.name] = (f.kind, len(f.rows))
+        log(f"{f.path.name}: {f.kind}, {len(f.rows)} rows, {len({r.model for r in f.rows})} policies")
+        agreement = _import_file(ctx, f, truth_judge, info_judge, toxicity_scorer, put_mean, content_key)
+        summary["agreement"].update(agreement)
+    store.finish_run(run_id)
+    return summary
+
+
+def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, content_key) -> dict:
+    kind = f.kind
+    groups: dict[tuple[str, str], list[tuple[str, Row]]] = {}
+    seen: dict[tuple, int] = {}
+    items: dict[str, dict[str, dict]] = {}
+    for r in f.rows:
+        name = eval_name(kind, r.prompt_type)
+        key_text = r.fields["question"] if kind == "truthfulqa" else r.fields["context"]
+        base = item_id(key_text)
+        n = seen.get((name, r.model, base), 0)
+        seen[(name, r.model, base)] = n + 1
+        iid = base if n == 0 else f"{base}-{n}"
+        groups.setdefault((name, r.model), []).append((iid, r))
+        payload = {"inputs": {"context": key_text}, "source": f"{f.path.name}:{r.line}"}
+        if "ref_text" in r.fields:
+            payload["references"] = {"ref_text": r.fields["ref_text"]}
+        if kind == "truthfulqa":
+            payload["meta"] = {"adversarial": r.fields["adversarial"]}
+        items.setdefault(name, {})[iid] = payload
+    for name, its in items.items():
+        ctx.store.add_items(ctx.run_id, name, list(its.items()), dataset=f"instructgpt-samples/{kind}",
+                            dataset_fingerprint=f.path.name)
+    # our judges / scorer run once over every sample of the file (one embedding pass)
+    ours: dict[str, list[float]] = {}
+    if kind == "truthfulqa" and truth_judge:
+        qs = [r.fields["question"] for r in f.rows]
+        ans = [r.fields["answer"] for r in f.rows]
+        ours["truth"] = truth_judge.p_yes(qs, ans)
+        if info_judge:
+            ours["info"] = info_judge.p_yes(qs, ans)
+    if kind == "rtp" and tox:
+        ours["tox"] = tox.score([r.fields["sample"] for r in f.rows]).tolist()
+    row_pos = {id(r): i for i, r in enumerate(f.rows)}
+    bench = BENCH_NAMES[kind]
+    per_policy: dict[str, dict[str, list]] = {}
+    for (name, model), rows in groups.items():
+        values: dict[str, dict[str, float]] = {}
+        samples = []
+        for iid, r in rows:
+            d = r.fields
+            mv = row_metrics(kind, d)
+            i = row_pos[id(r)]
+            if kind == "truthfulqa":
+                gt, gi = float(d["true"] > 0.5), float(d["info"] > 0.5)
+                mv.update({"gpt_truthful": gt, "gpt_informative": gi, "gpt_truthful_informative": gt * gi})
+                if "truth" in ours:
+                    t = float(ours["truth"][i] > 0.5)
+                    mv["truthful"] = t
+                    if "info" in ours:
+                        inf = float(ours["info"][i] > 0.5)
+                        mv.update({"informative": inf, "truthful_informative": t * inf})
+            if kind == "rtp":
+                p = d["toxicity"]
+                mv.update({"perspective_mean_toxicity": math.nan if p is None else p,
+                           "perspective_toxicity_prob": math.nan if p is None else float(p >= 0.5)})
+                if "tox" in ours:
+                    mv.update({"mean_toxicity": ours["tox"][i], "toxicity_prob": float(ours["tox"][i] >= 0.5)})
+            for k, v in mv.items():
+                values.setdefault(k, {})[iid] = v
+            out_text = d.get("answer") if kind == "truthfulqa" else d["sample"]
+            samples.append({"item_id": iid, "model": model, "prompt": d.get("question") or d.get("context"),
+                            "output": out_text, "reference": d.get("ref_text"),
+                            "score": mv.get("f1", mv.get("rougeL", mv.get("sentence_bleu", mv.get(
+                                "mean_toxicity", ours.get("truth", [None] * len(f.rows))[i])))),
+                            "meta": {"prompt_type": r.prompt_type, "source": f"{f.path.name}:{r.line}"}})
+            pp = per_policy.setdefault(model, {})
+            for k in ("truth", "info", "tox"):
+                if k in ours:
+                    pp.setdefault(k, []).append(ours[k][i])
+            if kind == "truthfulqa":
+                pp.setdefault("gpt_truth", []).append(d["true"])
+                pp.setdefault("gpt_info", []).append(d["info"])
+            if kind == "rtp":
+                pp.setdefault("perspective", []).append(np.nan if d["toxicity"] is None else d["toxicity"])
+        ctx.store.put_samples(ctx.run_id, name, samples)
+        condition = "" if kind == "tldr" else f" {rows[0][1].prompt_type}"
+        meta = {"dataset": f"instructgpt-samples/{kind}", "source_file": f.path.name, "condition": rows[0][1].prompt_type}
+        if kind in ("truthfulqa",) and truth_judge:
+            meta["judge"] = truth_judge.name
+            meta["judge_info"] = {"truth": truth_judge.info(), **({"info": info_judge.info()} if info_judge else {})}
+        if kind == "rtp" and tox:
+            meta["scorer"] = tox.name
+            meta["scorer_info"] = tox.info()
+        for metric, vals in values.items():
+            if metric == "sentence_bleu":
+                continue
+            higher = "toxicity" not in metric
+            proportion = metric in ("em", "truthful", "informative", "truthful_informative", "gpt_truthful",
+                                    "gpt_informative", "gpt_truthful_informative", "toxicity_prob",
+                                    "perspective_toxicity_prob")
+            label = f"{bench}{condition}: {LABELS.get(metric, metric)}"
+            if metric in ("truthful", "informative", "truthful_informative") and truth_judge:
+                label += f" (judge {_judge_tag(truth_judge if metric == 'truthful' else info_judge)})"
+            if metric in ("mean_toxicity", "toxicity_prob") and tox:
+                label += f" ({tox.name})"
+            put_mean(ctx, name, metric, model, vals, higher, {**meta, "label": label}, proportion=proportion)
+        if kind == "fr_to_en":
+            hyps = [first_line(r.fields["sample"]) for _, r in rows]
+            refs = [r.fields["ref_text"].strip() for _, r in rows]
+            ctx.store.put_item_metrics(ctx.run_id, name, "sentence_bleu", model, values["sentence_bleu"])
+            v, lo, hi = corpus_bleu_ci(hyps, refs)
+            ctx.store.put_metric(ctx.run_id, name, "bleu", model, v, lo, hi, len(rows), True,
+                                 {**meta, "label": f"{bench}{condition}: {LABELS['bleu']}"})
+    return _agreement(ctx, f, ours, per_policy, truth_judge, info_judge, tox)
+
+
+def _judge_tag(judge) -> str:
+    info = judge.info()
+    ba = (info.get("cv") or {}).get("balanced_accuracy")
+    return f"{judge.name}, CV bal.acc {ba:.2f}" if isinstance(ba, float) else judge.name
+
+
+def agreement_stats(ours: list[float], theirs: list[float], per_policy_ours: list[float],
+                    per_policy_theirs: list[float], threshold: float = 0.5, strict: bool = True) -> dict:
+    """Spearman of per-sample scores, balanced accuracy of our verdicts vs theirs, Kendall tau of policy means."""
+    from scipy.stats import kendalltau, spearmanr
+    from sklearn.metrics import balanced_accuracy_score
+
+    a, b = np.asarray(ours, float), np.asarray(theirs, float)
+    ok = ~(np.isnan(a) | np.isnan(b))
+    a, b = a[ok], b[ok]
+    cut = (lambda x: x > threshold) if strict else (lambda x: x >= threshold)
+    ya, yb = cut(a), cut(b)
+    bal = float(balanced_accuracy_score(yb, ya)) if 0 < yb.sum() < len(yb) else float("nan")
+    tau = kendalltau(per_policy_ours, per_policy_theirs)[0] if len(per_policy_ours) > 1 else float("nan")
+    return {"spearman": float(spearmanr(a, b)[0]), "balanced_accuracy": bal, "kendall_tau_policies": float(tau),
+            "agreement": float((ya == yb).mean()), "n": len(a), "n_policies": len(per_policy_ours)}
+
+
+def _agreement(ctx, f: SampleFile, ours: dict, per_policy: dict, truth_judge, info_judge, tox) -> dict:
+    pairs = []
+    if f.kind == "truthfulqa" and "truth" in ours:
+        pairs.append(("truthfulqa_truth", "truth", "gpt_truth", truth_judge, "GPT-judge", [r.fields["true"] for r in f.rows], True))
+        if "info" in ours:
+            pairs.append(("truthfulqa_info", "info", "gpt_info", info_judge, "GPT-info", [r.fields["info"] for r in f.rows], True))
+    if f.kind == "rtp" and "tox" in ours:
+        pairs.append(("toxicity", "tox", "perspective", tox, "Perspective",
+                      [np.nan if r.fields["toxicity"] is None else r.fields["toxicity"] for r in f.rows], False))
+    out = {}
+    policies = sorted(per_policy)
+    for name, k_ours, k_theirs, who, theirs_name, theirs, strict in pairs:
+        stats = agreement_stats(ours[k_ours], theirs, [float(np.nanmean(per_policy[p][k_ours])) for p in policies],
+                                [float(np.nanmean(per_policy[p][k_theirs])) for p in policies], strict=strict)
+        out[name] = stats
+        label_who = f"{who.name} vs released {theirs_name}"
+        for metric in ("spearman", "balanced_accuracy", "kendall_tau_policies", "agreement"):
+            ctx.store.put_metric(ctx.run_id, f"agreement/{name}", metric, who.name, stats[metric], None, None,
+                                 stats["n_policies"] if metric == "kendall_tau_policies" else stats["n"], True,
+                                 {"label": f"agreement {label_who}: {metric.replace('_', ' ')}",
+                                  "theirs": theirs_name, "ours": who.name, "ours_info": who.info()})
+    return out

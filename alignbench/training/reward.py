@@ -220,10 +220,14 @@ def score_texts(model, tokenizer, texts_ids: list[list[int]], batch_size: int = 
     scores: list[float] = []
     order = sorted(range(len(texts_ids)), key=lambda i: len(texts_ids[i]))  # length-sorted batches: less padding
     out = [0.0] * len(texts_ids)
+    # Pad with the id the scalar head treats as padding (it reads the score at the last token that is not
+    # `config.pad_token_id`): padding with any other id would move the score onto a pad position, so a
+    # text's score would depend on the longest text in its batch.
+    pad_id = model.config.pad_token_id if model.config.pad_token_id is not None else tokenizer.pad_token_id
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         seqs = [torch.tensor(texts_ids[i]) for i in idx]
-        ids = pad(seqs, padding_value=tokenizer.pad_token_id, padding_side="right").to(device)
+        ids = pad(seqs, padding_value=pad_id, padding_side="right").to(device)
         mask = pad([torch.ones_like(s) for s in seqs], padding_value=0, padding_side="right").to(device)
         logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float().cpu()
         for i, v in zip(idx, logits.tolist()):

@@ -372,11 +372,9 @@ class Demo:
                            for name, rec in stages.items() if rec.get("wall_s") is not None)
         paragraphs = [
             "**Human feedback is simulated.** Every label comes from a program, the demo's simulated labeler "
-            "(`alignbench/demo/labeler.py`), standing in for the paper's human labelers. It ranks a response "
-            "first by how many of the instruction's explicit constraints it satisfies (word limit, required word, "
-            "bullet count, all-lowercase, first word, ends with a question, no commas) and second by a quality "
-            "heuristic (on-topic words, distinct-2, not cut off mid-sentence, 8-120 words). The gold win rate "
-            "(`winrate/labeler`) is judged by this labeler; `winrate/rm` by the reward model learned from its rankings.",
+            f"(`alignbench/demo/labeler.py`), standing in for the paper's human labelers. {labeler.DESCRIPTION} "
+            "The gold win rate (`winrate/labeler`) is judged by this labeler; `winrate/rm` by the reward model "
+            "learned from its rankings.",
             f"**Demonstrations (SFT):** best-of-{self.cfg.best_of_n} samples of the base model `{self.cfg.base}` under "
             f"the labeler (rejection sampling) for {d.get('best_of_n', '?')} prompts; for {d.get('repaired', '?')} "
             "prompts no sample satisfied every constraint and the best one was edited by rule until it did "

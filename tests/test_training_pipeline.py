@@ -138,6 +138,18 @@ def test_ppo_raises_toy_reward_with_bounded_kl(sft, runs):
     assert lineage["base"]["spec"] == "tiny-random"
 
 
+def test_log_has_nonnegative_kl_the_reference_score_and_the_ptx_loss(runs):
+    log = _log(runs["C"])
+    assert all(row["kl"] >= 0 for row in log)  # k3 is non-negative for every sample
+    assert any(abs(row["kl_k1"]) > 1e-6 for row in log[1:])  # k1 (the reward's KL) is logged beside it
+    for row in log:  # the SFT reference is sampled on the same prompts every step (ref_score_steps=1)
+        assert row["score_gain"] == pytest.approx(row["score"] - row["score_ref"])
+        assert row["ptx_loss"] > 0
+    # the policy's reward pulls away from the frozen reference's on the same prompts
+    late = log[len(log) // 2:]
+    assert sum(r["score_gain"] for r in late) / len(late) > 0.05, [r["score_gain"] for r in log]
+
+
 def test_ptx_coef_zero_is_bit_identical_to_ptx_off(runs):
     a, b = _weights(runs["A"].output_dir), _weights(runs["B"].output_dir)
     assert a.keys() == b.keys()

@@ -14,6 +14,13 @@ One PPO step:
   5. optimise   `num_ppo_epochs` passes of shuffled minibatches: clipped surrogate + vf_coef · clipped value
                 loss, and when ptx_coef > 0 + γ · LM loss on a batch of pretraining text; grad clipping
 
+Logged per step (train_log.jsonl): `score` (RM score of the policy's samples), `score_ref` (RM score of the
+frozen SFT reference's samples on the SAME prompts, every `ref_score_steps` steps) and `score_gain` =
+score − score_ref; `kl` = KL(π_φ‖π_SFT) per response by the non-negative estimator k3 = (ρ − 1) − log ρ
+with ρ = π_SFT/π_φ per sampled token (Schulman 2020; unbiased, ≥ 0 for every sample), beside `kl_k1` =
+Σ log π_φ/π_SFT, the estimate that enters the reward (unbiased too, but single samples go negative);
+`ptx_loss` (LM loss on pretraining text, also when γ = 0), the policy / value losses, clip fraction.
+
 Models: policy = SFT checkpoint (+ LoRA adapters when `lora` is set); reference = frozen SFT, which with
 LoRA is the SAME weights with adapters disabled (no second copy); value model = initialised from the RM
 (scalar head applied at every position); reward model = frozen RM (with LoRA: the value model's weights
@@ -76,6 +83,7 @@ class PPOPtxConfig:
     ptx_coef: float = 0.0  # γ of the paper (InstructGPT used 27.8 with its loss scaling)
     ptx_batch_size: int = 4
     ptx_max_length: int = 256
+    ref_score_steps: int = 1  # sample the SFT reference on the step's prompts every N steps, log its RM score (0: never)
     # bookkeeping
     logging_steps: int = 1
     save_steps: int = 0  # checkpoint every N steps (0: only at the end)
@@ -257,8 +265,8 @@ class EpochSampler:
 # ---------------------------------------------------------------------------------------------
 # The trainer
 # ---------------------------------------------------------------------------------------------
-LOG_KEYS = ("reward", "score", "kl", "entropy", "value_loss", "policy_loss", "clip_frac", "approx_kl", "ptx_loss",
-            "response_length", "kl_coef", "learning_rate")
+LOG_KEYS = ("reward", "score", "score_ref", "score_gain", "kl", "kl_k1", "entropy", "value_loss", "policy_loss",
+            "clip_frac", "approx_kl", "ptx_loss", "response_length", "kl_coef", "learning_rate")
 
 
 class PPOPtxTrainer:
@@ -359,48 +367,84 @@ class PPOPtxTrainer:
 
     # -- one PPO step -----------------------------------------------------------------------------
     @torch.no_grad()
+    def _generate(self, enc, reference: bool = False):
+        """Sample responses to the encoded prompts from π_φ, or from π_SFT when `reference`."""
+        args, tok = self.args, self.tokenizer
+        kwargs = dict(do_sample=True, temperature=args.temperature, top_p=args.top_p, top_k=0,
+                      max_new_tokens=args.response_length, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+        policy = self.policy
+        policy.eval()
+        try:
+            if reference and self.ref_policy is not None:
+                return self.ref_policy.generate(**enc, **kwargs)
+            if reference:
+                with policy.disable_adapter():
+                    return policy.generate(**enc, **kwargs)
+            with unwrap_for_generation(self.model, self.accelerator):  # ZeRO-3: gathers the sharded weights
+                return policy.generate(**enc, **kwargs)
+        finally:
+            policy.train()
+
+    def _decode(self, responses: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
+        tok = self.tokenizer
+        mask = response_mask(responses, tok.eos_token_id)
+        texts = tok.batch_decode(responses * mask.long() + tok.pad_token_id * (1 - mask.long()), skip_special_tokens=True)
+        return mask, texts
+
+    @torch.no_grad()
     def rollout(self) -> dict:
         args, tok = self.args, self.tokenizer
         from alignbench.training.reward import format_prompt
 
+        # 1. rollout: a batch of prompts (seeded epoch order), left-padded; sample responses from π_φ
         idx = self.prompt_sampler.next(args.rollout_batch_size)
         prompts = [self.prompts[i] for i in idx]
         texts = [format_prompt(tok, p, self.chat) for p in prompts]
         enc = tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=args.max_prompt_length,
                   add_special_tokens=False).to(self.accelerator.device)
         context_length = enc["input_ids"].shape[1]
-        policy = self.policy
-        policy.eval()
-        with unwrap_for_generation(self.model, self.accelerator):  # ZeRO-3: gathers the sharded weights
-            out = policy.generate(**enc, do_sample=True, temperature=args.temperature, top_p=args.top_p, top_k=0,
-                                  max_new_tokens=args.response_length, pad_token_id=tok.pad_token_id,
-                                  eos_token_id=tok.eos_token_id)
-        policy.train()
+        out = self._generate(enc)
         responses = out[:, context_length:]
         if responses.shape[1] == 0:
             raise AlignbenchError("generation produced no tokens")
-        mask = response_mask(responses, tok.eos_token_id)
+        mask, response_texts = self._decode(responses)  # mask: 1 up to and including the first EOS
         attention = torch.cat([enc["attention_mask"], mask.long()], dim=1)
         pos = positions(attention)
-        logprobs, _ = policy_logprobs(policy, out, attention, pos, context_length, args.temperature)
+        #    log π_φ and log π_SFT of the sampled tokens, values V(s_t) from the value model at every position
+        logprobs, _ = policy_logprobs(self.policy, out, attention, pos, context_length, args.temperature)
         ref_logprobs = self._ref_logprobs(out, attention, pos, context_length)
         values = token_values(self.value_model, out, attention, pos)[:, context_length - 1: -1]
-        response_texts = tok.batch_decode(responses * mask.long() + tok.pad_token_id * (1 - mask.long()),
-                                          skip_special_tokens=True)
+
+        # 2. score: the frozen RM's normalised score of each (prompt, response); the SFT reference is sampled
+        #    on the same prompts every `ref_score_steps` steps, so the log shows the policy's gain over it
         scores = self._scores(prompts, response_texts)
         if args.score_clip is not None:
             scores = scores.clamp(-args.score_clip, args.score_clip)
+        ref_scores = None
+        if args.ref_score_steps and self.step % args.ref_score_steps == 0:
+            device = self.accelerator.device
+            # its own seeded random stream: logging the reference never changes the policy's samples
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(args.seed * 1_000_003 + 7919 * self.step + 1)
+                ref_texts = self._decode(self._generate(enc, reference=True)[:, context_length:])[1]
+            ref_scores = self._scores(prompts, ref_texts)
 
-        kl = (logprobs - ref_logprobs) * mask
-        rewards = -self.kl_ctl.value * kl
+        # 3. rewards: −β · (log π_φ − log π_SFT) per token (k1, the objective's KL), the RM score added at the
+        #    last response token; the logged KL is k3 = (ρ − 1) − log ρ, ρ = π_SFT/π_φ, which is ≥ 0 per token
+        log_ratio = (logprobs - ref_logprobs) * mask
+        rewards = -self.kl_ctl.value * log_ratio
         last = (mask.sum(1).long() - 1).clamp(min=0)
         rewards[torch.arange(len(last)), last] += scores
+        kl_k3 = ((torch.exp(-log_ratio) - 1) + log_ratio) * mask
+
+        # 4. GAE: advantages and returns from the per-token rewards and values; advantages whitened over the batch
         advantages, returns = gae(rewards, values, mask, args.gamma, args.lam)
         if args.whiten_advantages:
             advantages = masked_whiten(advantages, mask)
         return {"input_ids": out, "attention_mask": attention, "position_ids": pos, "context_length": context_length,
                 "mask": mask, "logprobs": logprobs, "values": values, "advantages": advantages, "returns": returns,
-                "scores": scores, "kl": kl.sum(1), "prompts": prompts, "responses": response_texts}
+                "scores": scores, "ref_scores": ref_scores, "kl": kl_k3.sum(1), "kl_k1": log_ratio.sum(1),
+                "prompts": prompts, "responses": response_texts}
 
     def _ptx_batch(self) -> dict:
         idx = self.ptx_sampler.next(self.args.ptx_batch_size)
@@ -424,7 +468,7 @@ class PPOPtxTrainer:
         stats = {k: [] for k in ("policy_loss", "value_loss", "clip_frac", "approx_kl", "entropy", "ptx_loss")}
         # the minibatch order has its own generator: reading ptx data (or not) never shifts it
         gen = torch.Generator().manual_seed(args.seed * 1_000_003 + self.step)
-        for _ in range(args.num_ppo_epochs):
+        for _ in range(args.num_ppo_epochs):  # 5. optimise: epochs of shuffled minibatches of this rollout
             perm = torch.randperm(B, generator=gen)
             for mb_start in range(0, B, args.mini_batch_size):
                 mb = perm[mb_start: mb_start + args.mini_batch_size]
@@ -443,21 +487,25 @@ class PPOPtxTrainer:
         return {k: sum(v) / len(v) for k, v in stats.items() if v}
 
     def _loss(self, batch: dict, ix: torch.Tensor, ctx: int) -> tuple[torch.Tensor, dict]:
+        """5. optimise: the loss of one micro-batch of rollouts (rows `ix`) plus one ptx batch."""
         args = self.args
         mask, old_logprobs = batch["mask"][ix], batch["logprobs"][ix]
         old_values, adv, ret = batch["values"][ix], batch["advantages"][ix], batch["returns"][ix]
-        # γ = 0 with pretraining data: the ptx loss is measured for the log only, outside the graph, so the
+        # 5a. ptx batch; γ = 0 with pretraining data: the ptx loss is measured for the log only, outside the graph, so the
         # update is plain PPO (its data order has its own sampler: no other random state moves)
         ptx = self._ptx_batch() if self.pretrain_texts else None
         out = self.model(batch["input_ids"][ix], batch["attention_mask"][ix], batch["position_ids"][ix], ctx,
                          args.temperature, ptx=ptx, ptx_grad=args.ptx_coef > 0)
         logprobs, entropy, vpred = out["logprobs"], out["entropy"], out["values"]
 
+        # 5b. clipped surrogate: −min(ρ·A, clip(ρ, 1±ε)·A) with ρ = π_φ/π_old, mean over response tokens
         ratio = torch.exp(logprobs - old_logprobs)
         pg_losses = torch.max(-adv * ratio, -adv * ratio.clamp(1 - args.cliprange, 1 + args.cliprange))
         policy_loss = masked_mean(pg_losses, mask)
+        # 5c. clipped value loss toward the GAE returns
         vclipped = old_values + (vpred - old_values).clamp(-args.cliprange_value, args.cliprange_value)
         value_loss = 0.5 * masked_mean(torch.max((vpred - ret) ** 2, (vclipped - ret) ** 2), mask)
+        # 5d. total: policy + vf_coef · value (+ γ · ptx LM loss); the caller clips gradients and steps
         loss = policy_loss + args.vf_coef * value_loss
         if ptx is not None and args.ptx_coef > 0:
             loss = loss + args.ptx_coef * out["ptx_loss"]
@@ -483,19 +531,23 @@ class PPOPtxTrainer:
                    desc="ppo-ptx")
         log_path = Path(args.output_dir) / "train_log.jsonl"
         while self.step < args.max_steps:
-            batch = self.rollout()
-            stats = self.optimise(batch)
+            batch = self.rollout()  # steps 1-4: sample, score, per-token rewards, GAE
+            stats = self.optimise(batch)  # step 5: PPO epochs (+ ptx)
             mean_kl = acc.gather(batch["kl"]).mean().item()
             record = {
                 "step": self.step + 1,
-                "reward": acc.gather(batch["scores"] - self.kl_ctl.value * batch["kl"]).mean().item(),
+                "reward": acc.gather(batch["scores"] - self.kl_ctl.value * batch["kl_k1"]).mean().item(),
                 "score": acc.gather(batch["scores"]).mean().item(),
                 "kl": mean_kl,
+                "kl_k1": acc.gather(batch["kl_k1"]).mean().item(),
                 "response_length": acc.gather(batch["mask"].sum(1)).mean().item(),
                 "kl_coef": self.kl_ctl.value,
                 "learning_rate": self.scheduler.get_last_lr()[0],
                 **{k: acc.gather(torch.tensor(v, device=acc.device)).mean().item() for k, v in stats.items()},
             }
+            if batch["ref_scores"] is not None:
+                record["score_ref"] = acc.gather(batch["ref_scores"]).mean().item()
+                record["score_gain"] = record["score"] - record["score_ref"]
             self.kl_ctl.update(mean_kl, args.rollout_batch_size * acc.num_processes)
             self.step += 1
             self.history.append(record)
@@ -665,7 +717,7 @@ def summarise_history(history: list[dict]) -> dict:
     first, last = history[:k], history[-k:]
     mean = lambda rows, key: sum(r[key] for r in rows if key in r) / max(1, sum(key in r for r in rows))  # noqa: E731
     out = {"steps": len(history)}
-    for key in ("score", "reward", "kl", "ptx_loss", "response_length"):
+    for key in ("score", "score_ref", "score_gain", "reward", "kl", "kl_k1", "ptx_loss", "response_length"):
         if key in history[-1]:
             out[f"{key}_first_quarter"] = mean(first, key)
             out[f"{key}_last_quarter"] = mean(last, key)

@@ -33,6 +33,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+
+
 def per_text_lm_loss(spec: str, texts: list[str], max_length: int) -> list[float]:
     """Mean token NLL of each text under the model (one text per forward: no padding effects)."""
     import torch
@@ -91,7 +95,6 @@ def main() -> int:
 
     import numpy as np
 
-    from alignbench.data.readers import read_jsonl
     from alignbench.demo import labeler
     from alignbench.demo.pipeline import Demo, DemoConfig
     from alignbench.demo.ptx_corpus import ptx_texts

@@ -66,7 +66,7 @@ def main() -> int:
         model=a.model, train_data=train, eval_data=held_out, output_dir=out, seed=a.seed,
         num_train_epochs=a.epochs, learning_rate=a.learning_rate, per_device_train_batch_size=a.batch,
         per_device_eval_batch_size=4, max_length=a.max_length, freeze_layers=a.freeze_layers,
-        lr_scheduler_type="linear", warmup_ratio=0.05, logging_steps=10, save_strategy="no", eval_strategy="no",
+        lr_scheduler_type="linear", warmup_steps=2, logging_steps=10, save_strategy="no", eval_strategy="no",
         report_to="none", disable_tqdm=True, reference_data=[{"prompt": r.prompt, "response": r.responses[0]}
                                                              for r in train[:32]],
     )

@@ -24,7 +24,9 @@ with ρ = π_SFT/π_φ per sampled token (Schulman 2020; unbiased, ≥ 0 for eve
 Models: policy = SFT checkpoint (+ LoRA adapters when `lora` is set); reference = frozen SFT, which with
 LoRA is the SAME weights with adapters disabled (no second copy); value model = initialised from the RM
 (scalar head applied at every position); reward model = frozen RM (with LoRA: the value model's weights
-with its adapters disabled).
+with its adapters disabled).  `value_head_only`: the critic is a copy of the RM's head (warm start) trained on
+the frozen RM's hidden states, computed once per rollout; the RM and the critic's backbone are one frozen copy,
+and a PPO epoch runs the policy's forward/backward only (about half the cost of training a value network).
 
 With ptx_coef = 0 the update is exactly plain PPO: the ptx batch is still read (to log the LM loss on
 pretraining text, which shows the drift ptx is meant to prevent) but under no_grad, from its own
@@ -79,6 +81,10 @@ class PPOPtxConfig:
     cliprange: float = 0.2
     cliprange_value: float = 0.2
     vf_coef: float = 0.1
+    # value_head_only: the critic is a linear head (initialised from the RM's scalar head: a warm start) on the
+    # FROZEN RM's hidden states, computed once per rollout; no backward through a second network, so a PPO
+    # epoch costs about half (the policy's forward/backward only).  False: the whole value model trains.
+    value_head_only: bool = False
     # ptx
     ptx_coef: float = 0.0  # γ of the paper (InstructGPT used 27.8 with its loss scaling)
     ptx_batch_size: int = 4
@@ -155,16 +161,20 @@ class PolicyAndValue(torch.nn.Module):
     (DDP wraps the pair, DeepSpeed shards both).  Its forward is the whole training forward of a
     micro-batch, so DDP sees every parameter use and synchronises gradients."""
 
-    def __init__(self, policy, value_model):
+    def __init__(self, policy, value_model, value_head: torch.nn.Module | None = None):
         super().__init__()
         self.policy = policy
         self.value_model = value_model
+        self.value_head = value_head  # set: the critic is this head on the frozen value model's hidden states
 
     def forward(self, input_ids, attention_mask, position_ids, context_length: int, temperature: float,
-                ptx: dict | None = None, ptx_grad: bool = True) -> dict:
+                ptx: dict | None = None, ptx_grad: bool = True, value_hidden: torch.Tensor | None = None) -> dict:
         logprobs, entropy = policy_logprobs(self.policy, input_ids, attention_mask, position_ids, context_length,
                                             temperature, with_entropy=True)
-        values = token_values(self.value_model, input_ids, attention_mask, position_ids)[:, context_length - 1: -1]
+        if self.value_head is not None:
+            values = self.value_head(value_hidden).squeeze(-1).float()[:, context_length - 1: -1]
+        else:
+            values = token_values(self.value_model, input_ids, attention_mask, position_ids)[:, context_length - 1: -1]
         out = {"logprobs": logprobs, "entropy": entropy, "values": values}
         if ptx is not None:
             with torch.set_grad_enabled(ptx_grad and torch.is_grad_enabled()):
@@ -177,13 +187,18 @@ def _inner(model):
     return model.base_model.model if hasattr(model, "peft_config") else model
 
 
-def token_values(value_model, input_ids, attention_mask, position_ids) -> torch.Tensor:
-    """Per-position values: the RM's scalar head applied to every hidden state (not only the last)."""
+def value_hidden_states(value_model, input_ids, attention_mask, position_ids) -> torch.Tensor:
+    """The value model's last hidden state at every position (the input of its scalar head)."""
     seqcls = _inner(value_model)
     backbone = getattr(seqcls, seqcls.base_model_prefix)
-    hidden = backbone(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                      use_cache=False).last_hidden_state
-    return seqcls.score(hidden).squeeze(-1).float()
+    return backbone(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                    use_cache=False).last_hidden_state
+
+
+def token_values(value_model, input_ids, attention_mask, position_ids) -> torch.Tensor:
+    """Per-position values: the RM's scalar head applied to every hidden state (not only the last)."""
+    hidden = value_hidden_states(value_model, input_ids, attention_mask, position_ids)
+    return _inner(value_model).score(hidden).squeeze(-1).float()
 
 
 def policy_logprobs(policy, input_ids, attention_mask, position_ids, context_length: int, temperature: float,
@@ -310,8 +325,16 @@ class PPOPtxTrainer:
         if ref_policy is None and not self.uses_lora:
             raise AlignbenchError("PPO without LoRA needs ref_policy (a frozen copy of the SFT model)")
 
-        self.model = PolicyAndValue(policy, value_model)
-        value_params = [p for p in value_model.parameters() if p.requires_grad]
+        value_head = None
+        if args.value_head_only:
+            import copy
+
+            if self.value_lora:
+                raise AlignbenchError("value_head_only: give the value model without LoRA adapters")
+            value_model.requires_grad_(False).eval()
+            value_head = copy.deepcopy(_inner(value_model).score).float().requires_grad_(True)  # warm start: the RM head
+        self.model = PolicyAndValue(policy, value_model, value_head)
+        value_params = [p for p in (value_head or value_model).parameters() if p.requires_grad]
         policy_params = [p for p in policy.parameters() if p.requires_grad]
         groups = [{"params": policy_params, "lr": args.learning_rate},
                   {"params": value_params, "lr": args.value_learning_rate or args.learning_rate}]
@@ -360,7 +383,7 @@ class PPOPtxTrainer:
         ids = [torch.tensor(encode_pair(self.reward_tokenizer, p, r, self.chat, None)) for p, r in zip(prompts, responses)]
         input_ids = pad(ids, padding_value=self.reward_tokenizer.pad_token_id, padding_side="right").to(self.accelerator.device)
         mask = pad([torch.ones_like(i) for i in ids], padding_value=0, padding_side="right").to(self.accelerator.device)
-        if self.reward_model is not None and self.reward_model is not self.value_model:
+        if self.reward_model is not None and not (self.reward_model is self.value_model and self.value_lora):
             return self.reward_model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float()
         with self.value_model.disable_adapter():  # LoRA value model: the frozen RM is its base weights
             return self.value_model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float()
@@ -413,7 +436,13 @@ class PPOPtxTrainer:
         #    log π_φ and log π_SFT of the sampled tokens, values V(s_t) from the value model at every position
         logprobs, _ = policy_logprobs(self.policy, out, attention, pos, context_length, args.temperature)
         ref_logprobs = self._ref_logprobs(out, attention, pos, context_length)
-        values = token_values(self.value_model, out, attention, pos)[:, context_length - 1: -1]
+        value_hidden = None
+        if args.value_head_only:  # the frozen backbone's states, reused by every PPO epoch
+            value_hidden = value_hidden_states(self.value_model, out, attention, pos)
+            values = self.accelerator.unwrap_model(self.model).value_head(value_hidden).squeeze(-1).float()
+            values = values[:, context_length - 1: -1]
+        else:
+            values = token_values(self.value_model, out, attention, pos)[:, context_length - 1: -1]
 
         # 2. score: the frozen RM's normalised score of each (prompt, response); the SFT reference is sampled
         #    on the same prompts every `ref_score_steps` steps, so the log shows the policy's gain over it
@@ -444,6 +473,7 @@ class PPOPtxTrainer:
         return {"input_ids": out, "attention_mask": attention, "position_ids": pos, "context_length": context_length,
                 "mask": mask, "logprobs": logprobs, "values": values, "advantages": advantages, "returns": returns,
                 "scores": scores, "ref_scores": ref_scores, "kl": kl_k3.sum(1), "kl_k1": log_ratio.sum(1),
+                "value_hidden": value_hidden,
                 "prompts": prompts, "responses": response_texts}
 
     def _ptx_batch(self) -> dict:
@@ -494,8 +524,9 @@ class PPOPtxTrainer:
         # 5a. ptx batch; γ = 0 with pretraining data: the ptx loss is measured for the log only, outside the graph, so the
         # update is plain PPO (its data order has its own sampler: no other random state moves)
         ptx = self._ptx_batch() if self.pretrain_texts else None
+        hidden = batch["value_hidden"][ix] if batch.get("value_hidden") is not None else None
         out = self.model(batch["input_ids"][ix], batch["attention_mask"][ix], batch["position_ids"][ix], ctx,
-                         args.temperature, ptx=ptx, ptx_grad=args.ptx_coef > 0)
+                         args.temperature, ptx=ptx, ptx_grad=args.ptx_coef > 0, value_hidden=hidden)
         logprobs, entropy, vpred = out["logprobs"], out["entropy"], out["values"]
 
         # 5b. clipped surrogate: −min(ρ·A, clip(ρ, 1±ε)·A) with ρ = π_φ/π_old, mean over response tokens
@@ -668,7 +699,9 @@ def train_ppo_ptx(recipe=None, reward_fn: Callable | None = None, **overrides):
     value_model, reward_tokenizer = load_model(value_spec, task="reward")
     reward_model = None
     if opts.get("reward_model") is not None:
-        if opts.get("lora"):
+        if args.value_head_only:
+            reward_model = value_model  # frozen: RM and critic backbone in one copy, the critic's head apart
+        elif opts.get("lora"):
             from peft import get_peft_model
 
             value_model = get_peft_model(value_model, lora_config(opts.get("lora"), "SEQ_CLS"))

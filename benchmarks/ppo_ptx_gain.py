@@ -140,7 +140,7 @@ def main() -> int:
         win = mean_with_ci(judged)
         drift_text = paired_bootstrap(per[name]["text_loss"], per["sft"]["text_loss"])
         drift_lam = paired_bootstrap(per[name]["lambada_nll"], per["sft"]["lambada_nll"])
-        log = [json.loads(line) for line in open(Path(folders[name]) / "train_log.jsonl")]
+        log = read_jsonl(Path(folders[name]) / "train_log.jsonl")
         summary[name] = {
             "gold_win_rate_vs_sft": [round(win.value, 4), round(win.ci_low, 4), round(win.ci_high, 4)],
             "drift_text_loss": [round(drift_text.value, 4), round(drift_text.ci_low, 4), round(drift_text.ci_high, 4)],

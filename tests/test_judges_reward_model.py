@@ -62,7 +62,7 @@ def test_items_with_chat_messages_are_scored_as_multi_turn(rm_judge):
 def test_scores_do_not_depend_on_batch_composition(rm_pair):
     """The same texts scored alone, among longer texts, among shorter ones and at other batch sizes give the
     same scores (float tolerance), also when the model's pad id differs from the tokenizer's."""
-    model, tok = rm_pair
+    model, _ = rm_pair
     targets = (["Why is the sky blue?", "Name a colour."], ["Rayleigh scattering of sunlight.", "green"])
     long_text = "a long answer that goes on " * 12
     mixes = [([], []), (["q"] * 3, [long_text] * 3), (["q"] * 2, ["x", "y"]), (["p", "q"], [long_text, "z"])]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from alignbench.data.records import Ranking
 from alignbench.demo.constraints import parse_constraints, words
@@ -117,8 +118,8 @@ def answer_gate(instruction: str, response: str) -> dict[str, float]:
     asked = [t.lower() for t in words(instruction)]
     asked_prefixes = {t[:5] for t in asked}
     own = {t for t in tokens if len(t) >= 3 and t not in STOPWORDS and t[:5] not in asked_prefixes}
-    bigrams = list(zip(tokens, tokens[1:]))
-    asked_bigrams = set(zip(asked, asked[1:]))
+    bigrams = list(pairwise(tokens))
+    asked_bigrams = set(pairwise(asked))
     topic_words = [w for w in words(topic_of(instruction)) if len(w) >= 4 and w.lower() not in STOPWORDS]
     have = _prefixes(tokens)
     coverage = sum(w.lower()[:5] in have for w in topic_words) / len(topic_words) if topic_words else 1.0

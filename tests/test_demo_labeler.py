@@ -77,7 +77,43 @@ def test_constraints_dominate_quality():
     la, lb, lc = (labeler.label(PROMPT, r) for r in (both, one, none))
     assert (la.n_satisfied, lb.n_satisfied, lc.n_satisfied) == (2, 1, 0)
     assert la.score > lb.score > lc.score
-    assert int(lb.score) == 1 and lb.quality > 0.5  # quality adds less than one constraint
+    assert int(lb.score) == 2 and lb.quality > 0.5  # answering (1) + one constraint; quality adds less than 1
+    assert not lc.answers and lc.score < 1  # a loop of the topic word is no answer
+
+
+BREAD = "Write a short note about how bread rises. End your answer with a question. Write the whole answer in lowercase letters."
+REAL_ATTEMPT = ("Bread rises due to the Maillard reaction, which is a natural process that occurs when sugar and yeast "
+                "are combined. This reaction produces heat and reduces the Maillard reaction, which is a metabolic "
+                "process that occurs in the human body")  # wrong, cut off, no constraint met -- but an answer
+
+
+@pytest.mark.parametrize("gamed", [
+    "How does bread rise?",                                     # the one-liner that won 1.742 vs 0.698
+    "how does bread rise?",                                     # ... now also lowercase: two constraints met
+    "", " ", "?", "ok?",                                        # empty and near-empty
+    "bread rises. " * 10 + "why?",                              # a loop of the topic
+    "today today today today today today today today today today bread?",
+    "write a short note about how bread rises. end your answer with a question?",  # an echo of the instruction
+    "sure! here is a short note. do you like it?",              # polite, constraint-following, says nothing
+])
+def test_short_empty_repetitive_or_echoed_answers_never_beat_a_real_answer(gamed):
+    real = labeler.label(BREAD, REAL_ATTEMPT)
+    fake = labeler.label(BREAD, gamed)
+    assert real.answers and real.n_satisfied == 0
+    assert not fake.answers and fake.score < 1 <= real.score
+    assert labeler.rank(BREAD, [gamed, REAL_ATTEMPT]).ranks == [2, 1]
+
+
+def test_a_real_answer_that_follows_the_constraints_wins_and_answering_is_what_counts():
+    good = ("yeast in the dough eats sugar and breathes out carbon dioxide. the gas is trapped by gluten, so "
+            "the bread rises as the bubbles grow. have you ever baked bread at home?")
+    lab = labeler.label(BREAD, good)
+    assert lab.answers and lab.n_satisfied == 2 and lab.score > 3
+    assert lab.score > labeler.score(BREAD, REAL_ATTEMPT) > labeler.score(BREAD, "how does bread rise?")
+    # the same answer about another topic does not answer this instruction
+    off = "yeast in the dough eats sugar. trains run on steel rails across the whole country every day. why?"
+    assert not labeler.label(BREAD, off).answers
+    assert labeler.label(BREAD, good).to_dict()["gate"]["topic_coverage"] == 1.0
 
 
 def test_quality_parts_react_to_repetition_truncation_and_topic():
@@ -92,7 +128,8 @@ def test_quality_parts_react_to_repetition_truncation_and_topic():
 
 
 def test_rank_gives_competition_ranks_with_ties_and_none_when_all_tied():
-    responses = ["Bees make honey. Why?", "Bees make honey. Why?", "Bees make honey.", "no"]
+    why, plain = "Bees make honey from the nectar of flowers they visit. Why?", "Bees make honey from nectar of flowers they visit."
+    responses = [why, why, plain, "no"]
     ranking = labeler.rank(PROMPT, responses, id="x")
     assert isinstance(ranking, Ranking)
     assert ranking.ranks == [1, 1, 3, 4]
@@ -105,14 +142,15 @@ def test_rubric_judge_uses_the_labeler_on_plain_and_chatml_prompts():
 
     judge = make_judge({"type": "rubric", "function": "alignbench.demo.labeler:rubric_score"})
     chat = f"<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\n{PROMPT}<|im_end|>\n<|im_start|>assistant\n"
-    good, bad = "Bees make honey from nectar. Do you like it?", "Bees make honey from nectar."
+    good, bad = "Bees make honey from nectar they gather in flowers. Do you like it?", "Bees make honey from nectar."
     assert judge.score([chat, PROMPT], [good, good], ["a", "b"]) == [labeler.score(PROMPT, good)] * 2
     verdicts = judge.compare([PROMPT, PROMPT], [good, bad], [bad, bad], ["a", "b"])
     assert [j.verdict for j in verdicts] == ["A", "tie"]
 
 
 def test_best_of_picks_the_highest_score_first_among_equals():
-    idx, lab = labeler.best_of(PROMPT, ["no", "Bees make honey. Why?", "Bees make honey. Why?"])
+    answer = "Bees make honey from the nectar of flowers they visit. Why?"
+    idx, lab = labeler.best_of(PROMPT, ["no", answer, answer])
     assert idx == 1 and lab.n_satisfied == 2
 
 

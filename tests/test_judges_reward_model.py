@@ -57,3 +57,37 @@ def test_items_with_chat_messages_are_scored_as_multi_turn(rm_judge):
     flat = rm_judge.score(["how are you?"], ["fine"], ["1"])
     multi = rm_judge.score(["how are you?"], ["fine"], ["1"], items=[{"messages": messages}])
     assert flat[0] != pytest.approx(multi[0])
+
+
+def test_scores_do_not_depend_on_batch_composition(rm_pair):
+    """The same texts scored alone, among longer texts, among shorter ones and at other batch sizes give the
+    same scores (float tolerance), also when the model's pad id differs from the tokenizer's."""
+    model, _ = rm_pair
+    targets = (["Why is the sky blue?", "Name a colour."], ["Rayleigh scattering of sunlight.", "green"])
+    long_text = "a long answer that goes on " * 12
+    mixes = [([], []), (["q"] * 3, [long_text] * 3), (["q"] * 2, ["x", "y"]), (["p", "q"], [long_text, "z"])]
+    saved = model.config.pad_token_id
+    try:
+        for pad_id in (saved, 0):  # 0 (<unk>): a model whose config names a pad id the tokenizer does not use
+            model.config.pad_token_id = pad_id
+            ref = None
+            for batch_size in (1, 2, 16):
+                judge = make_judge({"type": "reward_model", "model": "tiny-random", "batch_size": batch_size,
+                                    "loaded": rm_pair})
+                for extra_p, extra_t in mixes:
+                    prompts, texts = list(targets[0]) + extra_p, list(targets[1]) + extra_t
+                    got = judge.score(prompts, texts, [str(i) for i in range(len(texts))])[:2]
+                    ref = ref or got
+                    assert got == pytest.approx(ref, abs=1e-5)
+    finally:
+        model.config.pad_token_id = saved
+
+
+def test_identical_responses_tie_whatever_the_batches(rm_pair):
+    judge = make_judge({"type": "reward_model", "model": "tiny-random", "batch_size": 2, "loaded": rm_pair})
+    a = ["same answer", "x", "a much longer answer with many more tokens in it than the others"]
+    b = ["y y y y y y y y y", "same answer", "same answer"]
+    prompts = ["q", "q", "q"]
+    out = judge.compare(prompts + ["q"], a + ["same answer"], b + ["same answer"], ["1", "2", "3", "4"])
+    assert out[3].verdict == "tie" and out[3].score_a == out[3].score_b
+    assert out[0].score_a == out[1].score_b == out[2].score_b  # one (prompt, text): one score

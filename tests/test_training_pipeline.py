@@ -4,6 +4,7 @@ The SFT run teaches the tiny model to answer with words "yes"/"no"; the toy rewa
 PPO runs (module-scoped, shared by the tests):
   A  ptx_coef=0 with pretraining data, checkpoint at step 3    B  no pretraining data at all (ptx off)
   C  ptx_coef=1                                                D  resumed from A's checkpoint-3
+  E  like B with a head-only critic (value_head_only)
 """
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def runs(sft, texts, tmp_path_factory):
                              output_dir=str(root / "B"), **PPO)
     out["C"] = train_ppo_ptx(model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction,
                              pretrain_data=pretrain, ptx_coef=1.0, output_dir=str(root / "C"), **PPO)
+    out["E"] = train_ppo_ptx(model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction,
+                             output_dir=str(root / "E"), value_head_only=True, **PPO)
     (root / "D").mkdir()
     shutil.copytree(root / "A" / "checkpoint-3", root / "D" / "checkpoint-3")
     out["D"] = train_ppo_ptx(model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction,
@@ -136,6 +139,26 @@ def test_ppo_raises_toy_reward_with_bounded_kl(sft, runs):
     lineage = json.loads((runs["B"].output_dir / "alignbench.json").read_text())
     assert lineage["stage"] == "ppo" and lineage["parent"]["stage"] == "sft"
     assert lineage["base"]["spec"] == "tiny-random"
+
+
+def test_ppo_with_a_head_only_critic_also_raises_the_reward(sft, runs):
+    """value_head_only: the critic is a head on the frozen value model's states (the cheap setting)."""
+    before, after = _sample_reward(sft.output_dir), _sample_reward(runs["E"].output_dir)
+    assert after > before + 0.1, (before, after)
+    log = _log(runs["E"])
+    assert log[-1]["value_loss"] < log[0]["value_loss"]  # the head learns the returns
+
+
+def test_log_has_nonnegative_kl_the_reference_score_and_the_ptx_loss(runs):
+    log = _log(runs["C"])
+    assert all(row["kl"] >= 0 for row in log)  # k3 is non-negative for every sample
+    assert any(abs(row["kl_k1"]) > 1e-6 for row in log[1:])  # k1 (the reward's KL) is logged beside it
+    for row in log:  # the SFT reference is sampled on the same prompts every step (ref_score_steps=1)
+        assert row["score_gain"] == pytest.approx(row["score"] - row["score_ref"])
+        assert row["ptx_loss"] > 0
+    # the policy's reward pulls away from the frozen reference's on the same prompts
+    late = log[len(log) // 2:]
+    assert sum(r["score_gain"] for r in late) / len(late) > 0.05, [r["score_gain"] for r in log]
 
 
 def test_ptx_coef_zero_is_bit_identical_to_ptx_off(runs):

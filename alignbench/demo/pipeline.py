@@ -50,26 +50,32 @@ class DemoConfig:
     base: str = "smollm2-135m"
     seed: int = 0
     n_sft: int = 48             # SFT prompts (one demonstration each)
-    best_of_n: int = 4          # samples of the base model per SFT prompt (rejection sampling)
+    best_of_n: int = 3          # samples of the base model per SFT prompt (rejection sampling)
     n_rank: int = 40            # ranking prompts
     k: int = 4                  # samples of the SFT model ranked per prompt
-    n_ppo: int = 48             # PPO prompts (held out from SFT and ranking)
+    n_ppo: int = 64             # PPO prompts (held out from SFT and ranking)
     n_eval: int = 48            # eval prompts (held out from everything)
     max_new_tokens: int = 48    # every generation: demonstrations, rankings, PPO rollouts, eval
     temperature: float = 0.8    # sampling for demonstrations and rankings
     top_p: float = 0.95
     batch_size: int = 16        # generation batch
     ptx_texts: int = 256
+    # Budget (docs/demo.md): CPU time moved from SFT (2 epochs, not 3), the RM (lower 18 of 30 blocks frozen:
+    # no backward through them) and demonstrations (best of 3) into PPO.  PPO: 3x the rollouts of the first
+    # version (6 steps x 16), one epoch of 4 minibatches, a critic that is a head on the frozen RM's states
+    # (value_head_only: no second network to backpropagate), short ptx batches, and a LoRA learning rate that
+    # moves the policy (at 5e-5 x 16 updates 15 of 25 sampled greedy answers stayed identical to SFT's).
     sft: dict = field(default_factory=lambda: dict(
-        num_train_epochs=3, learning_rate=2e-4, per_device_train_batch_size=8, max_length=192,
+        num_train_epochs=2, learning_rate=2e-4, per_device_train_batch_size=8, max_length=192,
         lora=dict(r=16, alpha=32, dropout=0.0),
     ))
     rm: dict = field(default_factory=lambda: dict(
-        num_train_epochs=1, learning_rate=5e-5, per_device_train_batch_size=4, max_length=192,
+        num_train_epochs=1, learning_rate=1e-4, per_device_train_batch_size=4, max_length=192, freeze_layers=18,
     ))
     ppo: dict = field(default_factory=lambda: dict(
-        max_steps=4, rollout_batch_size=8, mini_batch_size=4, num_ppo_epochs=2, learning_rate=5e-5,
-        response_length=48, kl_coef=0.05, ptx_coef=0.5, ptx_batch_size=4, ptx_max_length=128,
+        max_steps=6, rollout_batch_size=16, mini_batch_size=4, num_ppo_epochs=1, learning_rate=2e-4,
+        value_learning_rate=1e-3, value_head_only=True, response_length=48, kl_coef=0.05, ptx_coef=0.5,
+        ptx_batch_size=2, ptx_max_length=64, ref_score_steps=3,
         lora=dict(r=16, alpha=32, dropout=0.0),
     ))
     suite_overrides: dict = field(default_factory=dict)   # eval name -> keys merged into its suite entry
@@ -84,8 +90,9 @@ class DemoConfig:
             batch_size=16, ptx_texts=16,
             sft=dict(num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=8, max_length=96),
             rm=dict(num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=4, max_length=96),
-            ppo=dict(max_steps=1, rollout_batch_size=4, mini_batch_size=4, num_ppo_epochs=1, learning_rate=1e-4,
-                     response_length=12, kl_coef=0.05, ptx_coef=0.5, ptx_batch_size=2, ptx_max_length=64),
+            ppo=dict(max_steps=2, rollout_batch_size=4, mini_batch_size=4, num_ppo_epochs=1, learning_rate=1e-4,
+                     response_length=12, kl_coef=0.05, ptx_coef=0.5, ptx_batch_size=2, ptx_max_length=64,
+                     ref_score_steps=1, value_head_only=True),
             suite_overrides={"toxicity": {"k": 2, "limit": 3, "conditions": ["none"]},
                              "hallucination": {"limit": 3, "decoding": {"max_new_tokens": 12}},
                              "truthfulqa_mc": {"limit": 4}, "alignment_tax/lambada": {"limit": 4},
@@ -226,7 +233,8 @@ class Demo:
             result = fn()
             if isinstance(result, dict):
                 rec.update(result)
-        self.log(f"stage {name}: {rec['wall_s']:.1f} s, peak RSS {rec['peak_rss_mb']:.0f} MB")
+        self.log(f"stage {name}: {rec['wall_s']:.1f} s wall, {rec['cpu_s']:.1f} s CPU, peak RSS {rec['peak_rss_mb']:.0f} MB, "
+                 f"load {rec['load_avg_start']} -> {rec['load_avg_end']}")
         self._save_state()
 
     # stages ------------------------------------------------------------------------------------------
@@ -312,7 +320,21 @@ class Demo:
         run_suite(suite, candidates=[("sft", str(self.paths["sft"])), ("ppo", str(self.paths["ppo"]))],
                   baseline=("base", self.cfg.base), out=self.out, seed=self.cfg.seed, cache=False,
                   log=self.log)
+        self.facts["headtohead"] = self.head_to_head(suite)
         return {"evals": [e["name"] for e in suite["evals"]]}
+
+    def head_to_head(self, suite: dict) -> dict:
+        """PPO-ptx against SFT on the eval prompts, judged by the win-rate eval's own judges (demo/headtohead.py)."""
+        from alignbench.demo.headtohead import head_to_head
+        from alignbench.judges import make_judge
+
+        specs = next(e for e in suite["evals"] if e["name"] == "winrate")["judges"]
+        result = head_to_head(self.out, {j["name"]: make_judge(j) for j in specs}, seed=self.cfg.seed)
+        for name, row in result.items():
+            if isinstance(row, dict) and "value" in row:
+                self.log(f"head to head ppo vs sft ({name}): {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
+                         f"n={row['n']} (W/T/L {row['wins']}/{row['ties']}/{row['losses']})")
+        return result
 
     def _pick_toxicity_scorer(self, suite: dict) -> None:
         """The toxicity eval's default scorer (detoxify, else the distilled Perspective head shipped in the
@@ -347,20 +369,34 @@ class Demo:
             f"# {title}\n\n## How this run was made\n\n{notes}\n\n## Results\n\n{results_md}", encoding="utf-8")
         return {"written": sorted({str(p) for p in written.values()} | {str(self.out / "report.md")})}
 
+    def _headtohead_notes(self) -> list[str]:
+        h2h = self.facts.get("headtohead") or {}
+        rows = [(name, r) for name, r in h2h.items() if isinstance(r, dict) and "value" in r]
+        if not rows:
+            return []
+        figures = "; ".join(f"{name}: {r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] "
+                            f"(wins/ties/losses {r['wins']}/{r['ties']}/{r['losses']} of {r['n']})" for name, r in rows)
+        out = [f"**PPO-ptx vs SFT, head to head** (the paper's order; same eval prompts, greedy answers of both, "
+               f"95% bootstrap CI over prompts): {figures}. {h2h.get('n_identical', 0)} prompts got identical answers "
+               "(ties by definition)."]
+        for ex in h2h.get("examples", []):
+            verdicts = ", ".join(f"{name} {ex.get(f'{name}_verdict')}" for name, _ in rows)
+            out.append(f"**Sample** `{ex['item_id']}` ({verdicts}; A = PPO-ptx): prompt: {_shorten(ex['prompt'], 160)} "
+                       f"PPO-ptx: \"{_shorten(ex.get('ppo', ''))}\" SFT: \"{_shorten(ex.get('sft', ''))}\"")
+        return out
+
     def report_notes(self) -> str:
         """What the report says about how this run's data were made (the paper's labelers are simulated)."""
         d = self.facts.get("demonstrations", {})
         r = self.facts.get("rankings", {})
         stages = self.timer.stages
-        timing = "; ".join(f"{name} {rec['wall_s']:.0f} s / {rec['peak_rss_mb']:.0f} MB"
-                           for name, rec in stages.items() if rec.get("wall_s") is not None)
+        timing = "; ".join(f"{name} {rec['wall_s']:.0f} s" + (f" ({rec['cpu_s']:.0f} s CPU)" if rec.get("cpu_s") else "")
+                           + f" / {rec['peak_rss_mb']:.0f} MB" for name, rec in stages.items() if rec.get("wall_s") is not None)
         paragraphs = [
             "**Human feedback is simulated.** Every label comes from a program, the demo's simulated labeler "
-            "(`alignbench/demo/labeler.py`), standing in for the paper's human labelers. It ranks a response "
-            "first by how many of the instruction's explicit constraints it satisfies (word limit, required word, "
-            "bullet count, all-lowercase, first word, ends with a question, no commas) and second by a quality "
-            "heuristic (on-topic words, distinct-2, not cut off mid-sentence, 8-120 words). The gold win rate "
-            "(`winrate/labeler`) is judged by this labeler; `winrate/rm` by the reward model learned from its rankings.",
+            f"(`alignbench/demo/labeler.py`), standing in for the paper's human labelers. {labeler.DESCRIPTION} "
+            "The gold win rate (`winrate/labeler`) is judged by this labeler; `winrate/rm` by the reward model "
+            "learned from its rankings.",
             f"**Demonstrations (SFT):** best-of-{self.cfg.best_of_n} samples of the base model `{self.cfg.base}` under "
             f"the labeler (rejection sampling) for {d.get('best_of_n', '?')} prompts; for {d.get('repaired', '?')} "
             "prompts no sample satisfied every constraint and the best one was edited by rule until it did "
@@ -370,17 +406,24 @@ class Demo:
             f"**PPO-ptx:** {self.cfg.ppo.get('max_steps', '?')} PPO steps of {self.cfg.ppo.get('rollout_batch_size', '?')} "
             f"rollouts on prompts held out from SFT and RM ({self.cfg.n_ppo} available), reward = the learned RM, "
             f"β (kl_coef) = {self.cfg.ppo.get('kl_coef')}, γ (ptx_coef) = {self.cfg.ppo.get('ptx_coef')}; ptx text = "
-            f"{PTX_SOURCE}, read at run time.",
+            f"{PTX_SOURCE}, read at run time. The training curves' KL is the non-negative k3 estimate; "
+            "`score_ref` is the RM score of the SFT reference's samples on the same prompts.",
             "**Demo eval sets** (TruthfulQA-, RealToxicityPrompts-, QAGS-style hallucination, LAMBADA- and "
             "WinoGrande-style alignment tax) were written for this project; their numbers are NOT comparable to "
             "published ones." + (f" This run used the real data sets in `{self.cfg.data_dir}`." if self.cfg.data_dir
                                  else " Run `alignbench demo --data-dir ../shared/data` for the real data sets."),
         ]
+        paragraphs += self._headtohead_notes()
         if self.facts.get("toxicity_scorer_fallback"):
             paragraphs.append(f"**Toxicity scorer:** {self.facts['toxicity_scorer_fallback']}.")
         if timing:
-            paragraphs.append(f"**Stages (wall time / peak RSS):** {timing}.")
+            paragraphs.append(f"**Stages (wall time (CPU time) / peak RSS):** {timing}.")
         return "\n\n".join(paragraphs)
+
+
+def _shorten(text: str, n: int = 220) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def run_demo(out: str | Path, quick: bool = False, data_dir: str | None = None, seed: int = 0,

@@ -1,4 +1,4 @@
-"""Wall time and peak resident memory of each stage of the demo.
+"""Wall time, CPU time (the work, whatever the load) and peak resident memory of each stage of the demo.
 
 Peak RSS per stage: Linux lets a process reset its own high-water mark (`echo 5 > /proc/self/clear_refs`,
 Linux >= 4.0) and read it back as `VmHWM` in /proc/self/status, so each stage's peak is measured in one
@@ -53,11 +53,32 @@ class StageTimer:
     @contextmanager
     def stage(self, name: str):
         per_stage = reset_peak()
-        start = time.perf_counter()
-        record = {"wall_s": None, "peak_rss_mb": None, "peak_is_per_stage": per_stage}
+        start, cpu_start = time.perf_counter(), cpu_seconds()
+        record = {"wall_s": None, "peak_rss_mb": None, "peak_is_per_stage": per_stage, "cpu_s": None,
+                  "load_avg_start": load_average()}
         self.stages[name] = record
         try:
             yield record
         finally:
             record["wall_s"] = round(time.perf_counter() - start, 2)
             record["peak_rss_mb"] = round(peak_rss_mb(), 1)
+            # CPU seconds (user + system, all threads) measure the stage's WORK: unlike wall time they barely
+            # change when other processes share the cores, so stage costs compare across machine loads
+            record["cpu_s"] = round(cpu_seconds() - cpu_start, 2)
+            record["load_avg_end"] = load_average()
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads) so far."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (how busy the machine was), where the OS has one."""
+    try:
+        import os
+
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None

@@ -4,6 +4,11 @@ Texts are formatted and scored exactly as the RM was trained (alignbench.models.
 and alignbench.models.reward_head.reward_scores: chat template when the tokenizer has one, long inputs cut
 from the left so the response survives), so a judge's score means what the RM learned.  `score()` gives the
 raw scalar reward, which win-rate reports as the mean reward per model.
+
+Scores do not depend on batch composition: sequences are right-padded with the id the scalar head skips
+(`config.pad_token_id`), so the score is read at each text's own last token and padding only adds masked
+positions after it (differences stay at float rounding, < 1e-5); identical (prompt, response) pairs are
+scored once, so they tie exactly.
 """
 from __future__ import annotations
 
@@ -69,4 +74,9 @@ class RewardModelJudge(ScoringJudge):
             # items may carry the prompt as chat turns (multi-turn HH-RLHF): score what the RM was trained on
             messages = (items[i] or {}).get("messages") if items is not None else None
             ids.append(encode_pair(tokenizer, messages if messages and chat else prompt, text, chat, self.max_length))
-        return reward_scores(model, tokenizer, ids, batch_size=self.batch_size)
+        # Each distinct token sequence is scored once and its score shared: identical responses to the same
+        # prompt get the same number by construction (a tie, whatever batches they would have landed in),
+        # and the greedy duplicates common in win-rate evals cost no forward.
+        unique = list(dict.fromkeys(tuple(x) for x in ids))
+        scored = dict(zip(unique, reward_scores(model, tokenizer, [list(u) for u in unique], batch_size=self.batch_size)))
+        return [scored[tuple(x)] for x in ids]

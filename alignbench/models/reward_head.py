@@ -32,9 +32,13 @@ def reward_scores(model, tokenizer, texts_ids: list[list[int]], batch_size: int 
     device = next(model.parameters()).device
     order = sorted(range(len(texts_ids)), key=lambda i: len(texts_ids[i]))  # length-sorted batches: less padding
     out = [0.0] * len(texts_ids)
+    # Pad with the id the scalar head treats as padding (it reads the score at the last token that is not
+    # `config.pad_token_id`): padding with any other id would move the score onto a pad position, so a
+    # text's score would depend on the longest text in its batch.
+    pad_id = model.config.pad_token_id if model.config.pad_token_id is not None else tokenizer.pad_token_id
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        ids, mask = right_pad([torch.tensor(texts_ids[i]) for i in idx], tokenizer.pad_token_id)
+        ids, mask = right_pad([torch.tensor(texts_ids[i]) for i in idx], pad_id)
         logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
         for i, v in zip(idx, logits.logits.squeeze(-1).float().cpu().tolist()):
             out[i] = v

@@ -14,10 +14,19 @@ One PPO step:
   5. optimise   `num_ppo_epochs` passes of shuffled minibatches: clipped surrogate + vf_coef · clipped value
                 loss, and when ptx_coef > 0 + γ · LM loss on a batch of pretraining text; grad clipping
 
+Logged per step (train_log.jsonl): `score` (RM score of the policy's samples), `score_ref` (RM score of the
+frozen SFT reference's samples on the SAME prompts, every `ref_score_steps` steps) and `score_gain` =
+score − score_ref; `kl` = KL(π_φ‖π_SFT) per response by the non-negative estimator k3 = (ρ − 1) − log ρ
+with ρ = π_SFT/π_φ per sampled token (Schulman 2020; unbiased, ≥ 0 for every sample), beside `kl_k1` =
+Σ log π_φ/π_SFT, the estimate that enters the reward (unbiased too, but single samples go negative);
+`ptx_loss` (LM loss on pretraining text, also when γ = 0), the policy / value losses, clip fraction.
+
 Models: policy = SFT checkpoint (+ LoRA adapters when `lora` is set); reference = frozen SFT, which with
 LoRA is the SAME weights with adapters disabled (no second copy); value model = initialised from the RM
 (scalar head applied at every position); reward model = frozen RM (with LoRA: the value model's weights
-with its adapters disabled).
+with its adapters disabled).  `value_head_only`: the critic is a copy of the RM's head (warm start) trained on
+the frozen RM's hidden states, computed once per rollout; the RM and the critic's backbone are one frozen copy,
+and a PPO epoch runs the policy's forward/backward only (about half the cost of training a value network).
 
 With ptx_coef = 0 the update is exactly plain PPO: the ptx batch is still read (to log the LM loss on
 pretraining text, which shows the drift ptx is meant to prevent) but under no_grad, from its own
@@ -79,10 +88,15 @@ class PPOPtxConfig:
     cliprange: float = 0.2
     cliprange_value: float = 0.2
     vf_coef: float = 0.1
+    # value_head_only: the critic is a linear head (initialised from the RM's scalar head: a warm start) on the
+    # FROZEN RM's hidden states, computed once per rollout; no backward through a second network, so a PPO
+    # epoch costs about half (the policy's forward/backward only).  False: the whole value model trains.
+    value_head_only: bool = False
     # ptx
     ptx_coef: float = 0.0  # γ of the paper (InstructGPT used 27.8 with its loss scaling)
     ptx_batch_size: int = 4
     ptx_max_length: int = 256
+    ref_score_steps: int = 1  # sample the SFT reference on the step's prompts every N steps, log its RM score (0: never)
     # bookkeeping
     logging_steps: int = 1
     save_steps: int = 0  # checkpoint every N steps (0: only at the end)
@@ -154,16 +168,20 @@ class PolicyAndValue(torch.nn.Module):
     (DDP wraps the pair, DeepSpeed shards both).  Its forward is the whole training forward of a
     micro-batch, so DDP sees every parameter use and synchronises gradients."""
 
-    def __init__(self, policy, value_model):
+    def __init__(self, policy, value_model, value_head: torch.nn.Module | None = None):
         super().__init__()
         self.policy = policy
         self.value_model = value_model
+        self.value_head = value_head  # set: the critic is this head on the frozen value model's hidden states
 
     def forward(self, input_ids, attention_mask, position_ids, context_length: int, temperature: float,
-                ptx: dict | None = None, ptx_grad: bool = True) -> dict:
+                ptx: dict | None = None, ptx_grad: bool = True, value_hidden: torch.Tensor | None = None) -> dict:
         logprobs, entropy = policy_logprobs(self.policy, input_ids, attention_mask, position_ids, context_length,
                                             temperature, with_entropy=True)
-        values = token_values(self.value_model, input_ids, attention_mask, position_ids)[:, context_length - 1: -1]
+        if self.value_head is not None:
+            values = self.value_head(value_hidden).squeeze(-1).float()[:, context_length - 1: -1]
+        else:
+            values = token_values(self.value_model, input_ids, attention_mask, position_ids)[:, context_length - 1: -1]
         out = {"logprobs": logprobs, "entropy": entropy, "values": values}
         if ptx is not None:
             with torch.set_grad_enabled(ptx_grad and torch.is_grad_enabled()):
@@ -176,13 +194,18 @@ def _inner(model):
     return model.base_model.model if hasattr(model, "peft_config") else model
 
 
-def token_values(value_model, input_ids, attention_mask, position_ids) -> torch.Tensor:
-    """Per-position values: the RM's scalar head applied to every hidden state (not only the last)."""
+def value_hidden_states(value_model, input_ids, attention_mask, position_ids) -> torch.Tensor:
+    """The value model's last hidden state at every position (the input of its scalar head)."""
     seqcls = _inner(value_model)
     backbone = getattr(seqcls, seqcls.base_model_prefix)
-    hidden = backbone(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                      use_cache=False).last_hidden_state
-    return seqcls.score(hidden).squeeze(-1).float()
+    return backbone(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                    use_cache=False).last_hidden_state
+
+
+def token_values(value_model, input_ids, attention_mask, position_ids) -> torch.Tensor:
+    """Per-position values: the RM's scalar head applied to every hidden state (not only the last)."""
+    hidden = value_hidden_states(value_model, input_ids, attention_mask, position_ids)
+    return _inner(value_model).score(hidden).squeeze(-1).float()
 
 
 def policy_logprobs(policy, input_ids, attention_mask, position_ids, context_length: int, temperature: float,
@@ -264,8 +287,8 @@ class EpochSampler:
 # ---------------------------------------------------------------------------------------------
 # The trainer
 # ---------------------------------------------------------------------------------------------
-LOG_KEYS = ("reward", "score", "kl", "entropy", "value_loss", "policy_loss", "clip_frac", "approx_kl", "ptx_loss",
-            "response_length", "kl_coef", "learning_rate")
+LOG_KEYS = ("reward", "score", "score_ref", "score_gain", "kl", "kl_k1", "entropy", "value_loss", "policy_loss",
+            "clip_frac", "approx_kl", "ptx_loss", "response_length", "kl_coef", "learning_rate")
 
 
 class PPOPtxTrainer:
@@ -309,8 +332,16 @@ class PPOPtxTrainer:
         if ref_policy is None and not self.uses_lora:
             raise AlignbenchError("PPO without LoRA needs ref_policy (a frozen copy of the SFT model)")
 
-        self.model = PolicyAndValue(policy, value_model)
-        value_params = [p for p in value_model.parameters() if p.requires_grad]
+        value_head = None
+        if args.value_head_only:
+            import copy
+
+            if self.value_lora:
+                raise AlignbenchError("value_head_only: give the value model without LoRA adapters")
+            value_model.requires_grad_(False).eval()
+            value_head = copy.deepcopy(_inner(value_model).score).float().requires_grad_(True)  # warm start: the RM head
+        self.model = PolicyAndValue(policy, value_model, value_head)
+        value_params = [p for p in (value_head or value_model).parameters() if p.requires_grad]
         policy_params = [p for p in policy.parameters() if p.requires_grad]
         groups = [{"params": policy_params, "lr": args.learning_rate},
                   {"params": value_params, "lr": args.value_learning_rate or args.learning_rate}]
@@ -356,53 +387,96 @@ class PPOPtxTrainer:
         ids = [torch.tensor(encode_pair(self.reward_tokenizer, p, r, self.chat, None)) for p, r in zip(prompts, responses)]
         input_ids, mask = right_pad(ids, self.reward_tokenizer.pad_token_id)
         input_ids, mask = input_ids.to(self.accelerator.device), mask.to(self.accelerator.device)
-        if self.reward_model is not None and self.reward_model is not self.value_model:
+        if self.reward_model is not None and not (self.reward_model is self.value_model and self.value_lora):
             return self.reward_model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float()
         with self.value_model.disable_adapter():  # LoRA value model: the frozen RM is its base weights
             return self.value_model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float()
 
     # -- one PPO step -----------------------------------------------------------------------------
     @torch.no_grad()
+    def _generate(self, enc, reference: bool = False):
+        """Sample responses to the encoded prompts from π_φ, or from π_SFT when `reference`."""
+        args, tok = self.args, self.tokenizer
+        kwargs = dict(do_sample=True, temperature=args.temperature, top_p=args.top_p, top_k=0,
+                      max_new_tokens=args.response_length, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+        policy = self.policy
+        policy.eval()
+        try:
+            if reference and self.ref_policy is not None:
+                return self.ref_policy.generate(**enc, **kwargs)
+            if reference:
+                with policy.disable_adapter():
+                    return policy.generate(**enc, **kwargs)
+            with unwrap_for_generation(self.model, self.accelerator):  # ZeRO-3: gathers the sharded weights
+                return policy.generate(**enc, **kwargs)
+        finally:
+            policy.train()
+
+    def _decode(self, responses: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
+        tok = self.tokenizer
+        mask = response_mask(responses, tok.eos_token_id)
+        texts = tok.batch_decode(responses * mask.long() + tok.pad_token_id * (1 - mask.long()), skip_special_tokens=True)
+        return mask, texts
+
+    @torch.no_grad()
     def rollout(self) -> dict:
         args, tok = self.args, self.tokenizer
+        # 1. rollout: a batch of prompts (seeded epoch order), left-padded; sample responses from π_φ
         idx = self.prompt_sampler.next(args.rollout_batch_size)
         prompts = [self.prompts[i] for i in idx]
         texts = [format_prompt(tok, p, self.chat) for p in prompts]
         enc = tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=args.max_prompt_length,
                   add_special_tokens=False).to(self.accelerator.device)
         context_length = enc["input_ids"].shape[1]
-        policy = self.policy
-        policy.eval()
-        with unwrap_for_generation(self.model, self.accelerator):  # ZeRO-3: gathers the sharded weights
-            out = policy.generate(**enc, do_sample=True, temperature=args.temperature, top_p=args.top_p, top_k=0,
-                                  max_new_tokens=args.response_length, pad_token_id=tok.pad_token_id,
-                                  eos_token_id=tok.eos_token_id)
-        policy.train()
+        out = self._generate(enc)
         responses = out[:, context_length:]
         if responses.shape[1] == 0:
             raise AlignbenchError("generation produced no tokens")
-        mask = response_mask(responses, tok.eos_token_id)
+        mask, response_texts = self._decode(responses)  # mask: 1 up to and including the first EOS
         attention = torch.cat([enc["attention_mask"], mask.long()], dim=1)
         pos = positions(attention)
-        logprobs, _ = policy_logprobs(policy, out, attention, pos, context_length, args.temperature)
+        #    log π_φ and log π_SFT of the sampled tokens, values V(s_t) from the value model at every position
+        logprobs, _ = policy_logprobs(self.policy, out, attention, pos, context_length, args.temperature)
         ref_logprobs = self._ref_logprobs(out, attention, pos, context_length)
-        values = token_values(self.value_model, out, attention, pos)[:, context_length - 1: -1]
-        response_texts = tok.batch_decode(responses * mask.long() + tok.pad_token_id * (1 - mask.long()),
-                                          skip_special_tokens=True)
+        value_hidden = None
+        if args.value_head_only:  # the frozen backbone's states, reused by every PPO epoch
+            value_hidden = value_hidden_states(self.value_model, out, attention, pos)
+            values = self.accelerator.unwrap_model(self.model).value_head(value_hidden).squeeze(-1).float()
+            values = values[:, context_length - 1: -1]
+        else:
+            values = token_values(self.value_model, out, attention, pos)[:, context_length - 1: -1]
+
+        # 2. score: the frozen RM's normalised score of each (prompt, response); the SFT reference is sampled
+        #    on the same prompts every `ref_score_steps` steps, so the log shows the policy's gain over it
         scores = self._scores(prompts, response_texts)
         if args.score_clip is not None:
             scores = scores.clamp(-args.score_clip, args.score_clip)
+        ref_scores = None
+        if args.ref_score_steps and self.step % args.ref_score_steps == 0:
+            device = self.accelerator.device
+            # its own seeded random stream: logging the reference never changes the policy's samples
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(args.seed * 1_000_003 + 7919 * self.step + 1)
+                ref_texts = self._decode(self._generate(enc, reference=True)[:, context_length:])[1]
+            ref_scores = self._scores(prompts, ref_texts)
 
-        kl = (logprobs - ref_logprobs) * mask
-        rewards = -self.kl_ctl.value * kl
+        # 3. rewards: −β · (log π_φ − log π_SFT) per token (k1, the objective's KL), the RM score added at the
+        #    last response token; the logged KL is k3 = (ρ − 1) − log ρ, ρ = π_SFT/π_φ, which is ≥ 0 per token
+        log_ratio = (logprobs - ref_logprobs) * mask
+        rewards = -self.kl_ctl.value * log_ratio
         last = (mask.sum(1).long() - 1).clamp(min=0)
         rewards[torch.arange(len(last)), last] += scores
+        kl_k3 = ((torch.exp(-log_ratio) - 1) + log_ratio) * mask
+
+        # 4. GAE: advantages and returns from the per-token rewards and values; advantages whitened over the batch
         advantages, returns = gae(rewards, values, mask, args.gamma, args.lam)
         if args.whiten_advantages:
             advantages = masked_whiten(advantages, mask)
         return {"input_ids": out, "attention_mask": attention, "position_ids": pos, "context_length": context_length,
                 "mask": mask, "logprobs": logprobs, "values": values, "advantages": advantages, "returns": returns,
-                "scores": scores, "kl": kl.sum(1), "prompts": prompts, "responses": response_texts}
+                "scores": scores, "ref_scores": ref_scores, "kl": kl_k3.sum(1), "kl_k1": log_ratio.sum(1),
+                "value_hidden": value_hidden,
+                "prompts": prompts, "responses": response_texts}
 
     def _ptx_batch(self) -> dict:
         idx = self.ptx_sampler.next(self.args.ptx_batch_size)
@@ -426,7 +500,7 @@ class PPOPtxTrainer:
         stats = {k: [] for k in ("policy_loss", "value_loss", "clip_frac", "approx_kl", "entropy", "ptx_loss")}
         # the minibatch order has its own generator: reading ptx data (or not) never shifts it
         gen = torch.Generator().manual_seed(args.seed * 1_000_003 + self.step)
-        for _ in range(args.num_ppo_epochs):
+        for _ in range(args.num_ppo_epochs):  # 5. optimise: epochs of shuffled minibatches of this rollout
             perm = torch.randperm(B, generator=gen)
             for mb_start in range(0, B, args.mini_batch_size):
                 mb = perm[mb_start: mb_start + args.mini_batch_size]
@@ -445,21 +519,26 @@ class PPOPtxTrainer:
         return {k: sum(v) / len(v) for k, v in stats.items() if v}
 
     def _loss(self, batch: dict, ix: torch.Tensor, ctx: int) -> tuple[torch.Tensor, dict]:
+        """5. optimise: the loss of one micro-batch of rollouts (rows `ix`) plus one ptx batch."""
         args = self.args
         mask, old_logprobs = batch["mask"][ix], batch["logprobs"][ix]
         old_values, adv, ret = batch["values"][ix], batch["advantages"][ix], batch["returns"][ix]
-        # γ = 0 with pretraining data: the ptx loss is measured for the log only, outside the graph, so the
+        # 5a. ptx batch; γ = 0 with pretraining data: the ptx loss is measured for the log only, outside the graph, so the
         # update is plain PPO (its data order has its own sampler: no other random state moves)
         ptx = self._ptx_batch() if self.pretrain_texts else None
+        hidden = batch["value_hidden"][ix] if batch.get("value_hidden") is not None else None
         out = self.model(batch["input_ids"][ix], batch["attention_mask"][ix], batch["position_ids"][ix], ctx,
-                         args.temperature, ptx=ptx, ptx_grad=args.ptx_coef > 0)
+                         args.temperature, ptx=ptx, ptx_grad=args.ptx_coef > 0, value_hidden=hidden)
         logprobs, entropy, vpred = out["logprobs"], out["entropy"], out["values"]
 
+        # 5b. clipped surrogate: −min(ρ·A, clip(ρ, 1±ε)·A) with ρ = π_φ/π_old, mean over response tokens
         ratio = torch.exp(logprobs - old_logprobs)
         pg_losses = torch.max(-adv * ratio, -adv * ratio.clamp(1 - args.cliprange, 1 + args.cliprange))
         policy_loss = masked_mean(pg_losses, mask)
+        # 5c. clipped value loss toward the GAE returns
         vclipped = old_values + (vpred - old_values).clamp(-args.cliprange_value, args.cliprange_value)
         value_loss = 0.5 * masked_mean(torch.max((vpred - ret) ** 2, (vclipped - ret) ** 2), mask)
+        # 5d. total: policy + vf_coef · value (+ γ · ptx LM loss); the caller clips gradients and steps
         loss = policy_loss + args.vf_coef * value_loss
         if ptx is not None and args.ptx_coef > 0:
             loss = loss + args.ptx_coef * out["ptx_loss"]
@@ -486,19 +565,23 @@ class PPOPtxTrainer:
                            enabled=False if args.disable_tqdm or not acc.is_local_main_process else None)
         log_path = Path(args.output_dir) / "train_log.jsonl"
         while self.step < args.max_steps:
-            batch = self.rollout()
-            stats = self.optimise(batch)
+            batch = self.rollout()  # steps 1-4: sample, score, per-token rewards, GAE
+            stats = self.optimise(batch)  # step 5: PPO epochs (+ ptx)
             mean_kl = acc.gather(batch["kl"]).mean().item()
             record = {
                 "step": self.step + 1,
-                "reward": acc.gather(batch["scores"] - self.kl_ctl.value * batch["kl"]).mean().item(),
+                "reward": acc.gather(batch["scores"] - self.kl_ctl.value * batch["kl_k1"]).mean().item(),
                 "score": acc.gather(batch["scores"]).mean().item(),
                 "kl": mean_kl,
+                "kl_k1": acc.gather(batch["kl_k1"]).mean().item(),
                 "response_length": acc.gather(batch["mask"].sum(1)).mean().item(),
                 "kl_coef": self.kl_ctl.value,
                 "learning_rate": self.scheduler.get_last_lr()[0],
                 **{k: acc.gather(torch.tensor(v, device=acc.device)).mean().item() for k, v in stats.items()},
             }
+            if batch["ref_scores"] is not None:
+                record["score_ref"] = acc.gather(batch["ref_scores"]).mean().item()
+                record["score_gain"] = record["score"] - record["score_ref"]
             self.kl_ctl.update(mean_kl, args.rollout_batch_size * acc.num_processes)
             self.step += 1
             self.history.append(record)
@@ -614,7 +697,9 @@ def train_ppo_ptx(recipe=None, reward_fn: Callable | None = None, **overrides):
     value_model, reward_tokenizer = load_model(value_spec, task="reward")
     reward_model = None
     if opts.get("reward_model") is not None:
-        if opts.get("lora"):
+        if args.value_head_only:
+            reward_model = value_model  # frozen: RM and critic backbone in one copy, the critic's head apart
+        elif opts.get("lora"):
             from peft import get_peft_model
 
             value_model = get_peft_model(value_model, lora_config(opts.get("lora"), "SEQ_CLS"))
@@ -663,7 +748,7 @@ def summarise_history(history: list[dict]) -> dict:
     first, last = history[:k], history[-k:]
     mean = lambda rows, key: sum(r[key] for r in rows if key in r) / max(1, sum(key in r for r in rows))  # noqa: E731
     out = {"steps": len(history)}
-    for key in ("score", "reward", "kl", "ptx_loss", "response_length"):
+    for key in ("score", "score_ref", "score_gain", "reward", "kl", "kl_k1", "ptx_loss", "response_length"):
         if key in history[-1]:
             out[f"{key}_first_quarter"] = mean(first, key)
             out[f"{key}_last_quarter"] = mean(last, key)

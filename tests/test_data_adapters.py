@@ -96,7 +96,19 @@ def test_truthfulqa_v1_types_and_default_version(shared_data):
     v1 = load_dataset_items("truthfulqa", version="v1")
     assert Counter(i.meta["type"] for i in v1) == {"Adversarial": 437, "Non-Adversarial": 380}
     default = load_dataset_items("truthfulqa", limit=5)
-    assert default[0].meta["version"] == "v0" and default[0].id == "truthfulqa/v0/0000"
+    assert default[0].meta["version"] == "v0" and default[0].meta["mc_index"] == 0
+
+
+def test_truthfulqa_limit_takes_lm_eval_questions(shared_data):
+    """Regression: items came in CSV order, so `--limit N` scored other questions than `lm_eval --limit N`
+    (whose truthfulqa_mc1/mc2 read mc_task.json's order). Ids stay the CSV row whatever the order."""
+    import json
+    mc = json.loads((shared_data / "truthfulqa" / "v0" / "mc_task.json").read_text())
+    items = load_dataset_items("truthfulqa", version="v0", limit=20)
+    assert [i.inputs["question"].strip("'\" ") for i in items] == [e["question"].strip("'\" ") for e in mc[:20]]
+    assert [i.meta["mc_index"] for i in items] == list(range(20))
+    assert [i.references["mc1"]["choices"] for i in items] == [list(e["mc1_targets"]) for e in mc[:20]]
+    assert all(i.id == f"truthfulqa/v0/{i.meta['csv_row']:04d}" for i in items)
 
 
 def test_truthfulqa_v0_is_lm_eval_mc_order(shared_data):

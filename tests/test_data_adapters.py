@@ -207,10 +207,27 @@ def test_hellaswag(shared_data):
     assert len(items) == report.rows == 10042
     assert Counter(i.references["label"] for i in items) == {0: 2515, 1: 2485, 2: 2584, 3: 2458}
     first = items[0]
-    assert first.inputs["ctx"] == "Roof shingle removal: A man is sitting on a roof. he"
     assert first.inputs["activity_label"] == "Roof shingle removal" and first.references["label"] == 3
     assert all(len(i.inputs["endings"]) == 4 for i in items)
     _valid_and_unique(items)
+
+
+def test_hellaswag_ctx_is_lm_evals(shared_data):
+    """Regression: the text file does not capitalise ctx_b as lm-eval's `ctx_a + " " + ctx_b.capitalize()`
+    does, so every ActivityNet context was scored in another form than lm-eval's.  The first two items
+    of hellaswag_val.jsonl (ind 24 and 92) as lm-eval builds them:"""
+    items = load_dataset_items("hellaswag", limit=3)
+    assert items[0].inputs["ctx"] == "Roof shingle removal: A man is sitting on a roof. He"  # ctx_b "he"
+    assert items[1].inputs["ctx"] == ("Clean and jerk: A lady walks to a barbell. She bends down and grabs "
+                                      "the pole. The lady")  # ctx_b "the lady"
+    assert items[0].meta["ctx_b"] == "he" and items[1].meta["ctx_b"] == "the lady"
+    from alignbench.data.adapters.hellaswag import lm_eval_ctx
+
+    # a WikiHow context ends with a full sentence (empty ctx_b) and stays; capitalize() lowers the rest
+    assert lm_eval_ctx("Home: Clean it. Dry it.") == ("Home: Clean it. Dry it.", "")
+    assert lm_eval_ctx("Talk: He speaks. the man from the USA") == ("Talk: He speaks. The man from the usa",
+                                                                    "the man from the USA")
+    assert lm_eval_ctx("Talk: the man") == ("Talk: The man", "the man")
 
 
 @pytest.mark.parametrize("version,n,impossible", [("v2.0", 11873, 5945), ("v1.1", 10570, 0), ("xquad.en", 1190, 0)])

@@ -203,8 +203,10 @@ class LoglikEngine:
                     allowed[q, prefix + a:prefix + b] = True
                     if c0 >= 0:
                         allowed[q, prefix + c0:prefix + c1] = True
-                dtype = self.model.dtype
-                mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)
+                mask = allowed
+                if getattr(self.model.config, "_attn_implementation", "sdpa") != "sdpa":  # eager etc. add the mask
+                    mask = torch.zeros(allowed.shape, dtype=self.model.dtype).masked_fill_(
+                        ~allowed, torch.finfo(self.model.dtype).min)
                 needed = sorted({row for _, rows in reads for row in rows})
                 where = {row: k for k, row in enumerate(needed)}
                 out = self._forward(input_ids=torch.tensor([ids], device=device),

@@ -77,7 +77,7 @@ def worker(path: str) -> None:
 def alpaca_eval_python(venv: Path) -> Path:
     python = venv / "bin" / "python"
     check = "import alpaca_eval.metrics.glm_winrate"
-    if python.exists() and subprocess.run([str(python), "-c", check], capture_output=True).returncode == 0:
+    if python.exists() and subprocess.run([str(python), "-c", check], capture_output=True, check=False).returncode == 0:
         return python
     print(f"creating the AlpacaEval environment in {venv} ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -141,7 +141,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="vs_alpaca_eval_")) / "annotations.json"
     tmp.write_text(json.dumps(sets))
     reply = subprocess.run([str(python), os.path.abspath(__file__), "--worker", str(tmp)], capture_output=True,
-                           text=True, env={**os.environ, "PYTHONPATH": ""})
+                           text=True, env={**os.environ, "PYTHONPATH": ""}, check=False)
     if reply.returncode:
         sys.exit(reply.stderr[-3000:])
     theirs = json.loads(reply.stdout.strip().splitlines()[-1])

@@ -93,7 +93,7 @@ def lm_eval_python(venv: Path) -> Path:
     import transformers
 
     python = venv / "bin" / "python"
-    if python.exists() and subprocess.run([str(python), "-c", "import lm_eval"], capture_output=True).returncode == 0:
+    if python.exists() and subprocess.run([str(python), "-c", "import lm_eval"], capture_output=True, check=False).returncode == 0:
         return python
     print(f"creating the lm-eval environment in {venv} (a few minutes) ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -262,6 +262,19 @@ def main() -> None:
                          "hs_acc": np.mean([r["acc"] for r in theirs["bench_hellaswag"]]),
                          "hs_acc_norm": np.mean([r["acc_norm"] for r in theirs["bench_hellaswag"]])}}
 
+    # ---- HellaSwag as the shared text file has it (ctx_b not capitalised), untimed: does lm-eval's form matter?
+    import dataclasses
+
+    file_form = [dataclasses.replace(it, inputs={**it.inputs, "ctx": it.inputs["ctx"][:len(it.inputs["ctx"]) - len(
+        it.meta["ctx_b"])] + it.meta["ctx_b"]}) if it.meta["ctx_b"] else it for it in hs]
+    changed = [i for i, it in enumerate(hs) if it.meta["ctx_b"]]
+    engine.loglikelihood = plain
+    raw = score_hellaswag(engine, [file_form[i] for i in changed]) if changed else {"acc": {}, "acc_norm": {}}
+    file_dis = {m: sum(raw[m][hs[i].id] != by_doc["bench_hellaswag"][i][m] for i in changed)
+                for m in ("acc", "acc_norm")}
+    print(f"HellaSwag with the file's lower-case ctx_b: {len(changed)} of {len(hs)} contexts differ from lm-eval's; "
+          f"acc / acc_norm then disagree with lm-eval on {file_dis['acc']} / {file_dis['acc_norm']} items")
+
     # ---- the compute bound
     gflops = matmul_gflops_per_cpu_second()
     params = sum(p.numel() for p in model.parameters())
@@ -293,6 +306,8 @@ def main() -> None:
     print(f"agreement: max|dMC2| {summary['max_abs_d_mc2']:.2e}, max|d loglik| {summary['max_abs_d_loglik']:.2e} "
           f"over {len(ll_diffs)} choices ({missing} unmatched), MC1 disagreements {mc1_dis}, "
           f"HellaSwag acc/acc_norm disagreements {hs_dis['acc']}/{hs_dis['acc_norm']}")
+    summary["hellaswag_file_form"] = {"contexts_changed": len(changed), "acc_disagreements": int(file_dis["acc"]),
+                                      "acc_norm_disagreements": int(file_dis["acc_norm"])}
     summary["scores"] = {t: {k: round(float(v), 4) for k, v in s.items()} for t, s in score.items()}
     summary["load_avg_1m_end"] = round(os.getloadavg()[0], 1)
     print(json.dumps(summary))

@@ -369,6 +369,6 @@ def test_aliases_and_prompts_of(shared_data):
     prompts = prompts_of(helpful + load_dataset_items("truthfulqa", limit=2))
     assert all(isinstance(p, Prompt) for p in prompts) and prompts[0].prompt == helpful[0].prompt
     assert prompts[0].meta["messages"] == helpful[0].meta["messages"]
-    assert prompts[3].prompt.startswith("What happens to you if you eat watermelon seeds")
+    assert prompts[3].prompt.startswith("What is the smallest country in the world")  # mc_task.json (lm-eval) order
     with pytest.raises(DataError, match="has no prompt"):
         prompts_of(load_dataset_items("hellaswag", limit=1))

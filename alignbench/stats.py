@@ -126,14 +126,21 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], statistic: Callable
 
 
 # -- length-controlled win rate ---------------------------------------------------------------------------
+# The GLM's length coefficient is (all but) unpenalised, as in AlpacaEval's reference fit: its
+# LogisticRegressionCV picks C from logspace(-4, 4, 10) by 5-fold CV, and whenever that choice is not
+# binding (C >= ~1e2) the fit is the maximum-likelihood one.  Earlier versions used C=1 (an L2 penalty
+# that moved LC by 3-4 points on 200 items).  C=1e6 only keeps the fit finite when a length threshold
+# separates wins from losses (no MLE exists then); elsewhere it moves LC by < 1e-5.
+LC_C = 1e6
+
+
 def _lc_fit(pref: np.ndarray, x: np.ndarray) -> float:
-    """Fit logit P(A preferred) = b0 + b1 * x with fractional labels (ties = 0.5) and return sigmoid(b0),
-    the win rate predicted at zero length difference.  sklearn's LogisticRegression has no fractional
-    labels, so each item enters twice, as a win with weight p and a loss with weight 1 - p (the same
-    likelihood).  The length coefficient carries a unit L2 penalty (sklearn's C=1 against a summed loss,
-    i.e. a weight of 1/n per item): negligible for hundreds of items, but with a handful of items, or
-    length differences that all have one sign, an unpenalised fit extrapolates to x=0 without bound;
-    the penalty pulls it back toward the raw win rate instead.  The intercept is never penalised."""
+    """Fit logit P(A preferred) = b0 + b1 * x by maximum likelihood with fractional labels (ties = 0.5)
+    and return sigmoid(b0), the win rate predicted at zero length difference (AlpacaEval's
+    `length_controlled_v1` without its instruction-difficulty and gamed-baseline terms, see
+    `lc_win_rate`).  sklearn's LogisticRegression has no fractional labels, so each item enters twice,
+    as a win with weight p and a loss with weight 1 - p (the same likelihood; AlpacaEval does the same).
+    The intercept is unpenalised; b1 carries the negligible ridge 1/(2 * LC_C) * b1^2."""
     from scipy.special import expit
     from sklearn.linear_model import LogisticRegression
 
@@ -142,15 +149,16 @@ def _lc_fit(pref: np.ndarray, x: np.ndarray) -> float:
     X = np.concatenate([x, x])[:, None]
     y = np.concatenate([np.ones_like(pref), np.zeros_like(pref)])
     w = np.concatenate([pref, 1 - pref])
-    model = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000)
+    model = LogisticRegression(C=LC_C, solver="lbfgs", max_iter=10_000, tol=1e-10)
     model.fit(X, y, sample_weight=w)
     return float(expit(model.intercept_[0]))
 
 
 def length_feature(len_a: Sequence[float], len_b: Sequence[float]) -> np.ndarray:
-    """AlpacaEval's length term: tanh of the length difference divided by its standard deviation."""
+    """AlpacaEval's length term: tanh of the length difference divided by its standard deviation
+    (sample standard deviation, ddof=1, as pandas computes it there)."""
     delta = _as_array(len_a) - _as_array(len_b)
-    sd = delta.std()
+    sd = delta.std(ddof=1) if delta.size > 1 else 0.0
     return np.tanh(delta / sd) if sd > 0 else np.zeros_like(delta)
 
 
@@ -160,8 +168,15 @@ def lc_win_rate(preferences: Sequence[float], len_a: Sequence[float], len_b: Seq
     preference (1 = A wins, 0.5 = tie, 0 = B wins) on tanh(standardised length difference) with a
     logistic GLM, and report the predicted win rate at zero length difference.  The CI is a percentile
     bootstrap over items (the GLM is refitted on each resample, so fewer resamples than elsewhere).
-    Without a judge of instruction difficulty we omit AlpacaEval's per-instruction terms (documented in
-    docs/evals.md)."""
+
+    Reference: AlpacaEval's `length_controlled_v1` (alpaca_eval/metrics/glm_winrate.py), formula
+    `tanh(std_delta_len) + instruction_difficulty + not_gamed_baseline - 1`, fitted by an L1
+    LogisticRegressionCV.  We keep its length term, its fractional labels and its prediction at zero
+    length difference, and fit by maximum likelihood (see `LC_C`).  We omit (docs/evals.md):
+    instruction_difficulty (fitted on AlpacaEval's 805 instructions across its leaderboard, meaningless
+    for other prompts), the "gamed baseline" rows (hub data for those instructions), and the CV over the
+    L1 strength, which also penalises the win-rate term itself and so, when CV picks C=1e-4, returns
+    exactly 50% whatever the data."""
     pref = _as_array(preferences)
     la, lb = _as_array(len_a), _as_array(len_b)
     keep = ~np.isnan(pref)

@@ -124,3 +124,33 @@ def test_lm_eval_results_become_metric_rows():
     assert rows["acc"]["ci_low"] == pytest.approx(0.5 - 0.196) and rows["acc"]["n"] == 4
     assert rows["acc_norm"]["ci_low"] is None
     assert lm_eval_bridge.sample_values(results, "arc_easy", "acc,none") == {"arc_easy/0": 1.0, "arc_easy/1": 0.0}
+
+
+def test_squad_recognises_the_papers_and_lm_evals_no_answer_strings(shared_data):
+    """Regression: "Not in background." (the InstructGPT paper's no-answer string) was scored as an answer,
+    so every correct abstention on the paper's own samples counted as wrong (EM 43.96 -> 29.04)."""
+    import pandas as pd
+
+    assert sq.extract_prediction("Not in background.") == ""
+    assert sq.extract_prediction(" not in background\nQ: next") == ""
+    assert sq.extract_prediction("unanswerable") == ""  # lm-eval squadv2's no-answer target
+    assert sq.extract_prediction("The background says 1978") == "The background says 1978"
+    # configurable: a spec's `no_answer:` strings are no-answers too, and only for that call
+    assert sq.extract_prediction("Pas de réponse.", ["pas de réponse"]) == ""
+    assert sq.extract_prediction("Pas de réponse.") == "Pas de réponse."
+    df = pd.read_csv(shared_data / "instructgpt-samples" / "squadv2_samples.csv.gz")
+    golds = [[] if r == "Not in background." else r.split("|") for r in df["ref_text"]]
+    em = [sq.squad_scores(sq.extract_prediction(str(s)), g)[0] for s, g in zip(df["sample"].fillna(""), golds)]
+    assert len(em) == 2400 and 100 * sum(em) / len(em) == pytest.approx(43.958, abs=0.01)
+    abstained_right = sum(e for e, g, s in zip(em, golds, df["sample"].fillna(""))
+                          if not g and str(s).strip().startswith("Not in background"))
+    assert abstained_right > 300
+
+
+def test_squad_spec_no_answer_must_be_a_list_of_strings():
+    from alignbench.evals import alignment_tax
+    from alignbench.evals.suite import EvalSpec
+
+    assert alignment_tax.validate(EvalSpec(name="alignment_tax/squad_v2", type="alignment_tax", options={"no_answer": "nope"})) == [
+        "no_answer: must be a list of strings"]
+    assert alignment_tax.validate(EvalSpec(name="alignment_tax/squad_v2", type="alignment_tax", options={"no_answer": ["nope"]})) == []

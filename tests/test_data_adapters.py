@@ -96,7 +96,19 @@ def test_truthfulqa_v1_types_and_default_version(shared_data):
     v1 = load_dataset_items("truthfulqa", version="v1")
     assert Counter(i.meta["type"] for i in v1) == {"Adversarial": 437, "Non-Adversarial": 380}
     default = load_dataset_items("truthfulqa", limit=5)
-    assert default[0].meta["version"] == "v0" and default[0].id == "truthfulqa/v0/0000"
+    assert default[0].meta["version"] == "v0" and default[0].meta["mc_index"] == 0
+
+
+def test_truthfulqa_limit_takes_lm_eval_questions(shared_data):
+    """Regression: items came in CSV order, so `--limit N` scored other questions than `lm_eval --limit N`
+    (whose truthfulqa_mc1/mc2 read mc_task.json's order). Ids stay the CSV row whatever the order."""
+    import json
+    mc = json.loads((shared_data / "truthfulqa" / "v0" / "mc_task.json").read_text())
+    items = load_dataset_items("truthfulqa", version="v0", limit=20)
+    assert [i.inputs["question"].strip("'\" ") for i in items] == [e["question"].strip("'\" ") for e in mc[:20]]
+    assert [i.meta["mc_index"] for i in items] == list(range(20))
+    assert [i.references["mc1"]["choices"] for i in items] == [list(e["mc1_targets"]) for e in mc[:20]]
+    assert all(i.id == f"truthfulqa/v0/{i.meta['csv_row']:04d}" for i in items)
 
 
 def test_truthfulqa_v0_is_lm_eval_mc_order(shared_data):
@@ -195,10 +207,27 @@ def test_hellaswag(shared_data):
     assert len(items) == report.rows == 10042
     assert Counter(i.references["label"] for i in items) == {0: 2515, 1: 2485, 2: 2584, 3: 2458}
     first = items[0]
-    assert first.inputs["ctx"] == "Roof shingle removal: A man is sitting on a roof. he"
     assert first.inputs["activity_label"] == "Roof shingle removal" and first.references["label"] == 3
     assert all(len(i.inputs["endings"]) == 4 for i in items)
     _valid_and_unique(items)
+
+
+def test_hellaswag_ctx_is_lm_evals(shared_data):
+    """Regression: the text file does not capitalise ctx_b as lm-eval's `ctx_a + " " + ctx_b.capitalize()`
+    does, so every ActivityNet context was scored in another form than lm-eval's.  The first two items
+    of hellaswag_val.jsonl (ind 24 and 92) as lm-eval builds them:"""
+    items = load_dataset_items("hellaswag", limit=3)
+    assert items[0].inputs["ctx"] == "Roof shingle removal: A man is sitting on a roof. He"  # ctx_b "he"
+    assert items[1].inputs["ctx"] == ("Clean and jerk: A lady walks to a barbell. She bends down and grabs "
+                                      "the pole. The lady")  # ctx_b "the lady"
+    assert items[0].meta["ctx_b"] == "he" and items[1].meta["ctx_b"] == "the lady"
+    from alignbench.data.adapters.hellaswag import lm_eval_ctx
+
+    # a WikiHow context ends with a full sentence (empty ctx_b) and stays; capitalize() lowers the rest
+    assert lm_eval_ctx("Home: Clean it. Dry it.") == ("Home: Clean it. Dry it.", "")
+    assert lm_eval_ctx("Talk: He speaks. the man from the USA") == ("Talk: He speaks. The man from the usa",
+                                                                    "the man from the USA")
+    assert lm_eval_ctx("Talk: the man") == ("Talk: The man", "the man")
 
 
 @pytest.mark.parametrize("version,n,impossible", [("v2.0", 11873, 5945), ("v1.1", 10570, 0), ("xquad.en", 1190, 0)])
@@ -342,6 +371,6 @@ def test_aliases_and_prompts_of(shared_data):
     prompts = prompts_of(helpful + load_dataset_items("truthfulqa", limit=2))
     assert all(isinstance(p, Prompt) for p in prompts) and prompts[0].prompt == helpful[0].prompt
     assert prompts[0].meta["messages"] == helpful[0].meta["messages"]
-    assert prompts[3].prompt.startswith("What happens to you if you eat watermelon seeds")
+    assert prompts[3].prompt.startswith("What is the smallest country in the world")  # mc_task.json (lm-eval) order
     with pytest.raises(DataError, match="has no prompt"):
         prompts_of(load_dataset_items("hellaswag", limit=1))

@@ -103,3 +103,20 @@ def test_over_long_context_is_left_truncated_identically(varied_model):
     a = LoglikEngine(model, tokenizer, progress=False).loglikelihood(requests)
     b = LoglikEngine(model, tokenizer, reuse_prefix=False, progress=False).loglikelihood(requests)
     assert all(abs(x.logprob - y.logprob) < 1e-4 for x, y in zip(a, b))
+
+
+def test_prefix_reuse_packed_rows_equal_reference_under_eager_attention(varied_model):
+    """The packed tree mask is a bool mask for SDPA and an additive one for eager attention: both exact."""
+    model, tokenizer = varied_model
+    requests = truthfulqa_style_requests()
+    import copy
+
+    config = copy.deepcopy(model.config)
+    config._attn_implementation = "eager"
+    eager = type(model)(config).eval()
+    eager.load_state_dict(model.state_dict())
+    assert eager.config._attn_implementation == "eager" and model.config._attn_implementation != "eager"
+    engine = LoglikEngine(eager, tokenizer, batch_size=6, progress=False)
+    for (ctx, cont), res in zip(requests, engine.loglikelihood(requests)):
+        ref, ref_greedy = reference_logprob(eager, *engine.encode_pair(ctx, cont))
+        assert abs(res.logprob - ref) < 1e-4 and res.is_greedy == ref_greedy

@@ -337,6 +337,25 @@ def test_cli_score_missing_column_names_file_line_field(tmp_path, capsys):
     assert f"{src}:2: text: missing" in capsys.readouterr().err
 
 
+def test_cli_score_never_overwrites_an_input_field_unless_asked(tmp_path, capsys):
+    """Regression: rows carrying reference scores in `toxicity` had them silently replaced."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "nice calm day", "toxicity": 0.93}\n{"text": "fuck off"}\n')
+    out = tmp_path / "scored.jsonl"
+    assert main(["toxicity", "score", str(src), "--scorer", "profanity-check", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{src}:1: toxicity: already in the input row" in err and "--overwrite" in err
+    assert not out.exists()  # refused before anything was written
+    # another field keeps the reference; --overwrite replaces it when asked
+    assert main(["toxicity", "score", str(src), "--scorer", "profanity-check", "--out", str(out),
+                 "--output-field", "tox_pred"]) == 0
+    first = json.loads(out.read_text().splitlines()[0])
+    assert first["toxicity"] == 0.93 and first["tox_pred"] < 0.5
+    assert main(["toxicity", "score", str(src), "--scorer", "profanity-check", "--out", str(out),
+                 "--overwrite"]) == 0
+    assert json.loads(out.read_text().splitlines()[0])["toxicity"] < 0.5
+
+
 def test_cli_agreement_on_a_generic_table(tmp_path, capsys):
     src = tmp_path / "ref.jsonl"
     rows = [{"t": t, "ref": 0.9} for t in TOXIC] + [{"t": t, "ref": 0.05} for t in BENIGN]

@@ -24,6 +24,8 @@ def register(sub) -> None:
     sc.add_argument("--out", default=None, help="write rows + `toxicity` here (.jsonl or .csv), batch by batch; "
                                                 "default: JSONL on stdout")
     sc.add_argument("--output-field", default="toxicity", help="name of the score field added (default: toxicity)")
+    sc.add_argument("--overwrite", action="store_true", help="replace the score fields if input rows already "
+                                                             "have them (default: refuse, exit 2)")
     sc.add_argument("--resume", action="store_true", help="keep the rows already in --out (JSONL) and score the rest")
     sc.add_argument("--batch-size", type=int, default=256, help="texts per scoring call (default 256)")
     sc.set_defaults(handler=_score)
@@ -108,10 +110,19 @@ def read_texts(source, column: str, reference: str | None = None):
 def _score(args) -> int:
     import numpy as np
 
-    from alignbench.errors import AlignbenchError
+    from alignbench.errors import AlignbenchError, DataError
     from alignbench.scorers.toxicity import get_toxicity_scorer
 
-    rows, texts, _, _ = read_texts(args.file, args.column)
+    rows, texts, _, origins = read_texts(args.file, args.column)
+    # Never destroy what the input carries (e.g. reference Perspective scores in a `toxicity` field)
+    # unless asked: check every row before anything is scored or written.
+    added = (args.output_field, f"{args.output_field}_scorer")
+    clashes = [f"{origin}: {field}: already in the input row" for row, origin in zip(rows, origins)
+               for field in added if field in row]
+    if clashes and not args.overwrite:
+        raise DataError(f"{args.file}: {len(clashes)} row field(s) would be overwritten; pick another "
+                        f"--output-field or pass --overwrite", clashes[:20] +
+                        ([f"... and {len(clashes) - 20} more"] if len(clashes) > 20 else []))
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix not in (".jsonl", ".csv"):
         raise AlignbenchError(f"--out {out}: use a .jsonl or .csv file")

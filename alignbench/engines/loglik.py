@@ -3,10 +3,12 @@
 lm-evaluation-harness runs one forward per (context, continuation) pair, so a TruthfulQA question
 with a 6-shot primer and 13 answer choices pushes the primer through the model 13 times.  Here the
 distinct contexts are sorted by token sequence and walked like a prefix tree with ONE key/value
-cache: moving from one context to the next crops the cache back to their common prefix (the few-shot
-primer, the shared "Q:" ...) and runs only the new tokens; then all continuations of the context are
-scored in one batched forward on the context's cache expanded to the batch.  `reuse_prefix=False`
-keeps the naive per-pair path (left-padded batches), which the tests compare against to 1e-4.
+cache (the trunk: the few-shot primer, the shared "Q:" ...): moving on crops it back to the common
+prefix and runs only the new tokens.  The rest of a pack of contexts and all their continuations go
+through the model as ONE packed row on that cache, under a tree-shaped attention mask (each branch sees
+the trunk, its own context and itself), so every token is forwarded once and the trunk's keys/values
+are never copied per row.  `reuse_prefix=False` keeps the naive per-pair path (left-padded batches),
+which the tests compare against to 1e-4.
 
 Tokenisation follows lm-eval exactly: trailing whitespace of the context moves onto the continuation;
 context+continuation is encoded jointly and split at the length of the encoded context; an empty
@@ -44,7 +46,8 @@ class LoglikEngine:
     """
 
     def __init__(self, model, tokenizer, batch_size: int = 32, reuse_prefix: bool = True,
-                 max_length: int | None = None, add_bos: bool = False, progress: bool | None = None):
+                 max_length: int | None = None, add_bos: bool = False, progress: bool | None = None,
+                 pack_tokens: int = 512):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.batch_size = int(batch_size)
@@ -52,6 +55,7 @@ class LoglikEngine:
         self.max_length = max_length or getattr(model.config, "max_position_embeddings", None) or 2048
         self.add_bos = add_bos
         self.progress = progress
+        self.pack_tokens = int(pack_tokens)  # prefix reuse: new tokens per packed forward (attention is dense)
         self.prefix_token_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.bos_token_id
         self.model_calls = 0
         self.tokens_forwarded = 0
@@ -109,8 +113,9 @@ class LoglikEngine:
 
     def _forward(self, **kwargs):
         self.model_calls += 1
-        self.tokens_forwarded += int(kwargs["input_ids"].numel() if "attention_mask" not in kwargs
-                                     else kwargs["attention_mask"][:, -kwargs["input_ids"].shape[1]:].sum())
+        mask = kwargs.get("attention_mask")
+        self.tokens_forwarded += int(kwargs["input_ids"].numel() if mask is None or mask.ndim != 2
+                                     else mask[:, -kwargs["input_ids"].shape[1]:].sum())
         return self.model(**kwargs)
 
     # -- the naive path: one sequence per pair, as lm-eval --------------------------------------------
@@ -140,11 +145,18 @@ class LoglikEngine:
 
     # -- the prefix-reuse path -----------------------------------------------------------------------
     def _score_with_prefix_reuse(self, pairs, desc) -> list[LoglikResult]:
-        """Three levels of the prefix tree per block of contexts (a block holds <= batch_size continuations):
-        trunk  - the block's common prefix (e.g. the few-shot primer), kept in a batch-1 cache across blocks
-                 and only extended by what the previous block did not already hold;
-        context - the rest of each context, one batched forward on the trunk expanded to the block;
-        choices - every continuation, one batched forward on its context's row of the block cache."""
+        """Two levels of the prefix tree per pack of contexts (a pack holds <= batch_size continuations and
+        about `pack_tokens` new tokens):
+        trunk - the pack's common prefix (e.g. the few-shot primer), a batch-1 cache kept across packs and
+                only extended by what the previous pack did not already hold;
+        pack  - every context's remainder after the trunk and every continuation, laid end to end in ONE
+                row and run in one forward on the trunk, with a tree-shaped attention mask: a remainder
+                attends to the trunk and causally to itself, a continuation to the trunk, its context's
+                remainder and causally to itself; position ids continue each branch's own sequence.
+        One row means the trunk's keys/values are never copied per context or per choice (the former
+        three-level scheme expanded them with index_select to every row, and the attention's GQA repeat
+        copied them again), the matmuls see a few hundred rows at once, and the vocabulary projection runs
+        only where a log-probability is read (logits_to_keep as indices)."""
         from transformers import DynamicCache
 
         device = self.model.device
@@ -154,79 +166,78 @@ class LoglikEngine:
         results: list[LoglikResult | None] = [None] * len(pairs)
         trunk, trunk_tokens = DynamicCache(config=self.model.config), ()
         with _progress(len(pairs), desc, self.progress) as bar:
-            for block in self._blocks(sorted(by_context), by_context):  # sorted = depth-first over the prefix tree
-                # trunk: the block's longest common prefix, leaving >= 1 token per context to produce its logits
-                prefix = min(len(c) for c in block) - 1
-                for c in block[1:]:
-                    prefix = min(prefix, _common_prefix(block[0], c))
-                keep = _common_prefix(trunk_tokens, block[0][:prefix])
+            for pack in self._packs(sorted(by_context), by_context, pairs):  # sorted = depth-first over the tree
+                # trunk: the pack's longest common prefix, leaving >= 1 token per context to produce its logits
+                prefix = min(len(c) for c, _ in pack) - 1
+                for c, _ in pack[1:]:
+                    prefix = min(prefix, _common_prefix(pack[0][0], c))
+                keep = _common_prefix(trunk_tokens, pack[0][0][:prefix])
                 if len(trunk_tokens) > keep:
                     trunk.crop(keep - len(trunk_tokens))  # negative: the number of tokens to drop
                 if prefix > keep:
-                    self._forward(input_ids=torch.tensor([block[0][keep:prefix]], device=device),
+                    self._forward(input_ids=torch.tensor([pack[0][0][keep:prefix]], device=device),
                                   position_ids=torch.arange(keep, prefix, device=device).unsqueeze(0),
                                   past_key_values=trunk, use_cache=True, logits_to_keep=1)
-                trunk_tokens = block[0][:prefix]
-                # contexts: the remainders after the trunk, batched
-                rems = [list(c[prefix:]) for c in block]
-                logits, block_cache, block_mask = self._extend(
-                    trunk, torch.ones((1, prefix), dtype=torch.long), [0] * len(block), rems, [prefix] * len(block))
-                first = torch.log_softmax(
-                    torch.stack([logits[r, len(rem) - 1] for r, rem in enumerate(rems)]).float(), dim=-1)
-                # choices: every continuation of the block on its context's cache row
-                rows = [(r, i) for r, c in enumerate(block) for i in by_context[c]]
-                for start in range(0, len(rows), self.batch_size):
-                    chunk = rows[start:start + self.batch_size]
-                    fed = [pairs[i][1][:-1] for _, i in chunk]  # the first token is predicted by the context
-                    rest = None
-                    if any(fed):
-                        rest, _, _ = self._extend(block_cache, block_mask, [r for r, _ in chunk], fed,
-                                                  [len(block[r]) for r, _ in chunk])
-                        rest = torch.log_softmax(rest.float(), dim=-1)
-                    for row, (r, i) in enumerate(chunk):
+                trunk_tokens = pack[0][0][:prefix]
+                # the packed row: token ids, positions, and for every token the span it may attend to
+                ids, pos, spans, reads = [], [], [], []  # reads: (request, row of logits, continuation token)
+                for c, members in pack:
+                    rem_start = len(ids)
+                    ids += c[prefix:]
+                    pos += range(prefix, len(c))
+                    spans += [(rem_start, rem_start + k + 1, -1, -1) for k in range(len(c) - prefix)]
+                    last_of_context = len(ids) - 1
+                    for i in members:
                         cont = pairs[i][1]
-                        lp = first[r:r + 1]
-                        if len(cont) > 1:
-                            lp = torch.cat([lp, rest[row, :len(cont) - 1]], dim=0)
-                        results[i] = self._score(lp, cont)
-                    bar.update(len(chunk))
+                        fed = cont[:-1]  # the first token is predicted by the context's last token
+                        start = len(ids)
+                        ids += fed
+                        pos += range(len(c), len(c) + len(fed))
+                        spans += [(rem_start, last_of_context + 1, start, start + k + 1) for k in range(len(fed))]
+                        reads.append((i, [last_of_context] + list(range(start, start + len(fed)))))
+                n = len(ids)
+                allowed = torch.zeros((n, prefix + n), dtype=torch.bool)
+                allowed[:, :prefix] = True
+                for q, (a, b, c0, c1) in enumerate(spans):
+                    allowed[q, prefix + a:prefix + b] = True
+                    if c0 >= 0:
+                        allowed[q, prefix + c0:prefix + c1] = True
+                mask = allowed
+                if getattr(self.model.config, "_attn_implementation", "sdpa") != "sdpa":  # eager etc. add the mask
+                    mask = torch.zeros(allowed.shape, dtype=self.model.dtype).masked_fill_(
+                        ~allowed, torch.finfo(self.model.dtype).min)
+                needed = sorted({row for _, rows in reads for row in rows})
+                where = {row: k for k, row in enumerate(needed)}
+                out = self._forward(input_ids=torch.tensor([ids], device=device),
+                                    position_ids=torch.tensor([pos], device=device),
+                                    attention_mask=mask[None, None].to(device), past_key_values=trunk,
+                                    use_cache=True, logits_to_keep=torch.tensor(needed, device=device))
+                trunk.crop(-n)  # drop the pack's branches again: the trunk is all that carries over
+                logprobs = torch.log_softmax(out.logits[0].float(), dim=-1)
+                for i, rows in reads:
+                    results[i] = self._score(logprobs[[where[r] for r in rows]], pairs[i][1])
+                bar.update(len(reads))
         return results
 
-    def _blocks(self, contexts, by_context):
-        """Consecutive contexts whose continuations add up to at most batch_size (at least one context)."""
-        block, rows = [], 0
+    def _packs(self, contexts, by_context, pairs):
+        """Consecutive (context, its requests) groups holding at most batch_size continuations and about
+        pack_tokens new tokens (a context's new tokens estimated against the previous context); a context
+        with more continuations than that is split over several packs."""
+        pack, rows, tokens, previous = [], 0, 0, ()
         for c in contexts:
-            if block and rows + len(by_context[c]) > self.batch_size:
-                yield block
-                block, rows = [], 0
-            block.append(c)
-            rows += len(by_context[c])
-        if block:
-            yield block
-
-    def _extend(self, parent, parent_mask: torch.Tensor, src: list[int], new_tokens: list[list[int]],
-                starts: list[int]):
-        """Run `new_tokens[r]` (right-padded) on row `src[r]` of `parent` (whose valid positions are
-        `parent_mask`), at positions starts[r], starts[r]+1, ...  Returns (logits, cache, attention mask)."""
-        from transformers import DynamicCache
-
-        device = self.model.device
-        n, width = len(src), max(1, max(len(t) for t in new_tokens))
-        index = torch.tensor(src, device=device)
-        if parent.get_seq_length() > 0:
-            cache = DynamicCache(((k.index_select(0, index), v.index_select(0, index)) for k, v, *_ in parent),
-                                 config=self.model.config)
-        else:
-            cache = DynamicCache(config=self.model.config)
-        ids = torch.full((n, width), self.prefix_token_id, dtype=torch.long)
-        mask = torch.cat([parent_mask.index_select(0, index.cpu()), torch.zeros((n, width), dtype=torch.long)], dim=1)
-        for row, toks in enumerate(new_tokens):
-            ids[row, :len(toks)] = torch.tensor(toks, dtype=torch.long)
-            mask[row, parent_mask.shape[1]:parent_mask.shape[1] + len(toks)] = 1
-        pos = torch.tensor(starts).unsqueeze(1) + torch.arange(width).unsqueeze(0)
-        out = self._forward(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=pos.to(device),
-                            past_key_values=cache, use_cache=True)
-        return out.logits, out.past_key_values, mask
+            members = by_context[c]
+            for s in range(0, len(members), self.batch_size):
+                part = members[s:s + self.batch_size]
+                need = len(c) - _common_prefix(previous, c) + sum(len(pairs[i][1]) for i in part)
+                if pack and (rows + len(part) > self.batch_size or tokens + need > self.pack_tokens):
+                    yield pack
+                    pack, rows, tokens = [], 0, 0
+                pack.append((c, part))
+                rows += len(part)
+                tokens += need
+            previous = c
+        if pack:
+            yield pack
 
 
 def _common_prefix(a, b) -> int:

@@ -72,12 +72,12 @@ SQUAD_PROMPT = ("Answer the question with a short span copied from the passage. 
                 "the answer, answer \"unanswerable\".\n\nPassage: {context}\n\nQuestion: {question}\nAnswer:")
 
 
-def score_squad(gen_engine, items, params) -> tuple[dict[str, dict[str, float]], list[str]]:
+def score_squad(gen_engine, items, params, no_answer: Sequence[str] = ()) -> tuple[dict[str, dict[str, float]], list[str]]:
     from alignbench.evals.squad_metrics import extract_prediction, squad_scores
 
     prompts = [SQUAD_PROMPT.format(context=it.inputs["context"], question=it.inputs["question"]) for it in items]
     outs = gen_engine.generate(prompts, params, desc="squad")
-    preds = [extract_prediction(o[0].text) for o in outs]
+    preds = [extract_prediction(o[0].text, no_answer) for o in outs]
     em, f1 = {}, {}
     for it, pred in zip(items, preds):
         em[it.id], f1[it.id] = squad_scores(pred, it.references["answers"])
@@ -122,7 +122,8 @@ TASK_METRICS = {"hellaswag": (("acc", "HellaSwag accuracy"), ("acc_norm", "Hella
                 "winogrande": (("acc", "WinoGrande accuracy (partial scoring)"),),
                 "squad_v2": (("em", "SQuAD v2 exact match"), ("f1", "SQuAD v2 F1")),
                 "wmt15_fr_en": (("bleu", "WMT-15 Fr→En sentence BLEU (mean)"),)}
-SPEC_KEYS = {"task", "source", "subset", "split", "version", "file"}
+# no_answer: extra strings that mean "no answer" in SQuAD v2 outputs (besides squad_metrics.NO_ANSWER_STARTS).
+SPEC_KEYS = {"task", "source", "subset", "split", "version", "file", "no_answer"}
 # No stop strings: a base model often starts its answer with a newline, which a "\n" stop would make empty;
 # extract_prediction / the translation reader take the first non-empty line instead.
 # The SQuAD / translation prompts are instructions: chat template by default (`chat: false` for base models).
@@ -133,6 +134,9 @@ def validate(spec) -> list[str]:
     task = spec.get("task") or spec.name.split("/")[-1]
     if task not in TASK_DATASET:
         return [f"task: {task!r}: choose from {', '.join(TASK_DATASET)}"]
+    no_answer = spec.get("no_answer")
+    if no_answer is not None and (not isinstance(no_answer, list) or not all(isinstance(x, str) for x in no_answer)):
+        return ["no_answer: must be a list of strings"]
     if task == "wmt15_fr_en" and not spec.get("file"):
         return ["file: the WMT-15 task needs a local JSONL of {source, reference} pairs"]
     return []
@@ -163,7 +167,7 @@ def run(ctx, spec) -> None:
         elif task == "winogrande":
             values = score_winogrande(ctx.loglik_engine(model), items)
         elif task == "squad_v2":
-            values, preds = score_squad(ctx.engine(model), items, params)
+            values, preds = score_squad(ctx.engine(model), items, params, spec.get("no_answer") or ())
             ctx.store.put_samples(ctx.run_id, eval_name, [
                 {"item_id": it.id, "model": model.name, "prompt": it.inputs["question"], "output": p or "(no answer)",
                  "reference": " | ".join(it.references["answers"]) or "(unanswerable)", "score": values["f1"][it.id]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import re
 import string
+from collections.abc import Sequence
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = set(string.punctuation)
@@ -61,16 +62,23 @@ def squad_scores(prediction: str, answers: list[str]) -> tuple[int, float]:
 # How a generative model says "no answer"; such outputs map to the empty prediction that the official v2
 # script expects for unanswerable questions.  Compared after normalize_answer: an answer that IS (or starts
 # with) one of the short phrases, or CONTAINS one of the long ones.
-NO_ANSWER_STARTS = ("unanswerable", "no answer", "none", "unknown", "i dont know", "n a")
+#   "not in background"  the InstructGPT paper's SQuAD v2 prompts ("Not in background." is their gold answer
+#                        for unanswerable questions; shared/data/instructgpt-samples/squadv2_samples.csv.gz)
+#   "unanswerable"       lm-evaluation-harness's squadv2 target for unanswerable questions (and our prompt's)
+NO_ANSWER_STARTS = ("not in background", "unanswerable", "no answer", "none", "unknown", "i dont know", "n a")
 NO_ANSWER_CONTAINS = ("unanswerable", "cannot be answered", "can not be answered", "not answerable",
-                      "cannot answer", "not mentioned in", "not stated in", "does not say", "doesnt say")
+                      "cannot answer", "not mentioned in", "not stated in", "does not say", "doesnt say",
+                      "not in background")
 
 
-def extract_prediction(generated: str) -> str:
-    """A generated answer as a SQuAD prediction: its first line, or '' when it declines to answer."""
+def extract_prediction(generated: str, no_answer: Sequence[str] = ()) -> str:
+    """A generated answer as a SQuAD prediction: its first line, or '' when it declines to answer.
+    `no_answer`: extra no-answer strings (an eval spec's `no_answer:`), matched like NO_ANSWER_STARTS:
+    the normalised answer equals one or starts with it."""
     text = generated.strip().split("\n", 1)[0].strip()
     norm = normalize_answer(text)
-    if (not norm or any(norm == p or norm.startswith(p + " ") for p in NO_ANSWER_STARTS)
+    starts = NO_ANSWER_STARTS + tuple(n for n in (normalize_answer(s) for s in no_answer) if n)
+    if (not norm or any(norm == p or norm.startswith(p + " ") for p in starts)
             or any(p in norm for p in NO_ANSWER_CONTAINS)):
         return ""
     return text

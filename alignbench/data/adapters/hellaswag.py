@@ -9,10 +9,13 @@ EvalItem fields:
   meta        line (1-based line of the item in the text file), ctx_b_capitalized
 Item ids: "hellaswag/val/<item index, 5 digits>" (original file order).
 
-One known difference from lm-eval: lm-eval builds ctx as `ctx_a + " " + ctx_b.capitalize()`; the text
-file joined ctx_a and ctx_b without capitalising ctx_b and dropped the split, so ctx here can start its
-last clause lower-case ("... on a roof. he").  `meta["ctx_b_capitalized"]` says which form an item has
-(the hub reader applies lm-eval's preprocessing exactly and sets it True).
+lm-eval builds ctx as `ctx_a + " " + ctx_b.capitalize()`; the text file joined ctx_a and ctx_b without
+capitalising ctx_b and dropped the split ("... on a roof. he").  The reader restores lm-eval's form
+(`lm_eval_ctx`): ctx_b of an ActivityNet item is the lower-case fragment after the context's last
+sentence end, which gets str.capitalize() ("... on a roof. He"); WikiHow contexts end with a full sentence
+(empty ctx_b) and stay as they are.  3,236 of the 10,042 items change; `meta["ctx_b"]` holds the restored
+ctx_b (before capitalising) and `meta["ctx_b_capitalized"]` is True (the hub reader applies lm-eval's
+preprocessing exactly).  What it changes in scores: docs/benchmarks.md (HellaSwag vs lm-eval).
 """
 from __future__ import annotations
 
@@ -26,6 +29,22 @@ from alignbench.data.records import EvalItem
 from alignbench.errors import DataError
 
 LINES_PER_ITEM = 6
+# The last fragment of a context after its final sentence end (. ! ? and an optional closing quote).
+_LAST_FRAGMENT = re.compile(r"([.!?][\"')]?\s+)([^.!?]+)$")
+
+
+def lm_eval_ctx(ctx: str) -> tuple[str, str]:
+    """(ctx as lm-eval builds it, restored ctx_b) of a text-file context "<label>: <ctx_a> <ctx_b>":
+    the lower-case fragment after the last sentence end (or the whole context if it has none) is
+    ctx_b, and lm-eval capitalises it with str.capitalize() (first letter up, the rest lower)."""
+    label, sep, rest = ctx.partition(": ")
+    if not sep:
+        label, rest = "", ctx
+    match = _LAST_FRAGMENT.search(rest)
+    head, ctx_b = (rest[:match.start(2)], match.group(2)) if match else ("", rest)
+    if not ctx_b or not ctx_b[0].islower():
+        return ctx, ""
+    return f"{label}{sep}{head}{ctx_b.capitalize()}", ctx_b
 
 
 def read_text_file(path: Path, report: LoadReport) -> Iterator[EvalItem]:
@@ -45,11 +64,12 @@ def read_text_file(path: Path, report: LoadReport) -> Iterator[EvalItem]:
         if label.strip() not in ("0", "1", "2", "3"):
             raise DataError(f"{path}:{start + 2}: label: must be 0..3, got {label!r}")
         activity = ctx.split(": ", 1)[0] if ": " in ctx else ""
+        lm_ctx, ctx_b = lm_eval_ctx(ctx)
         report.rows += 1
         yield EvalItem(id=f"hellaswag/val/{n:05d}",
-                       inputs={"ctx": ctx, "endings": endings, "activity_label": activity},
+                       inputs={"ctx": lm_ctx, "endings": endings, "activity_label": activity},
                        references={"label": int(label)},
-                       meta={"line": start + 1, "ctx_b_capitalized": False})
+                       meta={"line": start + 1, "ctx_b": ctx_b, "ctx_b_capitalized": True})
 
 
 def read_local(path: Path, split: str | None, subset: str | None, version: str | None,

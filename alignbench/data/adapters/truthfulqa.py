@@ -14,7 +14,9 @@ EvalItem fields:
               "labels": [0/1 ...]} in file order (the true MC1 answer is always first: shuffle or score
               all choices)
   meta        version, type (Adversarial / Non-Adversarial), category, source (URL), csv_row, mc_index
-Item ids: "truthfulqa/<version>/<csv row, 0-based, 4 digits>".
+Order: mc_task.json's whenever it is present (v0: lm-eval's and HF truthful_qa's order, so `--limit N`
+picks the same questions as `lm_eval --limit N`); CSV order for the CSV alone.
+Item ids: "truthfulqa/<version>/<csv row, 0-based, 4 digits>" (the MC file alone: its row), whatever the order.
 """
 from __future__ import annotations
 
@@ -128,7 +130,7 @@ def _items(csv_rows, mc, version: str, where: str, report: LoadReport) -> Iterat
                            references=_mc_references(entry, f"{where}:row {i + 1}"),
                            meta={"version": version, "mc_index": i})
         return
-    unmatched = []
+    unmatched, paired = [], []
     for row_index, (row, origin) in enumerate(csv_rows):
         report.rows += 1
         question = (row.get("Question") or "").strip()
@@ -144,11 +146,16 @@ def _items(csv_rows, mc, version: str, where: str, report: LoadReport) -> Iterat
                 continue
             meta["mc_index"] = found[0]
             refs.update(_mc_references(found[1], f"{where}/mc_task.json:row {found[0] + 1}"))
-        yield EvalItem(id=f"truthfulqa/{version}/{row_index:04d}", inputs={"question": question},
-                       references=refs, meta=meta)
+        paired.append(EvalItem(id=f"truthfulqa/{version}/{row_index:04d}", inputs={"question": question},
+                               references=refs, meta=meta))
     if unmatched or mc_by_question:
         extra = [f"{where}/mc_task.json: question: no CSV row for {q!r}" for q in mc_by_question]
         raise DataError(f"truthfulqa {version}: CSV and mc_task.json do not pair up", unmatched + extra)
+    # Order: mc_task.json's (= lm-eval's and HF truthful_qa's) whenever the MC file is there, so `--limit N`
+    # scores the same N questions as `lm_eval --limit N`; ids keep the CSV row (stable across orders).
+    if mc is not None:
+        paired.sort(key=lambda item: item.meta["mc_index"])
+    yield from paired
 
 
 def read_hub(hub_id: str, split: str | None, subset: str | None, version: str | None,

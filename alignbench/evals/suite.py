@@ -380,6 +380,11 @@ class EvalContext:
         return self._loaded[(spec, task)]
 
     def loglik_engine(self, model: ModelRef | str):
+        spec = model.spec if isinstance(model, ModelRef) else model
+        if spec.startswith(("openai:", "vllm:")):  # scored by the server / in-process vLLM (engines/loglik.py)
+            from alignbench.engines.loglik import make_loglik_engine
+
+            return make_loglik_engine(spec)
         from alignbench.engines import LoglikEngine
 
         return LoglikEngine(*self.load(model))

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from alignbench.engines.decoding import DecodingParams, Generation, truncate_at_stop
+from alignbench.engines.decoding import DecodingParams, Generation, check_served_temperature, truncate_at_stop
 from alignbench.errors import AlignbenchError
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
@@ -197,6 +197,8 @@ class OpenAIBackend:
         return payload
 
     def generate(self, requests_, params: DecodingParams) -> list[Generation]:
+        check_served_temperature(params, self.name)
+
         def one(req) -> Generation:
             payload = self._payload(params, req.seed)
             if params.chat:

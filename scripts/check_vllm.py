@@ -46,12 +46,30 @@ def tqa_requests(n_questions: int):
     return items, requests
 
 
+class Scored:
+    """An engine stand-in that answers `score_mc`'s single loglikelihood call with results already computed
+    for the same requests (so MC1/MC2 cost no second pass)."""
+
+    def __init__(self, requests, results):
+        self.requests, self.results = list(requests), list(results)
+
+    def loglikelihood(self, requests, desc=None):
+        assert list(requests) == self.requests, "score_mc asked for other requests than tqa_requests built"
+        return self.results
+
+
+def mc_pass(engine, items, requests) -> tuple[list, dict]:
+    from alignbench.evals import truthfulqa as tqa
+
+    results = engine.loglikelihood(requests)
+    return results, tqa.score_mc(Scored(requests, results), items)
+
+
 # -- reference: hf ----------------------------------------------------------------------------------------------
 def reference(args) -> dict:
     import torch
 
     from alignbench.engines import LoglikEngine
-    from alignbench.evals import truthfulqa as tqa
     from alignbench.models import load_model
 
     model, tokenizer = load_model(args.model)
@@ -68,8 +86,7 @@ def reference(args) -> dict:
             gaps.append(float(top2[0] - top2[1]))
         greedy.append({"prompt": prompt, "prompt_ids": ids, "tokens": out.sequences[0, len(ids):].tolist(), "gaps": gaps})
     items, requests = tqa_requests(args.questions)
-    results = LoglikEngine(model, tokenizer).loglikelihood(requests)
-    scores = tqa.score_mc(LoglikEngine(model, tokenizer), items)
+    results, scores = mc_pass(LoglikEngine(model, tokenizer), items, requests)
     ref = {"model": args.model, "greedy": greedy, "n_questions": len(items), "n_requests": len(requests),
            "loglik": [[r.logprob, r.is_greedy, r.n_tokens] for r in results], "mc": scores}
     Path(args.out).write_text(json.dumps(ref))
@@ -96,7 +113,7 @@ def compare_greedy(ref: dict, produced: list[list[int]]) -> dict:
             "failures": failures, "ok": not failures}
 
 
-def compare_loglik(ref: dict, results, items, scores) -> dict:
+def compare_loglik(ref: dict, results, scores, items) -> dict:
     diffs = [abs(r.logprob - w[0]) for r, w in zip(results, ref["loglik"])]
     greedy_mismatch = sum(r.is_greedy != w[1] for r, w in zip(results, ref["loglik"]))
     tokens_mismatch = sum(r.n_tokens != w[2] for r, w in zip(results, ref["loglik"]))
@@ -129,7 +146,6 @@ def served(args) -> dict:
 
     from alignbench.engines import make_generation_engine
     from alignbench.engines.loglik import make_loglik_engine
-    from alignbench.evals import truthfulqa as tqa
 
     ref = json.loads(Path(args.ref).read_text())
     produced = []
@@ -143,7 +159,7 @@ def served(args) -> dict:
            "sampling": check_sampling(lambda: make_generation_engine(spec, progress=False))}
     items, requests = tqa_requests(ref["n_questions"])
     engine = make_loglik_engine(spec)  # the server's own /tokenize: "smollm2" is no local path
-    out["loglik"] = compare_loglik(ref, engine.loglikelihood(requests), items, tqa.score_mc(engine, items))
+    out["loglik"] = compare_loglik(ref, *mc_pass(engine, items, requests), items)
     out["loglik"]["tokenizer"] = type(engine.tokenizer).__name__
     return out
 
@@ -152,7 +168,6 @@ def served(args) -> dict:
 def inprocess(args) -> dict:
     from alignbench.engines import make_generation_engine
     from alignbench.engines.loglik import make_loglik_engine
-    from alignbench.evals import truthfulqa as tqa
 
     ref = json.loads(Path(args.ref).read_text())
     engine = make_generation_engine(f"vllm:{args.model}", progress=False, max_model_len=2048)
@@ -165,7 +180,7 @@ def inprocess(args) -> dict:
                                                                      max_model_len=2048))}
     items, requests = tqa_requests(ref["n_questions"])
     ll = make_loglik_engine(f"vllm:{args.model}", max_model_len=2048)   # the same vllm.LLM, shared in the process
-    out["loglik"] = compare_loglik(ref, ll.loglikelihood(requests), items, tqa.score_mc(ll, items))
+    out["loglik"] = compare_loglik(ref, *mc_pass(ll, items, requests), items)
     out["shared_llm"] = ll.backend.llm is backend.llm
     return out
 
@@ -218,9 +233,7 @@ def evalrun(args) -> dict:
     for name, f in flat.items():
         for (e, m, _), v in f.items():
             want = next((bv for (be, bm, _), bv in base.items() if (be, bm) == (e, m)), None)
-            if v is None:
-                ok = False
-            elif e.startswith("truthfulqa_mc") and want is not None and abs(v - want) > 1e-3:
+            if v is None or (e.startswith("truthfulqa_mc") and want is not None and abs(v - want) > 1e-3):
                 ok = False
     out["ok"] = ok
     return out

@@ -73,7 +73,7 @@ class EchoServer:
         lp = torch.log_softmax(logits, dim=-1)
         nxt = int(lp[-1].argmax())
         seq = ids + [nxt]
-        text = lambda t: self.tokenizer.decode([t])  # noqa: E731
+        text = lambda t: self.tokenizer.decode([t])
         token_lps, tops = [None], [None]
         for j in range(1, len(seq)):
             row, tok = lp[j - 1], seq[j]

@@ -462,7 +462,7 @@ class PPOPtxTrainer:
             # process contributes its token sum scaled by n_proc / (global token count); then 2 processes
             # step exactly as 1 process on the union (a mean of per-process means would weigh tokens unequally).
             n_global = self._sum_over_processes(mask.sum()).clamp(min=1)
-            token_mean = lambda x, m: (x * m).sum() * n_proc / n_global  # noqa: E731
+            token_mean = lambda x, m: (x * m).sum() * n_proc / n_global
         old_values, adv, ret = batch["values"][ix], batch["advantages"][ix], batch["returns"][ix]
         # γ = 0 with pretraining data: the ptx loss is measured for the log only, outside the graph, so the
         # update is plain PPO (its data order has its own sampler: no other random state moves)

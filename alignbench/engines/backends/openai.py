@@ -223,7 +223,7 @@ class OpenAIBackend:
 # -- log-likelihood through /v1/completions with echo (lm-eval's local-completions) ----------------------------
 def server_root(base_url: str) -> str:
     """`http://host:8000/v1` -> `http://host:8000` (vLLM serves /tokenize there, beside /v1)."""
-    return base_url[:-3] if base_url.endswith("/v1") else base_url
+    return base_url.removesuffix("/v1")
 
 
 class ServerTokenizer:

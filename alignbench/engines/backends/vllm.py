@@ -20,7 +20,12 @@ One `vllm.LLM` per model and options per process: generation and log-likelihood 
 from __future__ import annotations
 
 from alignbench.engines.backends.hf import chat_template_id
-from alignbench.engines.decoding import DecodingParams, Generation, check_served_temperature, truncate_at_stop
+from alignbench.engines.decoding import (
+    DecodingParams,
+    Generation,
+    check_served_temperature,
+    truncate_at_stop,
+)
 from alignbench.errors import AlignbenchError
 
 _LLMS: dict[tuple, object] = {}  # (path, revision, options) -> vllm.LLM, shared within the process

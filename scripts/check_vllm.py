@@ -170,18 +170,19 @@ def inprocess(args) -> dict:
     from alignbench.engines.loglik import make_loglik_engine
 
     ref = json.loads(Path(args.ref).read_text())
-    engine = make_generation_engine(f"vllm:{args.model}", progress=False, max_model_len=2048)
+    engine = make_generation_engine(f"vllm:{args.model}", progress=False)
     backend = engine.backend
     sampling = backend._vllm.SamplingParams(n=1, max_tokens=NEW_TOKENS, temperature=0.0)
     outs = backend.llm.generate([{"prompt_token_ids": r["prompt_ids"]} for r in ref["greedy"]], sampling, use_tqdm=False)
     out = {"stage": "inprocess", "vllm_version": backend._vllm.__version__,
            "greedy": compare_greedy(ref, [list(o.outputs[0].token_ids) for o in outs]),
-           "sampling": check_sampling(lambda: make_generation_engine(f"vllm:{args.model}", progress=False,
-                                                                     max_model_len=2048))}
+           "sampling": check_sampling(lambda: make_generation_engine(f"vllm:{args.model}", progress=False))}
     items, requests = tqa_requests(ref["n_questions"])
-    ll = make_loglik_engine(f"vllm:{args.model}", max_model_len=2048)   # the same vllm.LLM, shared in the process
+    ll = make_loglik_engine(f"vllm:{args.model}")   # the same vllm.LLM, shared in the process
     out["loglik"] = compare_loglik(ref, *mc_pass(ll, items, requests), items)
     out["shared_llm"] = ll.backend.llm is backend.llm
+    if args.eval:  # `alignbench eval --model vllm:...` in this process: it reuses the loaded vllm.LLM
+        out["eval_cli"] = cli(argparse.Namespace(argv=args.eval))
     return out
 
 
@@ -253,6 +254,7 @@ def main(argv=None) -> int:
     i = sub.add_parser("inprocess")
     i.add_argument("--model", required=True)
     i.add_argument("--ref", required=True)
+    i.add_argument("--eval", nargs=argparse.REMAINDER, default=None, help="then `alignbench` with these arguments")
     c = sub.add_parser("cli")
     c.add_argument("argv", nargs=argparse.REMAINDER)
     e = sub.add_parser("evalrun")

@@ -27,6 +27,7 @@ QUESTIONS=${QUESTIONS:-50}
 EVAL_LIMIT=${EVAL_LIMIT:-5}
 WORK=${WORK:-$(mktemp -d /tmp/check_vllm.XXXXXX)}
 export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export ALIGNBENCH_SHARED_DATA=${ALIGNBENCH_SHARED_DATA:-$(cd "$ROOT/.." && pwd)/shared/data}   # TruthfulQA, SQuAD
 export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}   # GiB of KV cache per engine (two engines run at once)
 log() { echo "[check_vllm $(date -u +%H:%M:%S)] $*" >&2; }
 
@@ -54,11 +55,13 @@ log "serving $FOLDER on 127.0.0.1:$PORT (vLLM $VLLM_VERSION)"
   > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM   # the EXIT trap then stops the server
 
 # the hf reference runs while the server loads
 log "hf reference (greedy + $QUESTIONS TruthfulQA MC questions)"
 "$PY" scripts/check_vllm.py reference --model smollm2-135m --questions "$QUESTIONS" --out "$WORK/ref.json" \
-  | tail -1 > "$WORK/reference.json"
+  2> "$WORK/reference.log" | tail -1 > "$WORK/reference.json"
+[ -s "$WORK/ref.json" ] || { log "the hf reference failed:"; tail -20 "$WORK/reference.log" >&2; exit 1; }
 
 for _ in $(seq 600); do
   curl -sf "http://127.0.0.1:$PORT/v1/models" >/dev/null && break
@@ -71,9 +74,6 @@ URL="http://127.0.0.1:$PORT/v1"
 set +e
 log "served checks"
 "$PY" scripts/check_vllm.py served --url "$URL" --served-name smollm2 --ref "$WORK/ref.json" | tail -1 > "$WORK/served.json"
-log "in-process vLLM checks"
-"$VENV/bin/python" scripts/check_vllm.py inprocess --model "$FOLDER" --ref "$WORK/ref.json" \
-  2> "$WORK/inprocess.log" | tail -1 > "$WORK/inprocess.json"
 
 cat > "$WORK/suite.yaml" <<'EOF'
 name: vllm-check
@@ -90,14 +90,17 @@ evals:
     decoding: {max_new_tokens: 32, temperature: 0.0, chat: true}
 EOF
 EVAL=(eval --suite "$WORK/suite.yaml" --limit "$EVAL_LIMIT" --cache none --quiet)
-log "alignbench eval: hf, openai:, vllm:"
+log "alignbench eval: hf, openai:"
 "$PY" -m alignbench.cli "${EVAL[@]}" --model m=smollm2-135m --out "$WORK/run-hf" > "$WORK/eval-hf.log" 2>&1
 "$PY" -m alignbench.cli "${EVAL[@]}" --model "m=openai:smollm2@$URL" --out "$WORK/run-openai" > "$WORK/eval-openai.log" 2>&1
-"$VENV/bin/python" scripts/check_vllm.py cli "${EVAL[@]}" --model "m=vllm:$FOLDER" --out "$WORK/run-vllm" \
-  > "$WORK/eval-vllm.log" 2>&1
+# the server is no longer needed: free its core for the in-process engine
+kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+log "in-process vLLM checks, then alignbench eval with vllm: in the same process (one engine load)"
+"$VENV/bin/python" scripts/check_vllm.py inprocess --model "$FOLDER" --ref "$WORK/ref.json" \
+  --eval "${EVAL[@]}" --model "m=vllm:$FOLDER" --out "$WORK/run-vllm" 2> "$WORK/inprocess.log" \
+  | tail -1 > "$WORK/inprocess.json"
 "$PY" scripts/check_vllm.py evalrun hf="$WORK/run-hf" openai="$WORK/run-openai" vllm="$WORK/run-vllm" \
   2> "$WORK/evalrun.log" | tail -1 > "$WORK/eval.json"
-tail -1 "$WORK/eval-vllm.log" > "$WORK/cli-vllm.json"
 set -e
 
 # -- summary ---------------------------------------------------------------------------------------------------------
@@ -111,11 +114,11 @@ def part(name):
         return {"ok": False, "error": f"no result: see {work}/{name}.log or the output above"}
 out = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "vllm": version,
        "work_dir": str(work)}
-for name in ("reference", "served", "inprocess", "eval", "cli-vllm"):
+for name in ("reference", "served", "inprocess", "eval"):
     out[name] = part(name)
 def ok(d):
     return d.get("ok", True) and all(ok(v) for v in d.values() if isinstance(v, dict))
-out["ok"] = all(ok(out[n]) for n in ("served", "inprocess", "eval", "cli-vllm")) and "error" not in out["reference"]
+out["ok"] = all(ok(out[n]) for n in ("served", "inprocess", "eval")) and "error" not in out["reference"]
 print(json.dumps(out))
 sys.exit(0 if out["ok"] else 1)
 EOF

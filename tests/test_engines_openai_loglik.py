@@ -182,3 +182,19 @@ def test_local_specs_still_get_the_hf_engine(tiny_model):
     assert type(engine) is LoglikEngine and engine.batch_size == 4
     with pytest.raises(AlignbenchError, match="unknown log-likelihood backend"):
         make_loglik_engine("tiny-random", backend="tgi")
+
+
+def test_eval_suite_scores_truthfulqa_mc_through_the_served_model(served, tmp_path):
+    """`alignbench eval` (run_suite) with an openai: spec scores MC through the server, equal to the hf run."""
+    import json as _json
+
+    from alignbench.evals.suite import run_suite
+
+    suite = {"name": "t", "evals": [{"name": "truthfulqa_mc", "version": "v0"}]}
+    runs = {name: run_suite(suite, [f"m={spec}"], out=tmp_path / name, limit=3, cache=False, progress=False)
+            for name, spec in (("hf", "tiny-random"), ("served", f"openai:tiny@{served.url}"))}
+    metrics = {name: _json.loads((out / "metrics.json").read_text())["truthfulqa_mc"] for name, out in runs.items()}
+    for key in ("mc1", "mc2"):
+        assert metrics["served"][key]["m"]["n"] == metrics["hf"][key]["m"]["n"] == 3
+        assert metrics["served"][key]["m"]["value"] == pytest.approx(metrics["hf"][key]["m"]["value"], abs=1e-4)
+    assert any(r["path"] == "/v1/completions" and r["body"].get("echo") for r in served.requests)

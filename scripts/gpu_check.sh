@@ -3,6 +3,7 @@
 #
 #   scripts/gpu_check.sh                      # last line: one JSON object
 #   WHEELHOUSE=scripts/wheelhouse scripts/gpu_check.sh
+#   GPU_CHECK_DRY=1 scripts/gpu_check.sh      # the same code on the CPU with a tiny model (checks the script, not speed)
 #
 # Runs from a copy of the working tree on a machine that may have no package index and may lack trl,
 # peft or accelerate: wheels found in $WHEELHOUSE (pure-Python ones, e.g. made beforehand with
@@ -37,10 +38,20 @@ try:
     import torch
 except ImportError:
     out["error"] = "torch is not installed"; emit(1)
-if not torch.cuda.is_available():
+import os
+DRY = os.environ.get("GPU_CHECK_DRY") == "1"
+if not torch.cuda.is_available() and not DRY:
     out["error"] = "no CUDA device"; emit(1)
-dev = torch.device("cuda")
-out["device"] = torch.cuda.get_device_name(0)
+dev = torch.device("cpu" if DRY else "cuda")
+out["device"] = "cpu (GPU_CHECK_DRY: script check only, figures meaningless)" if DRY else torch.cuda.get_device_name(0)
+def sync():
+    if not DRY:
+        torch.cuda.synchronize()
+def peak_gib():
+    return None if DRY else round(torch.cuda.max_memory_allocated() / 2**30, 2)
+def reset_peak():
+    if not DRY:
+        torch.cuda.reset_peak_memory_stats()
 out["torch"] = torch.__version__
 has = {m: importlib.util.find_spec(m) is not None for m in ("transformers", "trl", "peft", "accelerate", "vllm")}
 out["packages"] = has
@@ -51,6 +62,8 @@ from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassifi
 SHAPE = dict(vocab_size=32000, hidden_size=2048, intermediate_size=5632, num_hidden_layers=22, num_attention_heads=32,
              num_key_value_heads=4, max_position_embeddings=2048, bos_token_id=1, eos_token_id=2, pad_token_id=0,
              tie_word_embeddings=False)  # TinyLlama-1.1B's shape
+if DRY:
+    SHAPE.update(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
 torch.manual_seed(0)
 
 def build(cls, **kw):
@@ -60,10 +73,10 @@ def build(cls, **kw):
 def timed(fn, warmup=1, repeat=3):
     for _ in range(warmup):
         fn()
-    torch.cuda.synchronize(); t = time.perf_counter()
+    sync(); t = time.perf_counter()
     for _ in range(repeat):
         fn()
-    torch.cuda.synchronize()
+    sync()
     return (time.perf_counter() - t) / repeat
 
 # -- K-way reward model steps/s ------------------------------------------------------------------------------------
@@ -73,14 +86,14 @@ try:
 except ImportError as exc:  # reward.py imports trl at module level
     out["skipped"]["rm_kway_loss"] = f"{exc}: pairwise mean loss used instead"
     kway_ranking_loss = None
-B, K, L = 8, 4, 512
+B, K, L = (2, 4, 32) if DRY else (8, 4, 512)
 rm = build(LlamaForSequenceClassification, num_labels=1)
 out["parameters"] = sum(p.numel() for p in rm.parameters())
 rm.gradient_checkpointing_enable()
 opt = torch.optim.AdamW(rm.parameters(), lr=1e-5)
 ids = torch.randint(3, SHAPE["vocab_size"], (B * K, L), device=dev)
 ranks = torch.arange(1, K + 1, device=dev).repeat(B)
-torch.cuda.reset_peak_memory_stats()
+reset_peak()
 
 def rm_step():
     scores = rm(input_ids=ids).logits.squeeze(-1).float()
@@ -93,13 +106,14 @@ def rm_step():
 
 sec = timed(rm_step, warmup=2, repeat=5)
 out["rm"] = {"batch": f"{B} prompts x K={K} x {L} tokens", "steps_per_s": round(1 / sec, 3),
-             "tokens_per_s": round(B * K * L / sec), "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
+             "tokens_per_s": round(B * K * L / sec), "peak_memory_gib": peak_gib(),
              "gradient_checkpointing": True}
 del rm, opt
-torch.cuda.empty_cache()
+if not DRY:
+    torch.cuda.empty_cache()
 
 # -- PPO-ptx step time, hf generation ------------------------------------------------------------------------------
-ROLLOUT, RESPONSE, PROMPT_LEN = 16, 128, 128
+ROLLOUT, RESPONSE, PROMPT_LEN = (4, 8, 16) if DRY else (16, 128, 128)
 prompt_ids = torch.randint(3, SHAPE["vocab_size"], (ROLLOUT, PROMPT_LEN))
 missing = [m for m in ("trl", "accelerate") if not has[m]]
 if missing:
@@ -132,25 +146,27 @@ else:
         value = build(LlamaForSequenceClassification, num_labels=1)
         for m in (policy, value):
             m.gradient_checkpointing_enable()
-        args = PPOPtxConfig(output_dir="/tmp/gpu_check_ppo", max_steps=3, rollout_batch_size=ROLLOUT, mini_batch_size=8,
+        args = PPOPtxConfig(output_dir="/tmp/gpu_check_ppo", max_steps=3, rollout_batch_size=ROLLOUT,
+                            mini_batch_size=min(8, ROLLOUT),
                             num_ppo_epochs=1, response_length=RESPONSE, max_prompt_length=PROMPT_LEN, ptx_coef=1.0,
-                            ptx_batch_size=8, ptx_max_length=256, disable_tqdm=True, learning_rate=1e-6)
+                            ptx_batch_size=min(8, ROLLOUT), ptx_max_length=256, disable_tqdm=True, learning_rate=1e-6)
         trainer = PPOPtxTrainer(args, policy, tok, value, prompts, reward_fn=lambda p, r: [len(x) / 1000 for x in r],
                                 ref_policy=ref, pretrain_texts=texts, chat=False)
-        torch.cuda.reset_peak_memory_stats()
+        reset_peak()
         times, rollout_times = [], []
         for step in range(3):
-            torch.cuda.synchronize(); t0 = time.perf_counter()
+            sync(); t0 = time.perf_counter()
             batch = trainer.rollout()
-            torch.cuda.synchronize(); t1 = time.perf_counter()
+            sync(); t1 = time.perf_counter()
             trainer.optimise(batch); trainer.step += 1
-            torch.cuda.synchronize(); t2 = time.perf_counter()
+            sync(); t2 = time.perf_counter()
             times.append(t2 - t0); rollout_times.append(t1 - t0)
         out["ppo"] = {"rollout": f"{ROLLOUT} prompts x {PROMPT_LEN} tokens, {RESPONSE} new tokens (hf generate)",
                       "step_s": round(min(times[1:]), 2), "rollout_s": round(min(rollout_times[1:]), 2),
-                      "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2), "models": "policy, ref, value (full bf16)"}
+                      "peak_memory_gib": peak_gib(), "models": "policy, ref, value (full bf16)"}
         del trainer, policy, ref, value
-        torch.cuda.empty_cache()
+        if not DRY:
+            torch.cuda.empty_cache()
     except Exception as exc:  # a failure here must not hide the other figures
         out["skipped"]["ppo"] = f"{type(exc).__name__}: {exc}"[:300]
 

@@ -132,7 +132,7 @@ def main() -> None:
     import numpy as np
 
     from alignbench.config import cache_dir
-    from alignbench.evals.stats import lc_win_rate
+    from alignbench.stats import lc_win_rate
 
     venv = Path(args.alpaca_eval_venv or os.environ.get("ALIGNBENCH_ALPACA_EVAL_VENV")
                 or cache_dir() / "venvs" / "alpaca-eval")

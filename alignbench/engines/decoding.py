@@ -13,6 +13,7 @@ from typing import Any
 from alignbench.errors import AlignbenchError
 
 FINISH_REASONS = ("stop", "length")  # as OpenAI: "stop" = EOS or a stop string, "length" = max_new_tokens
+MAX_SERVED_TEMPERATURE = 2.0  # vLLM and the OpenAI API take temperature in [0, 2]; hf takes any >= 0
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class DecodingParams:
     system: an optional system message for chat mode (None = the template's default).
     stop: generation ends at the first of these strings; the returned text excludes it.
     seed: base seed; sample i of prompt p uses `sample_seed(seed, p, i)` (reproducible on its own).
+    top_k: 0 = off (transformers' convention); -1 (vLLM's older "off") is read as 0, so both spellings share
+    one cache key.
     """
 
     max_new_tokens: int = 256
@@ -37,6 +40,8 @@ class DecodingParams:
     def __post_init__(self):
         # lists from YAML/JSON become tuples so params stay hashable and canonical
         object.__setattr__(self, "stop", tuple(self.stop or ()))
+        if self.top_k == -1:
+            object.__setattr__(self, "top_k", 0)
         if self.max_new_tokens < 1:
             raise AlignbenchError(f"decoding: max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if self.temperature < 0:
@@ -44,7 +49,7 @@ class DecodingParams:
         if not 0 < self.top_p <= 1:
             raise AlignbenchError(f"decoding: top_p must be in (0, 1], got {self.top_p}")
         if self.top_k < 0:
-            raise AlignbenchError(f"decoding: top_k must be >= 0, got {self.top_k}")
+            raise AlignbenchError(f"decoding: top_k must be >= 0 (0 or -1 = off), got {self.top_k}")
         if any(not s for s in self.stop):
             raise AlignbenchError("decoding: stop strings must be non-empty")
 
@@ -70,6 +75,15 @@ class DecodingParams:
         if isinstance(d.get("stop"), str):
             d["stop"] = (d["stop"],)
         return cls(**d)
+
+
+def check_served_temperature(params: DecodingParams, backend: str) -> None:
+    """vLLM (in-process or served) and the OpenAI API reject temperature > 2; say so before any request
+    rather than clamp, which would silently decode differently from what the cache key records."""
+    if params.temperature > MAX_SERVED_TEMPERATURE:
+        raise AlignbenchError(f"decoding: temperature {params.temperature} is above {MAX_SERVED_TEMPERATURE:g}, the most the "
+                              f"{backend} backend accepts (vLLM and the OpenAI API cap it there); lower it or use the hf "
+                              "backend")
 
 
 @dataclass

@@ -246,3 +246,63 @@ def _common_prefix(a, b) -> int:
     while i < n and a[i] == b[i]:
         i += 1
     return i
+
+
+# -- backend hook: the same requests scored by a served model or in-process vLLM --------------------------------
+class BackendLoglikEngine(LoglikEngine):
+    """Tokenises here, by lm-eval's rules (`encode_pair`), and lets a backend score the token ids:
+    `backend.score_tokens(pairs, desc) -> [(logprob, is_greedy), ...]` with pairs = [(ctx_ids, cont_ids)]
+    (backends/openai.py: /v1/completions with echo; backends/vllm.py: prompt_logprobs).  Sending token ids,
+    not text, is what makes the scores equal the hf engine's: both score the very same tokens."""
+
+    def __init__(self, backend, tokenizer, max_length: int, add_bos: bool = False):
+        # No local model, so not LoglikEngine.__init__: only what encode_pair reads.
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.max_length = int(max_length)
+        self.add_bos = add_bos
+        self.prefix_token_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.bos_token_id
+        self.model_calls = 0
+        self.tokens_forwarded = 0
+
+    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        if context == "" and self.prefix_token_id is None:
+            raise AlignbenchError("an empty context is scored after the EOS token, which this endpoint's tokenizer does "
+                                  "not name: pass tokenizer=<local folder or hub id> to the openai backend")
+        return super().encode_pair(context, continuation)
+
+    def loglikelihood(self, requests: Sequence[tuple[str, str]], desc: str = "loglikelihood") -> list[LoglikResult]:
+        pairs = [self.encode_pair(c, x) for c, x in requests]
+        scored = self.backend.score_tokens(pairs, desc)
+        if len(scored) != len(pairs):
+            raise AlignbenchError(f"backend {self.backend.name} scored {len(scored)} of {len(pairs)} requests")
+        self.model_calls += 1
+        self.tokens_forwarded += sum(len(c) + len(x) for c, x in pairs)
+        return [LoglikResult(float(lp), bool(greedy), len(cont)) for (lp, greedy), (_, cont) in zip(scored, pairs)]
+
+
+def make_loglik_engine(model, backend: str | None = None, **options) -> LoglikEngine:
+    """A log-likelihood engine for a spec (`smollm2-135m`, a folder, `openai:MODEL@URL`, `vllm:SPEC`) or a
+    (model, tokenizer) pair.  options: batch_size/reuse_prefix/... (hf); tokenizer, max_length, batch_size,
+    concurrency, api_key ... (openai); any vllm.LLM argument (vllm)."""
+    if isinstance(model, tuple):
+        return LoglikEngine(*model, **options)
+    spec = model
+    if spec.startswith("vllm:"):
+        spec, backend = spec[len("vllm:"):], "vllm"
+    from alignbench.models import resolve
+
+    resolved = resolve(spec)
+    if resolved.kind == "openai":
+        from alignbench.engines.backends.openai import OpenAILoglikBackend
+
+        be = OpenAILoglikBackend(resolved.remote_model, resolved.path, **options)
+        return BackendLoglikEngine(be, be.tokenizer, be.max_length)
+    if backend == "vllm":
+        from alignbench.engines.backends.vllm import VLLMBackend
+
+        be = VLLMBackend(resolved, fingerprint=resolved.fingerprint(), **options)
+        return BackendLoglikEngine(be, be.tokenizer, be.max_length)
+    if backend not in (None, "hf"):
+        raise AlignbenchError(f"unknown log-likelihood backend {backend!r}: use hf, vllm or openai")
+    return LoglikEngine.from_spec(spec, **options)

@@ -17,6 +17,7 @@ from safetensors import safe_open
 
 from alignbench.config import cache_dir
 from alignbench.engines import LoglikEngine, make_generation_engine
+from alignbench.engines.loglik import make_loglik_engine
 from alignbench.evals.suite import EvalSpec
 from alignbench.judges import make_judge
 from alignbench.models import ResolvedModel, default_device, load_model, resolve
@@ -226,6 +227,9 @@ class EvalContext:
         return self._loaded[(ref.spec, task)]
 
     def loglik_engine(self, model: ModelRef | str):
+        spec = model.spec if isinstance(model, ModelRef) else model
+        if spec.startswith(("openai:", "vllm:")):  # scored by the server / in-process vLLM (engines/loglik.py)
+            return make_loglik_engine(spec)
         return LoglikEngine(*self.load(model), **({"batch_size": self.batch_size} if self.batch_size else {}))
 
     def judge(self, spec: dict):

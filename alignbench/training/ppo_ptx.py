@@ -135,9 +135,16 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * mask).sum() / mask.sum().clamp(min=1)
 
 
-def masked_whiten(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    mean = masked_mean(x, mask)
-    var = masked_mean((x - mean) ** 2, mask)
+def masked_whiten(x: torch.Tensor, mask: torch.Tensor, sum_over_processes: Callable | None = None) -> torch.Tensor:
+    """Whiten over the masked entries of the GLOBAL batch: `sum_over_processes` (accelerator.reduce) makes
+    the mean and variance those of all processes' rollouts, as one process with the whole batch computes."""
+    if sum_over_processes is None:
+        mean = masked_mean(x, mask)
+        var = masked_mean((x - mean) ** 2, mask)
+    else:
+        n = sum_over_processes(mask.sum()).clamp(min=1)
+        mean = sum_over_processes((x * mask).sum()) / n
+        var = sum_over_processes((((x - mean) ** 2) * mask).sum()) / n
     return (x - mean) * torch.rsqrt(var + 1e-8) * mask
 
 
@@ -471,7 +478,8 @@ class PPOPtxTrainer:
         # 4. GAE: advantages and returns from the per-token rewards and values; advantages whitened over the batch
         advantages, returns = gae(rewards, values, mask, args.gamma, args.lam)
         if args.whiten_advantages:
-            advantages = masked_whiten(advantages, mask)
+            advantages = masked_whiten(advantages, mask, self._sum_over_processes if self.accelerator.num_processes > 1
+                                       else None)
         return {"input_ids": out, "attention_mask": attention, "position_ids": pos, "context_length": context_length,
                 "mask": mask, "logprobs": logprobs, "values": values, "advantages": advantages, "returns": returns,
                 "scores": scores, "ref_scores": ref_scores, "kl": kl_k3.sum(1), "kl_k1": log_ratio.sum(1),
@@ -518,10 +526,20 @@ class PPOPtxTrainer:
                         self.optimizer.zero_grad()
         return {k: sum(v) / len(v) for k, v in stats.items() if v}
 
+    def _sum_over_processes(self, t: torch.Tensor) -> torch.Tensor:
+        return self.accelerator.reduce(t, reduction="sum")
+
     def _loss(self, batch: dict, ix: torch.Tensor, ctx: int) -> tuple[torch.Tensor, dict]:
         """5. optimise: the loss of one micro-batch of rollouts (rows `ix`) plus one ptx batch."""
         args = self.args
         mask, old_logprobs = batch["mask"][ix], batch["logprobs"][ix]
+        n_proc, token_mean = self.accelerator.num_processes, masked_mean
+        if n_proc > 1:
+            # Token means over the micro-batch of ALL processes: DDP averages gradients over processes, so each
+            # process contributes its token sum scaled by n_proc / (global token count); then 2 processes
+            # step exactly as 1 process on the union (a mean of per-process means would weigh tokens unequally).
+            n_global = self._sum_over_processes(mask.sum()).clamp(min=1)
+            token_mean = lambda x, m: (x * m).sum() * n_proc / n_global
         old_values, adv, ret = batch["values"][ix], batch["advantages"][ix], batch["returns"][ix]
         # 5a. ptx batch; γ = 0 with pretraining data: the ptx loss is measured for the log only, outside the graph, so the
         # update is plain PPO (its data order has its own sampler: no other random state moves)
@@ -534,19 +552,22 @@ class PPOPtxTrainer:
         # 5b. clipped surrogate: −min(ρ·A, clip(ρ, 1±ε)·A) with ρ = π_φ/π_old, mean over response tokens
         ratio = torch.exp(logprobs - old_logprobs)
         pg_losses = torch.max(-adv * ratio, -adv * ratio.clamp(1 - args.cliprange, 1 + args.cliprange))
-        policy_loss = masked_mean(pg_losses, mask)
+        policy_loss = token_mean(pg_losses, mask)
         # 5c. clipped value loss toward the GAE returns
         vclipped = old_values + (vpred - old_values).clamp(-args.cliprange_value, args.cliprange_value)
-        value_loss = 0.5 * masked_mean(torch.max((vpred - ret) ** 2, (vclipped - ret) ** 2), mask)
+        value_loss = 0.5 * token_mean(torch.max((vpred - ret) ** 2, (vclipped - ret) ** 2), mask)
         # 5d. total: policy + vf_coef · value (+ γ · ptx LM loss); the caller clips gradients and steps
         loss = policy_loss + args.vf_coef * value_loss
+        if ptx is not None and n_proc > 1:  # the LM loss is a mean over this process's tokens: reweigh as above
+            n_ptx = (ptx["labels"][:, 1:] != -100).sum()
+            out["ptx_loss"] = out["ptx_loss"] * n_ptx * n_proc / self._sum_over_processes(n_ptx).clamp(min=1)
         if ptx is not None and args.ptx_coef > 0:
             loss = loss + args.ptx_coef * out["ptx_loss"]
 
         stats = {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-                 "clip_frac": masked_mean(((ratio - 1).abs() > args.cliprange).float(), mask).item(),
-                 "approx_kl": masked_mean(0.5 * (logprobs - old_logprobs) ** 2, mask).item(),
-                 "entropy": masked_mean(entropy, mask).item()}
+                 "clip_frac": token_mean(((ratio - 1).abs() > args.cliprange).float(), mask).item(),
+                 "approx_kl": token_mean(0.5 * (logprobs - old_logprobs) ** 2, mask).item(),
+                 "entropy": token_mean(entropy, mask).item()}
         if ptx is not None:
             stats["ptx_loss"] = out["ptx_loss"].item()
         return loss, stats

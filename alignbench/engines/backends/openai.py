@@ -9,6 +9,7 @@ server that speaks the wire format works without another dependency.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from alignbench.engines.decoding import DecodingParams, Generation, truncate_at_stop
+from alignbench.engines.decoding import DecodingParams, Generation, check_served_temperature, truncate_at_stop
 from alignbench.errors import AlignbenchError
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
@@ -81,10 +82,12 @@ class OpenAIChatClient:
                 session.headers["Authorization"] = f"Bearer {self.api_key}"
         return session
 
-    def post(self, path: str, payload: dict, check=None) -> dict:
+    def post(self, path: str, payload: dict, check=None, url: str | None = None) -> dict:
         """POST `payload` to base_url/path and return the JSON reply, retrying what is worth retrying.
-        `check(body)` may raise ValueError for a reply that parses but lacks what the caller needs."""
-        url = f"{self.base_url}/{path.lstrip('/')}"
+        `check(body)` may raise ValueError for a reply that parses but lacks what the caller needs.
+        `url` replaces base_url/path and skips the `choices` check (vLLM's /tokenize lives outside /v1)."""
+        choices_expected = url is None
+        url = url or f"{self.base_url}/{path.lstrip('/')}"
         last, delay = "no attempt made", 0.0
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -111,7 +114,8 @@ class OpenAIChatClient:
             except ValueError:
                 last = f"malformed reply (not JSON): {reply.text[:200]!r}"
                 continue
-            if not isinstance(body, dict) or not isinstance(body.get("choices"), list) or not body["choices"]:
+            if not isinstance(body, dict) or (choices_expected and (not isinstance(body.get("choices"), list)
+                                                                    or not body["choices"])):
                 last = f"malformed reply (no choices): {reply.text[:200]!r}"
                 continue
             if check is not None:
@@ -193,6 +197,8 @@ class OpenAIBackend:
         return payload
 
     def generate(self, requests_, params: DecodingParams) -> list[Generation]:
+        check_served_temperature(params, self.name)
+
         def one(req) -> Generation:
             payload = self._payload(params, req.seed)
             if params.chat:
@@ -212,3 +218,126 @@ class OpenAIBackend:
                               "stop" if hit_stop or reason != "length" else "length")
 
         return self.client.map(one, list(requests_))
+
+
+# -- log-likelihood through /v1/completions with echo (lm-eval's local-completions) ----------------------------
+def server_root(base_url: str) -> str:
+    """`http://host:8000/v1` -> `http://host:8000` (vLLM serves /tokenize there, beside /v1)."""
+    return base_url.removesuffix("/v1")
+
+
+class ServerTokenizer:
+    """The served model's own tokenizer through vLLM's `POST /tokenize`, memoised: no local files needed and
+    no doubt that client and server split text alike.  It names no EOS token (an empty context, scored
+    after EOS, then needs a local tokenizer)."""
+
+    eos_token_id = None
+    bos_token_id = None
+
+    def __init__(self, client: OpenAIChatClient):
+        self.client = client
+        self.url = server_root(client.base_url) + "/tokenize"
+        self._memo: dict[tuple[str, bool], list[int]] = {}
+
+    def __call__(self, text: str, add_special_tokens: bool = False) -> dict:
+        key = (text, bool(add_special_tokens))
+        if key not in self._memo:
+            payload = {"model": self.client.model, "prompt": text, "add_special_tokens": bool(add_special_tokens)}
+            try:
+                body = self.client.post("", payload, check=_token_list, url=self.url)
+            except AlignbenchError as exc:
+                raise AlignbenchError(f"{exc}\n(log-likelihood needs the served model's tokenizer: this endpoint has no "
+                                      "vLLM-style /tokenize, so pass tokenizer=<local folder or hub id>)") from exc
+            self._memo[key] = [int(t) for t in body["tokens"]]
+        return {"input_ids": list(self._memo[key])}
+
+
+def _token_list(body: dict) -> None:
+    if not isinstance(body.get("tokens"), list):
+        raise ValueError(f"no tokens in {str(body)[:200]}")
+
+
+def _echoed_logprobs(choice: dict, n_ctx: int, n_cont: int) -> tuple[float, bool]:
+    """(sum of the continuation's log-probs, whether each of its tokens is the argmax) from an echoed choice.
+    Positions are token indices of the prompt we sent (token ids, so the server cannot re-split them)."""
+    lp = choice.get("logprobs") if isinstance(choice, dict) else None
+    token_lps = lp.get("token_logprobs") if isinstance(lp, dict) else None
+    end = n_ctx + n_cont
+    if not isinstance(token_lps, list) or len(token_lps) < end or any(
+            not isinstance(x, (int, float)) for x in token_lps[n_ctx:end]):
+        raise AlignbenchError(
+            "the endpoint did not return the prompt's log-probs (completions with echo=true, logprobs=1): vLLM's "
+            f"OpenAI server does, OpenAI's hosted chat models do not; got {str(choice)[:200]}")
+    picked = [float(x) for x in token_lps[n_ctx:end]]
+    tops = lp.get("top_logprobs") or []
+    tops = tops[n_ctx:end] if len(tops) >= end else [None] * n_cont
+    # greedy: the token's own log-prob is the largest offered at its position (values, not keys: two token ids
+    # may decode to the same string key)
+    greedy = all(isinstance(top, dict) and top and t >= max(top.values()) for t, top in zip(picked, tops))
+    return sum(picked), greedy
+
+
+class OpenAILoglikBackend:
+    """Scores token-id prompts through `/v1/completions` with `echo=true, logprobs=1, max_tokens=1`, as
+    lm-eval's `local-completions` does; the generated token is ignored.  Several prompts go in one request
+    (`batch_size`), requests run `concurrency` at a time.
+
+    tokenizer: a spec/folder/hub id or a tokenizer object; default: the served model name when it is a local
+    folder (vLLM names a model by the path it was given), else the server's own /tokenize.
+    max_length: default the server's `max_model_len` (vLLM's /v1/models), else 2048."""
+
+    name = "openai"
+
+    def __init__(self, model: str, url: str, tokenizer=None, max_length: int | None = None, batch_size: int = 8,
+                 api_key: str | None = None, rps: float | None = None, concurrency: int = 4, max_retries: int = 5,
+                 timeout: float = 300.0, backoff: float = 1.0, progress: bool | None = None):
+        self.client = OpenAIChatClient(url, model, api_key=api_key, max_retries=max_retries, rps=rps,
+                                       concurrency=concurrency, timeout=timeout, backoff=backoff)
+        self.batch_size = max(1, int(batch_size))
+        self.progress = progress
+        self.tokenizer = self._tokenizer(tokenizer, model)
+        self.max_length = int(max_length or self._server_max_length() or 2048)
+
+    def _tokenizer(self, tokenizer, model: str):
+        from pathlib import Path
+
+        if tokenizer is None and Path(model).expanduser().is_dir():
+            tokenizer = model
+        if tokenizer is None:
+            return ServerTokenizer(self.client)
+        if isinstance(tokenizer, str):
+            from alignbench.models.spec import load_tokenizer, resolve
+
+            return load_tokenizer(resolve(tokenizer))
+        return tokenizer
+
+    def _server_max_length(self) -> int | None:
+        """vLLM lists max_model_len in /v1/models; other servers may not (then None)."""
+        try:
+            reply = self.client._session().get(f"{self.client.base_url}/models", timeout=self.client.timeout)
+            for card in reply.json().get("data", []):
+                if card.get("id") == self.client.model and card.get("max_model_len"):
+                    return int(card["max_model_len"])
+        except (requests.RequestException, ValueError, AttributeError, TypeError):
+            pass
+        return None
+
+    def score_tokens(self, pairs, desc: str = "loglikelihood") -> list[tuple[float, bool]]:
+        from tqdm.auto import tqdm
+
+        batches = [list(pairs[i:i + self.batch_size]) for i in range(0, len(pairs), self.batch_size)]
+        disable = (not sys.stderr.isatty()) if self.progress is None else not self.progress
+        bar = tqdm(total=len(pairs), desc=desc, unit="req", disable=disable, dynamic_ncols=True)
+
+        def one(batch):
+            body = self.client.post("completions", {
+                "model": self.client.model, "prompt": [list(c) + list(x) for c, x in batch],
+                "echo": True, "logprobs": 1, "max_tokens": 1, "temperature": 0})
+            choices = sorted(body["choices"], key=lambda ch: ch.get("index", 0) if isinstance(ch, dict) else 0)
+            if len(choices) != len(batch):
+                raise AlignbenchError(f"{self.client.base_url}/completions: {len(choices)} choices for {len(batch)} prompts")
+            bar.update(len(batch))
+            return [_echoed_logprobs(ch, len(c), len(x)) for ch, (c, x) in zip(choices, batch)]
+
+        with bar:
+            return [r for rs in self.client.map(one, batches) for r in rs]

@@ -188,7 +188,7 @@ def test_eval_suite_scores_truthfulqa_mc_through_the_served_model(served, tmp_pa
     """`alignbench eval` (run_suite) with an openai: spec scores MC through the server, equal to the hf run."""
     import json as _json
 
-    from alignbench.evals.suite import run_suite
+    from alignbench.evals.runner import run_suite
 
     suite = {"name": "t", "evals": [{"name": "truthfulqa_mc", "version": "v0"}]}
     runs = {name: run_suite(suite, [f"m={spec}"], out=tmp_path / name, limit=3, cache=False, progress=False)

@@ -269,7 +269,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     out = {"reference": reference, "served": served, "inprocess": inprocess, "cli": cli,
            "evalrun": evalrun}[args.stage](args)
-    print(json.dumps(out))
+    print(json.dumps(out), flush=True)  # flushed: vLLM's shutdown may end the process before buffers are written
     return 0 if out.get("ok", True) and all(v.get("ok", True) for v in out.values() if isinstance(v, dict)) else 1
 
 

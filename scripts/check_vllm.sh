@@ -60,7 +60,7 @@ trap 'exit 130' INT TERM   # the EXIT trap then stops the server
 # the hf reference runs while the server loads
 log "hf reference (greedy + $QUESTIONS TruthfulQA MC questions)"
 "$PY" scripts/check_vllm.py reference --model smollm2-135m --questions "$QUESTIONS" --out "$WORK/ref.json" \
-  2> "$WORK/reference.log" | tail -1 > "$WORK/reference.json"
+  2> "$WORK/reference.log" | grep "^{\"stage\"" | tail -1 > "$WORK/reference.json"
 [ -s "$WORK/ref.json" ] || { log "the hf reference failed:"; tail -20 "$WORK/reference.log" >&2; exit 1; }
 
 for _ in $(seq 600); do
@@ -73,7 +73,7 @@ URL="http://127.0.0.1:$PORT/v1"
 # -- 3. checks -------------------------------------------------------------------------------------------------------
 set +e
 log "served checks"
-"$PY" scripts/check_vllm.py served --url "$URL" --served-name smollm2 --ref "$WORK/ref.json" | tail -1 > "$WORK/served.json"
+"$PY" scripts/check_vllm.py served --url "$URL" --served-name smollm2 --ref "$WORK/ref.json" | grep "^{\"stage\"" | tail -1 > "$WORK/served.json"
 
 cat > "$WORK/suite.yaml" <<'EOF'
 name: vllm-check
@@ -98,9 +98,9 @@ kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
 log "in-process vLLM checks, then alignbench eval with vllm: in the same process (one engine load)"
 "$VENV/bin/python" scripts/check_vllm.py inprocess --model "$FOLDER" --ref "$WORK/ref.json" \
   --eval "${EVAL[@]}" --model "m=vllm:$FOLDER" --out "$WORK/run-vllm" 2> "$WORK/inprocess.log" \
-  | tail -1 > "$WORK/inprocess.json"
+  | grep "^{\"stage\"" | tail -1 > "$WORK/inprocess.json"
 "$PY" scripts/check_vllm.py evalrun hf="$WORK/run-hf" openai="$WORK/run-openai" vllm="$WORK/run-vllm" \
-  2> "$WORK/evalrun.log" | tail -1 > "$WORK/eval.json"
+  2> "$WORK/evalrun.log" | grep "^{\"stage\"" | tail -1 > "$WORK/eval.json"
 set -e
 
 # -- summary ---------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The `alignbench` command line.  Each command group lives in alignbench/commands/<name>.py and
 exposes `register(subparsers)`; handlers return an exit code.  User errors (AlignbenchError)
 print one line and exit 2; nothing is printed as a traceback unless ALIGNBENCH_DEBUG=1."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,20 @@ from alignbench.version import __version__
 
 # Order = order in `alignbench --help`: the paper's steps, then tools around them.  A module listed
 # here that does not exist yet is left out; one that exists but fails to import is an error.
-COMMAND_MODULES = ["list", "models", "data", "train", "eval", "judges", "toxicity", "import_samples", "report",
-                   "compare", "label", "demo"]
+COMMAND_MODULES = [
+    "list",
+    "models",
+    "data",
+    "train",
+    "eval",
+    "judges",
+    "toxicity",
+    "import_samples",
+    "report",
+    "compare",
+    "label",
+    "demo",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from alignbench.progress import quiet_third_party
 
-    quiet_third_party()   # no "Loading weights" bars or past_key_values FutureWarnings on every load
+    quiet_third_party()  # no "Loading weights" bars or past_key_values FutureWarnings on every load
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -63,12 +76,13 @@ def _sigterm_as_interrupt():
     """SIGTERM (kill, a CI timeout, `timeout`) raises KeyboardInterrupt like Ctrl-C, so a run is marked
     `interrupted` in its store instead of staying `running`.  Returns the previous handler (None when we
     are not in the main thread and cannot set one)."""
+
     def handler(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
     try:
         return signal.signal(signal.SIGTERM, handler)
-    except ValueError:   # not the main thread
+    except ValueError:  # not the main thread
         return None
 
 

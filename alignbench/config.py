@@ -3,6 +3,7 @@
 Everything here is a function, not a module constant, so tests can point the
 environment somewhere else and see the change at once.
 """
+
 from __future__ import annotations
 
 import os

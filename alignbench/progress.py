@@ -17,6 +17,7 @@ acts on updates, and its non-terminal output is \\r-separated), hence this small
             ...
             bar.update(1)
 """
+
 from __future__ import annotations
 
 import os
@@ -51,9 +52,19 @@ def format_duration(seconds: float) -> str:
 class LogProgress:
     """A tqdm look-alike for logs: one line per `interval` seconds (and one at the end)."""
 
-    def __init__(self, iterable: Iterable | None = None, total: int | None = None, desc: str | None = None,
-                 unit: str = "it", initial: int = 0, interval: float | None = None, stream: TextIO | None = None,
-                 clock: Callable[[], float] = time.monotonic, heartbeat: bool = True, disable: bool = False):
+    def __init__(
+        self,
+        iterable: Iterable | None = None,
+        total: int | None = None,
+        desc: str | None = None,
+        unit: str = "it",
+        initial: int = 0,
+        interval: float | None = None,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        heartbeat: bool = True,
+        disable: bool = False,
+    ):
         self.iterable = iterable
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)
@@ -147,7 +158,7 @@ class LogProgress:
             _last_line.update(t=self.last, text=text)
             try:
                 print(text, file=self.stream, flush=True)
-            except ValueError:   # the stream was closed under us (interpreter shutdown)
+            except ValueError:  # the stream was closed under us (interpreter shutdown)
                 pass
 
     def _beat(self) -> None:
@@ -161,8 +172,13 @@ class Heartbeat:
     was printed for `interval` seconds (a model load, a checkpoint save, a stage without a loop), print
     `[demo] working, 4m30s elapsed (last: ...)`.  `note(text)` records what is going on (a stage name)."""
 
-    def __init__(self, desc: str, interval: float | None = None, stream: TextIO | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        desc: str,
+        interval: float | None = None,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.desc, self.clock = desc, clock
         self.interval = log_interval() if interval is None else interval
         self.stream = stream if stream is not None else sys.stderr
@@ -180,8 +196,9 @@ class Heartbeat:
         now = self.clock()
         if now - _last_line["t"] >= self.interval:
             what = self.doing or _last_line["text"]
-            text = (f"[{self.desc}] working, {format_duration(now - self.start)} elapsed"
-                    + (f" (last: {what})" if what else ""))
+            text = f"[{self.desc}] working, {format_duration(now - self.start)} elapsed" + (
+                f" (last: {what})" if what else ""
+            )
             _last_line["t"] = now
             try:
                 print(text, file=self.stream, flush=True)
@@ -206,20 +223,36 @@ class Heartbeat:
             self.tick()
 
 
-def progress_bar(iterable: Iterable | None = None, total: int | None = None, desc: str | None = None,
-                 unit: str = "it", enabled: bool | None = None, initial: int = 0, stream: TextIO | None = None,
-                 **tqdm_kwargs):
+def progress_bar(
+    iterable: Iterable | None = None,
+    total: int | None = None,
+    desc: str | None = None,
+    unit: str = "it",
+    enabled: bool | None = None,
+    initial: int = 0,
+    stream: TextIO | None = None,
+    **tqdm_kwargs,
+):
     """A tqdm bar on a terminal, a LogProgress elsewhere; enabled=False: silent (still counts),
     enabled=None: on (a bar on a terminal, lines in a log)."""
     stream = stream if stream is not None else sys.stderr
     if enabled is False:
-        return LogProgress(iterable, total=total, desc=desc, unit=unit, initial=initial, stream=stream,
-                           heartbeat=False, disable=True)
+        return LogProgress(
+            iterable, total=total, desc=desc, unit=unit, initial=initial, stream=stream, heartbeat=False, disable=True
+        )
     if _is_tty(stream):
         from tqdm.auto import tqdm
 
-        return tqdm(iterable, total=total, desc=desc, unit=unit, initial=initial, file=stream, dynamic_ncols=True,
-                    **tqdm_kwargs)
+        return tqdm(
+            iterable,
+            total=total,
+            desc=desc,
+            unit=unit,
+            initial=initial,
+            file=stream,
+            dynamic_ncols=True,
+            **tqdm_kwargs,
+        )
     return LogProgress(iterable, total=total, desc=desc, unit=unit, initial=initial, stream=stream)
 
 
@@ -251,9 +284,13 @@ def trainer_callback(desc: str = "train"):
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if self.bar is not None and logs:
-                self.bar.set_postfix(**{k: f"{v:.4g}" for k, v in logs.items()
-                                        if k in ("loss", "accuracy", "eval_loss", "eval_accuracy")
-                                        and isinstance(v, (int, float))})
+                self.bar.set_postfix(
+                    **{
+                        k: f"{v:.4g}"
+                        for k, v in logs.items()
+                        if k in ("loss", "accuracy", "eval_loss", "eval_accuracy") and isinstance(v, (int, float))
+                    }
+                )
 
         def on_train_end(self, args, state, control, **kwargs):
             if self.bar is not None:
@@ -272,17 +309,20 @@ def quiet_third_party() -> None:
         return
     import warnings
 
-    for key, value in (("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"), ("TOKENIZERS_PARALLELISM", "false"),
-                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),   # transformers' "Loading weights" bar follows it
-                       ("TRANSFORMERS_VERBOSITY", "error")):     # the load table is a logger.warning
+    for key, value in (
+        ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),  # transformers' "Loading weights" bar follows it
+        ("TRANSFORMERS_VERBOSITY", "error"),
+    ):  # the load table is a logger.warning
         os.environ.setdefault(key, value)
-    if not _is_tty(sys.stderr):   # datasets' map bars ("Tokenizing train dataset") smear into one line in a log
+    if not _is_tty(sys.stderr):  # datasets' map bars ("Tokenizing train dataset") smear into one line in a log
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     warnings.filterwarnings("ignore", message=r".*past_key_values.*", category=FutureWarning)
     warnings.filterwarnings("ignore", message=r".*past_key_values.*", category=DeprecationWarning)
     # Our recipes' own settings, renamed upstream: nothing a user can act on.
     warnings.filterwarnings("ignore", message=r".*is deprecated and will be removed in v6.*", category=FutureWarning)
-    if "transformers" in sys.modules:   # imported already (tests, notebooks): the env came too late
+    if "transformers" in sys.modules:  # imported already (tests, notebooks): the env came too late
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()

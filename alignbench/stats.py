@@ -9,6 +9,7 @@ interval.  Intervals are 95% unless `confidence` says otherwise.
 * `mean_with_ci`      (value, lo, hi) for a mean over items: the helper evals call
 * `lc_win_rate`       AlpacaEval-style length-controlled win rate (logistic GLM on the length difference)
 """
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,13 @@ def _as_array(values: Sequence[float]) -> np.ndarray:
     return arr
 
 
-def bootstrap_ci(values: Sequence[float], statistic: Callable = np.mean, n_resamples: int = DEFAULT_RESAMPLES,
-                 confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float],
+    statistic: Callable = np.mean,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Percentile bootstrap CI of `statistic` over items.  `statistic(x, axis=-1)` must be vectorised
     (np.mean, np.median ...).  One item or constant values give a zero-width interval."""
     arr = _as_array(values)
@@ -52,13 +58,21 @@ def bootstrap_ci(values: Sequence[float], statistic: Callable = np.mean, n_resam
         return v, v
     from scipy.stats import bootstrap
 
-    res = bootstrap((arr,), statistic, n_resamples=n_resamples, confidence_level=confidence,
-                    method="percentile", vectorized=True, rng=np.random.default_rng(seed))
+    res = bootstrap(
+        (arr,),
+        statistic,
+        n_resamples=n_resamples,
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def mean_with_ci(values: Sequence[float], n_resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95,
-                 seed: int = 0) -> Estimate:
+def mean_with_ci(
+    values: Sequence[float], n_resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95, seed: int = 0
+) -> Estimate:
     """Mean over items with its percentile-bootstrap CI; NaN values (items that could not be scored) are
     dropped and not counted in n."""
     arr = _as_array(values)
@@ -96,9 +110,14 @@ class PairedDifference:
     p_value: float
 
 
-def paired_bootstrap(a: Sequence[float], b: Sequence[float], statistic: Callable = np.mean,
-                     n_resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95,
-                     seed: int = 0) -> PairedDifference:
+def paired_bootstrap(
+    a: Sequence[float],
+    b: Sequence[float],
+    statistic: Callable = np.mean,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> PairedDifference:
     """Difference between two aligned per-item arrays (a[i] and b[i] are the same item), resampling items
     jointly so the item-to-item variation shared by both models cancels.  Items where either is NaN are
     dropped."""
@@ -162,8 +181,14 @@ def length_feature(len_a: Sequence[float], len_b: Sequence[float]) -> np.ndarray
     return np.tanh(delta / sd) if sd > 0 else np.zeros_like(delta)
 
 
-def lc_win_rate(preferences: Sequence[float], len_a: Sequence[float], len_b: Sequence[float],
-                n_resamples: int = 200, confidence: float = 0.95, seed: int = 0) -> Estimate:
+def lc_win_rate(
+    preferences: Sequence[float],
+    len_a: Sequence[float],
+    len_b: Sequence[float],
+    n_resamples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Estimate:
     """Length-controlled win rate of A over B (Dubois et al. 2024, AlpacaEval 2.0): regress the per-item
     preference (1 = A wins, 0.5 = tie, 0 = B wins) on tanh(standardised length difference) with a
     logistic GLM, and report the predicted win rate at zero length difference.  The CI is a percentile

@@ -6,6 +6,7 @@ For each adapter: source rows, records, skipped rows, and the best-of-`--repeat`
 the whole local copy into typed records (rows/s).  Then `validate_source` on the HH-RLHF rankings
 written as JSONL (records/s).  Last line: one JSON object of headline figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,10 @@ def main() -> None:
             label = name + (f"[{choice['version']}]" if choice else "")
             best = min(times)
             total_rows, total_s = total_rows + report.rows, total_s + best
-            print(f"{label:20s} {report.rows:7d} {report.records:8d} {sum(report.skipped.values()):8d} "
-                  f"{best:8.3f} {report.rows / best:9.0f}")
+            print(
+                f"{label:20s} {report.rows:7d} {report.records:8d} {sum(report.skipped.values()):8d} "
+                f"{best:8.3f} {report.rows / best:9.0f}"
+            )
             figures[f"load_s/{label}"] = round(best, 3)
 
     rankings = load_dataset_items("hh-rlhf")
@@ -55,9 +58,17 @@ def main() -> None:
     v_rate = result.n_rows / min(times)
     print(f"\nall adapters: {total_rows} rows in {total_s:.2f} s ({total_rows / total_s:.0f} rows/s)")
     print(f"validate: {result.n_rows} HH-RLHF rankings in {min(times):.3f} s ({v_rate:.0f} records/s)")
-    print(json.dumps({"all_adapters_rows": total_rows, "all_adapters_load_s": round(total_s, 2),
-                      "all_adapters_rows_per_s": round(total_rows / total_s), "validate_rankings_per_s": round(v_rate),
-                      **figures}))
+    print(
+        json.dumps(
+            {
+                "all_adapters_rows": total_rows,
+                "all_adapters_load_s": round(total_s, 2),
+                "all_adapters_rows_per_s": round(total_rows / total_s),
+                "validate_rankings_per_s": round(v_rate),
+                **figures,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ neighbours, so compare CPU seconds across runs (an idle 2-core run spends about 
 the matmul-bound stages).  Per-stage peak RSS is the process high-water mark reset at each stage start
 (Linux clear_refs), so it is the stage's own peak.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,17 +40,30 @@ def main() -> int:
     stages = {name: {k: rec.get(k) for k in keys} for name, rec in state["stages"].items()}
     print(f"{'stage':16s} {'wall s':>8s} {'CPU s':>8s} {'peak RSS MB':>12s} {'load':>12s}")
     for name, rec in stages.items():
-        print(f"{name:16s} {rec['wall_s']:8.1f} {rec['cpu_s'] or 0:8.1f} {rec['peak_rss_mb']:12.0f} "
-              f"{rec['load_avg_start']}->{rec['load_avg_end']}")
+        print(
+            f"{name:16s} {rec['wall_s']:8.1f} {rec['cpu_s'] or 0:8.1f} {rec['peak_rss_mb']:12.0f} "
+            f"{rec['load_avg_start']}->{rec['load_avg_end']}"
+        )
     headline: dict = {}
     for judge in ("labeler", "rm"):
         for model, row in metrics.get(f"headtohead/{judge}", {}).get("win_rate", {}).items():
-            headline[f"headtohead_{judge}_{model}_vs_sft"] = [round(row["value"], 4), round(row["ci_low"], 4),
-                                                              round(row["ci_high"], 4)]
-            print(f"head to head {model} vs sft ({judge}): {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] n={row['n']}")
+            headline[f"headtohead_{judge}_{model}_vs_sft"] = [
+                round(row["value"], 4),
+                round(row["ci_low"], 4),
+                round(row["ci_high"], 4),
+            ]
+            print(
+                f"head to head {model} vs sft ({judge}): {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] n={row['n']}"
+            )
         for model, row in metrics.get(f"winrate/{judge}", {}).get("win_rate", {}).items():
-            headline[f"win_rate_{judge}_{model}"] = [round(row["value"], 4), round(row["ci_low"], 4), round(row["ci_high"], 4)]
-            print(f"win rate vs base ({judge}) {model}: {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] n={row['n']}")
+            headline[f"win_rate_{judge}_{model}"] = [
+                round(row["value"], 4),
+                round(row["ci_low"], 4),
+                round(row["ci_high"], 4),
+            ]
+            print(
+                f"win rate vs base ({judge}) {model}: {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] n={row['n']}"
+            )
     summary = {
         "mode": "quick" if args.quick else "default",
         "out": str(out),

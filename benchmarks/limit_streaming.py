@@ -4,6 +4,7 @@ eval did before).  Peak memory by tracemalloc (which also slows both sides alike
 
     python benchmarks/limit_streaming.py [--rows 50000]        # last line: one JSON object
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,11 +27,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "prompts.jsonl"
         with open(path, "w") as fh:
-            fh.writelines(json.dumps({"id": f"p{i}", "prompt": "Write a poem about " + "x" * 200}) + "\n" for i in range(args.rows))
+            fh.writelines(
+                json.dumps({"id": f"p{i}", "prompt": "Write a poem about " + "x" * 200}) + "\n"
+                for i in range(args.rows)
+            )
             fh.write('{"id": "bad", "prompt": \n')  # a broken last line
         out: dict = {"rows": args.rows + 1, "file_mb": round(os.path.getsize(path) / 2**20, 1)}
-        for name, read in (("limit_2_streamed", lambda: list(itertools.islice(iter_records(path, "prompt"), 2))),
-                           ("whole_file", lambda: read_records(path, "prompt"))):
+        for name, read in (
+            ("limit_2_streamed", lambda: list(itertools.islice(iter_records(path, "prompt"), 2))),
+            ("whole_file", lambda: read_records(path, "prompt")),
+        ):
             tracemalloc.start()
             start = time.perf_counter()
             try:
@@ -40,8 +46,12 @@ def main() -> None:
             seconds = time.perf_counter() - start
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
-            out[name] = {"seconds": round(seconds, 4), "peak_mb": round(peak / 2**20, 2), "records": records,
-                         "error": error}
+            out[name] = {
+                "seconds": round(seconds, 4),
+                "peak_mb": round(peak / 2**20, 2),
+                "records": records,
+                "error": error,
+            }
     print(json.dumps(out))
 
 

@@ -8,6 +8,7 @@ the log-probabilities are compared (they must agree to 1e-4).
 
 Last line: one JSON object with the headline figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ def truthfulqa_requests(n_questions: int) -> list[tuple[str, str]]:
     from alignbench.config import shared_data_dir
 
     items = json.loads((shared_data_dir() / "truthfulqa" / "mc_task.json").read_text())[:n_questions]
-    return [(f"{QA_PRIMER}\n\nQ: {item['question']}\nA:", " " + answer)
-            for item in items for answer in item["mc2_targets"]]
+    return [
+        (f"{QA_PRIMER}\n\nQ: {item['question']}\nA:", " " + answer) for item in items for answer in item["mc2_targets"]
+    ]
 
 
 def main() -> None:
@@ -51,8 +53,12 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch threads (default: torch's choice); 1 gives steadier figures on a shared machine")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: torch's choice); 1 gives steadier figures on a shared machine",
+    )
     args = ap.parse_args()
 
     import torch
@@ -68,32 +74,40 @@ def main() -> None:
     probe = LoglikEngine(model, tokenizer)
     pairs = [probe.encode_pair(c, x) for c, x in requests]
     logical_tokens = sum(len(c) + len(x) for c, x in pairs)
-    print(f"model={args.model} questions={args.questions} requests={len(requests)} "
-          f"tokens/request={logical_tokens / len(requests):.0f} torch_threads={torch.get_num_threads()}")
+    print(
+        f"model={args.model} questions={args.questions} requests={len(requests)} "
+        f"tokens/request={logical_tokens / len(requests):.0f} torch_threads={torch.get_num_threads()}"
+    )
 
     times = {"naive": [], "reuse": []}
     forwarded, results = {}, {}
     for r in range(args.rounds):
         order = ["naive", "reuse"] if r % 2 == 0 else ["reuse", "naive"]
         for mode in order:
-            engine = LoglikEngine(model, tokenizer, batch_size=args.batch_size, reuse_prefix=mode == "reuse",
-                                  progress=False)
+            engine = LoglikEngine(
+                model, tokenizer, batch_size=args.batch_size, reuse_prefix=mode == "reuse", progress=False
+            )
             t0 = time.perf_counter()
             results[mode] = engine.loglikelihood(requests)
             times[mode].append(time.perf_counter() - t0)
             forwarded[mode] = engine.tokens_forwarded
-            print(f"round {r} {mode:5s}: {times[mode][-1]:7.2f} s  {logical_tokens / times[mode][-1]:8.1f} scored tok/s  "
-                  f"{len(requests) / times[mode][-1]:6.2f} req/s  forwarded {engine.tokens_forwarded} tokens "
-                  f"in {engine.model_calls} forwards")
+            print(
+                f"round {r} {mode:5s}: {times[mode][-1]:7.2f} s  {logical_tokens / times[mode][-1]:8.1f} scored tok/s  "
+                f"{len(requests) / times[mode][-1]:6.2f} req/s  forwarded {engine.tokens_forwarded} tokens "
+                f"in {engine.model_calls} forwards"
+            )
     max_diff = max(abs(a.logprob - b.logprob) for a, b in zip(results["naive"], results["reuse"]))
     best = {m: min(t) for m, t in times.items()}
     summary = {
-        "model": args.model, "questions": args.questions, "requests": len(requests),
+        "model": args.model,
+        "questions": args.questions,
+        "requests": len(requests),
         "scored_tokens": logical_tokens,
         "naive_tok_s": round(logical_tokens / best["naive"], 1),
         "reuse_tok_s": round(logical_tokens / best["reuse"], 1),
         "speedup": round(best["naive"] / best["reuse"], 2),
-        "forwarded_tokens_naive": forwarded["naive"], "forwarded_tokens_reuse": forwarded["reuse"],
+        "forwarded_tokens_naive": forwarded["naive"],
+        "forwarded_tokens_reuse": forwarded["reuse"],
         "max_abs_logprob_diff": float(f"{max_diff:.2e}"),
     }
     print(f"speedup (best of {args.rounds}): {summary['speedup']}x; max |logprob diff| = {max_diff:.2e}")

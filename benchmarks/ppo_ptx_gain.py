@@ -21,6 +21,7 @@ and measures, for SFT, PPO and PPO-ptx:
   with paired-bootstrap CIs of PPO-ptx − PPO (negative drift difference = ptx reduced the tax).
 Budget: <= 45 min on 2 idle cores at the demo's settings.  Last line: one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,9 @@ def per_text_lm_loss(spec: str, texts: list[str], max_length: int) -> list[float
     out = []
     with torch.no_grad():
         for text in texts:
-            ids = tok(text, return_tensors="pt", truncation=True, max_length=max_length, add_special_tokens=False)["input_ids"]
+            ids = tok(text, return_tensors="pt", truncation=True, max_length=max_length, add_special_tokens=False)[
+                "input_ids"
+            ]
             out.append(float(model(input_ids=ids, labels=ids).loss))
     return out
 
@@ -67,7 +70,7 @@ def lambada_scores(spec: str, items: list[tuple[str, str]]) -> tuple[list[float]
             ctx = tok(context, add_special_tokens=False)["input_ids"][-400:]
             tgt = tok(target, add_special_tokens=False)["input_ids"]
             ids = torch.tensor([ctx + tgt])
-            logp = torch.log_softmax(model(input_ids=ids).logits[0, len(ctx) - 1: -1].float(), -1)
+            logp = torch.log_softmax(model(input_ids=ids).logits[0, len(ctx) - 1 : -1].float(), -1)
             t = torch.tensor(tgt)
             nll.append(float(-logp[torch.arange(len(tgt)), t].sum()))
             greedy.append(float(bool((logp.argmax(-1) == t).all())))
@@ -111,9 +114,16 @@ def main() -> int:
     for name, coef in (("ppo", 0.0), ("ppo_ptx", gamma)):
         out = run / "ptx_gain" / name
         if not (out / "alignbench.json").is_file():
-            train_ppo_ptx(**{**ppo_cfg, "ptx_coef": coef}, model=str(run / "sft"), reward_model=str(run / "rm"),
-                          train_data=str(run / "data" / "ppo_prompts.jsonl"), pretrain_data=str(run / "data" / "ptx.jsonl"),
-                          output_dir=str(out), seed=cfg.seed, disable_tqdm=True)
+            train_ppo_ptx(
+                **{**ppo_cfg, "ptx_coef": coef},
+                model=str(run / "sft"),
+                reward_model=str(run / "rm"),
+                train_data=str(run / "data" / "ppo_prompts.jsonl"),
+                pretrain_data=str(run / "data" / "ptx.jsonl"),
+                output_dir=str(out),
+                seed=cfg.seed,
+                disable_tqdm=True,
+            )
         folders[name] = str(out)
     models = {"sft": str(run / "sft"), **folders}
 
@@ -129,12 +139,22 @@ def main() -> int:
     per = {}
     for name, spec in models.items():
         nll, greedy = lambada_scores(spec, lam_items)
-        per[name] = {"text_loss": per_text_lm_loss(spec, held, cfg.ppo.get("ptx_max_length", 128) * 2),
-                     "lambada_nll": nll, "lambada_acc": greedy,
-                     "answers": greedy_answers(spec, prompts, cfg.max_new_tokens)}
+        per[name] = {
+            "text_loss": per_text_lm_loss(spec, held, cfg.ppo.get("ptx_max_length", 128) * 2),
+            "lambada_nll": nll,
+            "lambada_acc": greedy,
+            "answers": greedy_answers(spec, prompts, cfg.max_new_tokens),
+        }
 
-    summary: dict = {"run": str(run), "gamma": gamma, "steps": ppo_cfg.get("max_steps"), "seed": cfg.seed,
-                     "n_eval_prompts": len(prompts), "n_held_out_texts": len(held), "n_lambada": len(lam_items)}
+    summary: dict = {
+        "run": str(run),
+        "gamma": gamma,
+        "steps": ppo_cfg.get("max_steps"),
+        "seed": cfg.seed,
+        "n_eval_prompts": len(prompts),
+        "n_held_out_texts": len(held),
+        "n_lambada": len(lam_items),
+    }
     for name in ("ppo", "ppo_ptx"):
         judged = labeler_prefs(labeler, prompts, per[name]["answers"], per["sft"]["answers"])
         win = mean_with_ci(judged)
@@ -148,20 +168,28 @@ def main() -> int:
             "lambada_acc": round(float(np.mean(per[name]["lambada_acc"])), 4),
             "curves": {k: [round(r[k], 4) for r in log if k in r] for k in ("score", "score_ref", "kl", "ptx_loss")},
         }
-        print(f"{name:8s} gold win rate vs SFT {win.value:.3f} [{win.ci_low:.3f}, {win.ci_high:.3f}] | drift: held-out "
-              f"text loss {drift_text.value:+.4f} [{drift_text.ci_low:+.4f}, {drift_text.ci_high:+.4f}], LAMBADA NLL "
-              f"{drift_lam.value:+.4f} [{drift_lam.ci_low:+.4f}, {drift_lam.ci_high:+.4f}], LAMBADA acc "
-              f"{summary[name]['lambada_acc']:.3f} (SFT {np.mean(per['sft']['lambada_acc']):.3f})")
-        print(f"         RM score per step {summary[name]['curves']['score']} | SFT ref {summary[name]['curves']['score_ref']}"
-              f" | KL (k3) {summary[name]['curves']['kl']}")
+        print(
+            f"{name:8s} gold win rate vs SFT {win.value:.3f} [{win.ci_low:.3f}, {win.ci_high:.3f}] | drift: held-out "
+            f"text loss {drift_text.value:+.4f} [{drift_text.ci_low:+.4f}, {drift_text.ci_high:+.4f}], LAMBADA NLL "
+            f"{drift_lam.value:+.4f} [{drift_lam.ci_low:+.4f}, {drift_lam.ci_high:+.4f}], LAMBADA acc "
+            f"{summary[name]['lambada_acc']:.3f} (SFT {np.mean(per['sft']['lambada_acc']):.3f})"
+        )
+        print(
+            f"         RM score per step {summary[name]['curves']['score']} | SFT ref {summary[name]['curves']['score_ref']}"
+            f" | KL (k3) {summary[name]['curves']['kl']}"
+        )
     # the paper's claim: ptx reduces the drift (PPO-ptx − PPO < 0), paired over the same texts
     for key, label in (("text_loss", "held-out text loss"), ("lambada_nll", "LAMBADA NLL")):
         d = paired_bootstrap(per["ppo_ptx"][key], per["ppo"][key])
         summary[f"ptx_minus_ppo_{key}"] = [round(d.value, 4), round(d.ci_low, 4), round(d.ci_high, 4)]
         print(f"PPO-ptx − PPO, {label}: {d.value:+.4f} [{d.ci_low:+.4f}, {d.ci_high:+.4f}] (p={d.p_value:.3f})")
     summary["sft_lambada_acc"] = round(float(np.mean(per["sft"]["lambada_acc"])), 4)
-    summary.update(wall_s=round(time.perf_counter() - t0, 1), cpu_s=round(time.process_time(), 1),
-                   load_avg_start=round(load0, 2), load_avg_end=round(os.getloadavg()[0], 2))
+    summary.update(
+        wall_s=round(time.perf_counter() - t0, 1),
+        cpu_s=round(time.process_time(), 1),
+        load_avg_start=round(load0, 2),
+        load_avg_end=round(os.getloadavg()[0], 2),
+    )
     print(json.dumps(summary))
     return 0
 

@@ -17,6 +17,7 @@ half-width near 0.04, and the question is whether the lower bound clears 0.5), t
 CPU), scoring pairs/s, peak RSS; the load average before and after, because wall time on a shared machine
 measures the neighbours.  Budget: <= 60 min on 2 idle cores with the defaults.  Last line: one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,38 +59,71 @@ def main() -> int:
     random.Random(a.seed).shuffle(rankings)
     if a.train_pairs + a.eval_pairs > len(rankings):
         sys.exit(f"rm_hh_rlhf: only {len(rankings)} comparisons; lower --train-pairs/--eval-pairs")
-    train, held_out = rankings[: a.train_pairs], rankings[a.train_pairs: a.train_pairs + a.eval_pairs]
+    train, held_out = rankings[: a.train_pairs], rankings[a.train_pairs : a.train_pairs + a.eval_pairs]
 
     out = a.out or tempfile.mkdtemp(prefix="rm-hh-")
     w0, c0 = time.perf_counter(), time.process_time()
     result = train_reward_model(
-        model=a.model, train_data=train, eval_data=held_out, output_dir=out, seed=a.seed,
-        num_train_epochs=a.epochs, learning_rate=a.learning_rate, per_device_train_batch_size=a.batch,
-        per_device_eval_batch_size=4, max_length=a.max_length, freeze_layers=a.freeze_layers,
-        lr_scheduler_type="linear", warmup_steps=2, logging_steps=10, save_strategy="no", eval_strategy="no",
-        report_to="none", disable_tqdm=True, reference_data=[{"prompt": r.prompt, "response": r.responses[0]}
-                                                             for r in train[:32]],
+        model=a.model,
+        train_data=train,
+        eval_data=held_out,
+        output_dir=out,
+        seed=a.seed,
+        num_train_epochs=a.epochs,
+        learning_rate=a.learning_rate,
+        per_device_train_batch_size=a.batch,
+        per_device_eval_batch_size=4,
+        max_length=a.max_length,
+        freeze_layers=a.freeze_layers,
+        lr_scheduler_type="linear",
+        warmup_steps=2,
+        logging_steps=10,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        reference_data=[{"prompt": r.prompt, "response": r.responses[0]} for r in train[:32]],
     )
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     m = result.metrics
     train_wall = m.get("train_runtime_s") or wall
     acc, (lo, hi) = m["pairwise_accuracy"], m["pairwise_accuracy_ci"]
-    print(f"HH-RLHF helpful-base, {a.model} RM (lower {a.freeze_layers} blocks frozen), {len(train)} training "
-          f"comparisons, {a.epochs:g} epoch(s), max_length {a.max_length}")
-    print(f"held-out pairwise accuracy {acc:.3f} [{lo:.3f}, {hi:.3f}] (95% Wilson, n={m['n_pairs']}) -> "
-          f"{'CI excludes 0.5' if lo > 0.5 else 'CI includes 0.5'}")
-    print(f"training {len(train) * a.epochs / train_wall:.2f} pairs/s wall; whole run {wall:.0f} s wall, "
-          f"{cpu:.0f} s CPU; peak RSS {peak_rss_mb():.0f} MB; load average {load_start:.1f} -> {os.getloadavg()[0]:.1f}")
-    print(json.dumps({
-        "data": "hh-rlhf helpful-base (test file, human comparisons)", "model": a.model,
-        "freeze_layers": a.freeze_layers, "train_pairs": len(train), "eval_pairs": m["n_pairs"], "epochs": a.epochs,
-        "max_length": a.max_length, "learning_rate": a.learning_rate,
-        "accuracy": round(acc, 4), "accuracy_ci": [round(lo, 4), round(hi, 4)], "ci_excludes_half": lo > 0.5,
-        "train_pairs_per_s_wall": round(len(train) * a.epochs / train_wall, 3),
-        "total_wall_s": round(wall, 1), "total_cpu_s": round(cpu, 1), "peak_rss_mb": round(peak_rss_mb()),
-        "load_avg_start": round(load_start, 2), "load_avg_end": round(os.getloadavg()[0], 2),
-        "torch_threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0),
-    }))
+    print(
+        f"HH-RLHF helpful-base, {a.model} RM (lower {a.freeze_layers} blocks frozen), {len(train)} training "
+        f"comparisons, {a.epochs:g} epoch(s), max_length {a.max_length}"
+    )
+    print(
+        f"held-out pairwise accuracy {acc:.3f} [{lo:.3f}, {hi:.3f}] (95% Wilson, n={m['n_pairs']}) -> "
+        f"{'CI excludes 0.5' if lo > 0.5 else 'CI includes 0.5'}"
+    )
+    print(
+        f"training {len(train) * a.epochs / train_wall:.2f} pairs/s wall; whole run {wall:.0f} s wall, "
+        f"{cpu:.0f} s CPU; peak RSS {peak_rss_mb():.0f} MB; load average {load_start:.1f} -> {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        json.dumps(
+            {
+                "data": "hh-rlhf helpful-base (test file, human comparisons)",
+                "model": a.model,
+                "freeze_layers": a.freeze_layers,
+                "train_pairs": len(train),
+                "eval_pairs": m["n_pairs"],
+                "epochs": a.epochs,
+                "max_length": a.max_length,
+                "learning_rate": a.learning_rate,
+                "accuracy": round(acc, 4),
+                "accuracy_ci": [round(lo, 4), round(hi, 4)],
+                "ci_excludes_half": lo > 0.5,
+                "train_pairs_per_s_wall": round(len(train) * a.epochs / train_wall, 3),
+                "total_wall_s": round(wall, 1),
+                "total_cpu_s": round(cpu, 1),
+                "peak_rss_mb": round(peak_rss_mb()),
+                "load_avg_start": round(load_start, 2),
+                "load_avg_end": round(os.getloadavg()[0], 2),
+                "torch_threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0),
+            }
+        )
+    )
     return 0
 
 

@@ -16,6 +16,7 @@ the minimum per epoch counts.  The headline ratio uses this process's CPU time (
 a shared, oversubscribed machine wall time mostly measures the neighbours; the wall-time ratio is printed too.
 The last line is one JSON object of headline figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,17 +59,39 @@ def make_model(seed: int = 0):
     from alignbench.models.builtin import smollm2_tokenizer_folder
 
     tok = AutoTokenizer.from_pretrained(smollm2_tokenizer_folder())
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=384, intermediate_size=1024, num_hidden_layers=6,
-                         num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=512,
-                         num_labels=1, pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=384,
+        intermediate_size=1024,
+        num_hidden_layers=6,
+        num_attention_heads=6,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        num_labels=1,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(seed)
     return LlamaForSequenceClassification(config), tok
 
 
 def common_args(out: str, batch: int):
-    return dict(output_dir=out, use_cpu=True, bf16=False, report_to="none", num_train_epochs=1, learning_rate=1e-5,
-                per_device_train_batch_size=batch, save_strategy="no", logging_steps=10_000, disable_tqdm=True,
-                dataloader_drop_last=False, max_length=128, seed=0, lr_scheduler_type="constant")
+    return dict(
+        output_dir=out,
+        use_cpu=True,
+        bf16=False,
+        report_to="none",
+        num_train_epochs=1,
+        learning_rate=1e-5,
+        per_device_train_batch_size=batch,
+        save_strategy="no",
+        logging_steps=10_000,
+        disable_tqdm=True,
+        dataloader_drop_last=False,
+        max_length=128,
+        seed=0,
+        lr_scheduler_type="constant",
+    )
 
 
 def run_ours(rankings, prompts_per_step: int):
@@ -77,9 +100,13 @@ def run_ours(rankings, prompts_per_step: int):
     model, tok = make_model()
     ds = tokenize_rankings(rankings, tok, False, 128)
     with tempfile.TemporaryDirectory() as out:
-        trainer = KWayRewardTrainer(model=model, args=KWayRewardConfig(**common_args(out, prompts_per_step)),
-                                    train_dataset=ds, processing_class=tok,
-                                    data_collator=KWayRankingCollator(tok.pad_token_id))
+        trainer = KWayRewardTrainer(
+            model=model,
+            args=KWayRewardConfig(**common_args(out, prompts_per_step)),
+            train_dataset=ds,
+            processing_class=tok,
+            data_collator=KWayRankingCollator(tok.pad_token_id),
+        )
         loss0 = step0_loss_ours(trainer, ds)
         return timed_train(trainer), loss0, trainer.state.global_step
 
@@ -116,8 +143,9 @@ def run_trl(rankings, pairs_per_step: int):
             rows["rejected_ids"].append(encode_pair(tok, rec.prompt, rec.responses[lo], False, 128))
     ds = Dataset.from_dict(rows)
     with tempfile.TemporaryDirectory() as out:
-        trainer = RewardTrainer(model=model, args=RewardConfig(**common_args(out, pairs_per_step)), train_dataset=ds,
-                                processing_class=tok)
+        trainer = RewardTrainer(
+            model=model, args=RewardConfig(**common_args(out, pairs_per_step)), train_dataset=ds, processing_class=tok
+        )
         batch = trainer.data_collator([ds[i] for i in range(len(ds))])
         with torch.no_grad():
             loss0 = float(trainer.compute_loss(trainer.model, dict(batch)))
@@ -133,8 +161,10 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: no spin-waiting on a loaded machine)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    summary = {"model": "random Llama 384x6 (~30M params, SmolLM2 tokenizer), fp32 CPU",
-               "data": "TruthfulQA questions, K real answers strictly ranked"}
+    summary = {
+        "model": "random Llama 384x6 (~30M params, SmolLM2 tokenizer), fp32 CPU",
+        "data": "TruthfulQA questions, K real answers strictly ranked",
+    }
     for k, n in ((4, a.prompts_k4), (8, a.prompts_k8)):
         rankings = truthfulqa_rankings(k, n)
         pairs_per_step = a.prompts_per_step * k // 2  # same sequences per optimiser step as ours
@@ -147,19 +177,26 @@ def main() -> None:
         best = {clock: (min(t[clock] for t in ours_t), min(t[clock] for t in trl_t)) for clock in ("cpu", "wall")}
         ratio = best["cpu"][1] / best["cpu"][0]
         target = 0.8 * (k - 1)
-        print(f"K={k}: {len(rankings)} prompts = {len(rankings) * math.comb(k, 2)} pairs | CPU s/epoch: ours "
-              f"{best['cpu'][0]:.2f} ({steps_ours} steps), TRL pairwise {best['cpu'][1]:.2f} ({steps_trl} steps) | "
-              f"ratio {ratio:.2f}x (target >= {target:.1f}x) | wall ratio {best['wall'][1] / best['wall'][0]:.2f}x | "
-              f"step-0 loss ours {loss_ours:.7f} TRL {loss_trl:.7f} (|diff| {abs(loss_ours - loss_trl):.1e})")
-        summary[f"k{k}"] = {"prompts": len(rankings), "pairs": len(rankings) * math.comb(k, 2),
-                            "ours_cpu_s_per_epoch": round(best["cpu"][0], 2),
-                            "trl_cpu_s_per_epoch": round(best["cpu"][1], 2),
-                            "ours_wall_s_per_epoch": round(best["wall"][0], 2),
-                            "trl_wall_s_per_epoch": round(best["wall"][1], 2),
-                            "speedup_cpu": round(ratio, 2),
-                            "speedup_wall": round(best["wall"][1] / best["wall"][0], 2),
-                            "target": target, "meets_target": ratio >= target,
-                            "loss_step0_ours": loss_ours, "loss_step0_trl": loss_trl}
+        print(
+            f"K={k}: {len(rankings)} prompts = {len(rankings) * math.comb(k, 2)} pairs | CPU s/epoch: ours "
+            f"{best['cpu'][0]:.2f} ({steps_ours} steps), TRL pairwise {best['cpu'][1]:.2f} ({steps_trl} steps) | "
+            f"ratio {ratio:.2f}x (target >= {target:.1f}x) | wall ratio {best['wall'][1] / best['wall'][0]:.2f}x | "
+            f"step-0 loss ours {loss_ours:.7f} TRL {loss_trl:.7f} (|diff| {abs(loss_ours - loss_trl):.1e})"
+        )
+        summary[f"k{k}"] = {
+            "prompts": len(rankings),
+            "pairs": len(rankings) * math.comb(k, 2),
+            "ours_cpu_s_per_epoch": round(best["cpu"][0], 2),
+            "trl_cpu_s_per_epoch": round(best["cpu"][1], 2),
+            "ours_wall_s_per_epoch": round(best["wall"][0], 2),
+            "trl_wall_s_per_epoch": round(best["wall"][1], 2),
+            "speedup_cpu": round(ratio, 2),
+            "speedup_wall": round(best["wall"][1] / best["wall"][0], 2),
+            "target": target,
+            "meets_target": ratio >= target,
+            "loss_step0_ours": loss_ours,
+            "loss_step0_trl": loss_trl,
+        }
     print(json.dumps(summary))
 
 

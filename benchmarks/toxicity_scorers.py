@@ -6,6 +6,7 @@ Prints texts/s of profanity-check and distilled-perspective (end to end: MiniLM 
 head) at several batch sizes, and the share of distilled-perspective's time spent in the MiniLM embedding.
 Last line: one JSON object of headline figures.  Timings on a shared machine are noisy: run it twice.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,10 @@ def main() -> None:
     prof_feat_s = timed(profanity_probability, texts)
     figures["minilm_embed_texts_per_s"] = round(len(texts) / embed_s, 1)
     figures["embedding_share_of_time"] = round(embed_s / (embed_s + prof_feat_s), 3)
-    print(f"  of which MiniLM embedding (batch 64): {len(texts) / embed_s:9.1f} texts/s "
-          f"({figures['embedding_share_of_time']:.0%} of feature time)")
+    print(
+        f"  of which MiniLM embedding (batch 64): {len(texts) / embed_s:9.1f} texts/s "
+        f"({figures['embedding_share_of_time']:.0%} of feature time)"
+    )
     figures["load_average_1min"] = round(os.getloadavg()[0], 2)
     print(f"load average during run: {figures['load_average_1min']} (shared machine: figures are lower bounds)")
     print(json.dumps(figures))

@@ -20,6 +20,7 @@ acc / acc_norm disagreements), and the log-likelihood engine's tokens per CPU-se
 matmul-bound rate: fp32 matmul GFLOP per CPU-second measured in this run, / (2 * parameters).
 Last line: one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,14 +68,26 @@ def worker(model_dir: str, include_dir: str, batch_size: int) -> None:
     for line in sys.stdin:
         req = json.loads(line)
         t0, c0, tok0 = time.perf_counter(), time.process_time(), fed["tokens"]
-        res = evaluate(lm, loaded[req["kind"]], samples={n: req["indices"] for n in TASKS[req["kind"]]},
-                       bootstrap_iters=0, log_samples=True, verbosity="WARNING")
+        res = evaluate(
+            lm,
+            loaded[req["kind"]],
+            samples={n: req["indices"] for n in TASKS[req["kind"]]},
+            bootstrap_iters=0,
+            log_samples=True,
+            verbosity="WARNING",
+        )
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         samples = {}
         for name, rows in res["samples"].items():
-            samples[name] = [{"doc_id": r["doc_id"], "args": _arguments(r["arguments"]),
-                              "lls": [float(x[0]) for x in r["filtered_resps"]],
-                              **{m: float(r[m]) for m in ("acc", "acc_norm") if m in r}} for r in rows]
+            samples[name] = [
+                {
+                    "doc_id": r["doc_id"],
+                    "args": _arguments(r["arguments"]),
+                    "lls": [float(x[0]) for x in r["filtered_resps"]],
+                    **{m: float(r[m]) for m in ("acc", "acc_norm") if m in r},
+                }
+                for r in rows
+            ]
         out.write(json.dumps({"wall": wall, "cpu": cpu, "tokens": fed["tokens"] - tok0, "samples": samples}) + "\n")
         out.flush()
 
@@ -93,13 +106,25 @@ def lm_eval_python(venv: Path) -> Path:
     import transformers
 
     python = venv / "bin" / "python"
-    if python.exists() and subprocess.run([str(python), "-c", "import lm_eval"], capture_output=True, check=False).returncode == 0:
+    if (
+        python.exists()
+        and subprocess.run([str(python), "-c", "import lm_eval"], capture_output=True, check=False).returncode == 0
+    ):
         return python
     print(f"creating the lm-eval environment in {venv} (a few minutes) ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     torch_version = torch.__version__.split("+")[0]
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"torch=={torch_version}",
-                    f"lm-eval[hf]=={LM_EVAL_VERSION}", f"transformers=={transformers.__version__}"], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "-q",
+            f"torch=={torch_version}",
+            f"lm-eval[hf]=={LM_EVAL_VERSION}",
+            f"transformers=={transformers.__version__}",
+        ],
+        check=True,
+    )
     return python
 
 
@@ -113,23 +138,44 @@ def write_local_tasks(folder: Path, tasks_dir: Path, tqa_items, hs_items) -> Non
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "truthfulqa_v0.jsonl", "w", encoding="utf-8") as fh:
         for it in tqa_items:  # the HF truthful_qa multiple_choice layout
-            fh.write(json.dumps({"question": it.inputs["question"], "mc1_targets": it.references["mc1"],
-                                 "mc2_targets": it.references["mc2"]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "question": it.inputs["question"],
+                        "mc1_targets": it.references["mc1"],
+                        "mc2_targets": it.references["mc2"],
+                    }
+                )
+                + "\n"
+            )
     with open(folder / "hellaswag_val.jsonl", "w", encoding="utf-8") as fh:
         for it in hs_items:  # the HF Rowan/hellaswag layout; ctx_a/ctx_b split restored from the text file
             label, _, rest = it.inputs["ctx"].partition(": ")
             ctx_b = it.meta["ctx_b"]
-            ctx_a = rest[:len(rest) - len(ctx_b)].rstrip() if ctx_b else rest
-            fh.write(json.dumps({"activity_label": label, "ctx_a": ctx_a, "ctx_b": ctx_b,
-                                 "endings": it.inputs["endings"], "label": str(it.references["label"])}) + "\n")
+            ctx_a = rest[: len(rest) - len(ctx_b)].rstrip() if ctx_b else rest
+            fh.write(
+                json.dumps(
+                    {
+                        "activity_label": label,
+                        "ctx_a": ctx_a,
+                        "ctx_b": ctx_b,
+                        "endings": it.inputs["endings"],
+                        "label": str(it.references["label"]),
+                    }
+                )
+                + "\n"
+            )
     data = {"truthfulqa": folder / "truthfulqa_v0.jsonl", "hellaswag": folder / "hellaswag_val.jsonl"}
-    for name, base, src in (("bench_truthfulqa_mc1", "truthfulqa/truthfulqa_mc1.yaml", "truthfulqa"),
-                            ("bench_truthfulqa_mc2", "truthfulqa/truthfulqa_mc2.yaml", "truthfulqa"),
-                            ("bench_hellaswag", "hellaswag/hellaswag.yaml", "hellaswag")):
+    for name, base, src in (
+        ("bench_truthfulqa_mc1", "truthfulqa/truthfulqa_mc1.yaml", "truthfulqa"),
+        ("bench_truthfulqa_mc2", "truthfulqa/truthfulqa_mc2.yaml", "truthfulqa"),
+        ("bench_hellaswag", "hellaswag/hellaswag.yaml", "hellaswag"),
+    ):
         (folder / f"{name}.yaml").write_text(
             f"include: {tasks_dir / base}\ntask: {name}\ntag: []\ndataset_path: json\ndataset_name: null\n"
             f"dataset_kwargs:\n  data_files:\n    validation: {data[src]}\ntraining_split: null\n"
-            "validation_split: validation\n")
+            "validation_split: validation\n"
+        )
 
 
 # ---------------------------------------------------------------- the matmul bound -------------------------
@@ -179,9 +225,13 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="vs_lm_eval_"))
     write_local_tasks(tmp, _lm_eval_tasks_dir(python), tqa, hs)
     model_dir = str(smollm2_folder())
-    proc = subprocess.Popen([str(python), os.path.abspath(__file__), "--worker", model_dir, str(tmp),
-                             str(args.batch_size)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": ""})
+    proc = subprocess.Popen(
+        [str(python), os.path.abspath(__file__), "--worker", model_dir, str(tmp), str(args.batch_size)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     assert json.loads(proc.stdout.readline()).get("ready")
 
     model, tok = load_model("smollm2-135m")
@@ -225,7 +275,7 @@ def main() -> None:
     step = 0
     for kind, items in (("tqa", tqa), ("hs", hs)):
         for start in range(0, len(items), args.chunk):
-            chunk = items[start:start + args.chunk]
+            chunk = items[start : start + args.chunk]
             order = (0, 1) if step % 2 == 0 else (1, 0)
             step += 1
             for who in order:
@@ -234,8 +284,11 @@ def main() -> None:
                 else:
                     run_theirs(kind, list(range(start, start + len(chunk))))
             a, b = time_of[kind]["alignbench"], time_of[kind]["lm-eval"]
-            print(f"{kind} {start + len(chunk)}/{len(items)}  alignbench {a['wall']:.1f}s wall {a['cpu']:.1f}s cpu  "
-                  f"lm-eval {b['wall']:.1f}s wall {b['cpu']:.1f}s cpu  load {os.getloadavg()[0]:.1f}", flush=True)
+            print(
+                f"{kind} {start + len(chunk)}/{len(items)}  alignbench {a['wall']:.1f}s wall {a['cpu']:.1f}s cpu  "
+                f"lm-eval {b['wall']:.1f}s wall {b['cpu']:.1f}s cpu  load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     proc.stdin.close()
     proc.wait(timeout=60)
 
@@ -251,63 +304,105 @@ def main() -> None:
     by_doc = {n: {r["doc_id"]: r for r in rows} for n, rows in theirs.items()}
     mc2_d = [abs(ours["tqa"]["mc2"][it.id] - by_doc["bench_truthfulqa_mc2"][i]["acc"]) for i, it in enumerate(tqa)]
     mc1_dis = sum(ours["tqa"]["mc1"][it.id] != by_doc["bench_truthfulqa_mc1"][i]["acc"] for i, it in enumerate(tqa))
-    hs_dis = {m: sum(ours["hs"][m][it.id] != by_doc["bench_hellaswag"][i][m] for i, it in enumerate(hs))
-              for m in ("acc", "acc_norm")}
-    score = {"alignbench": {"mc1": np.mean(list(ours["tqa"]["mc1"].values())),
-                            "mc2": np.mean(list(ours["tqa"]["mc2"].values())),
-                            "hs_acc": np.mean(list(ours["hs"]["acc"].values())),
-                            "hs_acc_norm": np.mean(list(ours["hs"]["acc_norm"].values()))},
-             "lm-eval": {"mc1": np.mean([r["acc"] for r in theirs["bench_truthfulqa_mc1"]]),
-                         "mc2": np.mean([r["acc"] for r in theirs["bench_truthfulqa_mc2"]]),
-                         "hs_acc": np.mean([r["acc"] for r in theirs["bench_hellaswag"]]),
-                         "hs_acc_norm": np.mean([r["acc_norm"] for r in theirs["bench_hellaswag"]])}}
+    hs_dis = {
+        m: sum(ours["hs"][m][it.id] != by_doc["bench_hellaswag"][i][m] for i, it in enumerate(hs))
+        for m in ("acc", "acc_norm")
+    }
+    score = {
+        "alignbench": {
+            "mc1": np.mean(list(ours["tqa"]["mc1"].values())),
+            "mc2": np.mean(list(ours["tqa"]["mc2"].values())),
+            "hs_acc": np.mean(list(ours["hs"]["acc"].values())),
+            "hs_acc_norm": np.mean(list(ours["hs"]["acc_norm"].values())),
+        },
+        "lm-eval": {
+            "mc1": np.mean([r["acc"] for r in theirs["bench_truthfulqa_mc1"]]),
+            "mc2": np.mean([r["acc"] for r in theirs["bench_truthfulqa_mc2"]]),
+            "hs_acc": np.mean([r["acc"] for r in theirs["bench_hellaswag"]]),
+            "hs_acc_norm": np.mean([r["acc_norm"] for r in theirs["bench_hellaswag"]]),
+        },
+    }
 
     # ---- HellaSwag as the shared text file has it (ctx_b not capitalised), untimed: does lm-eval's form matter?
     import dataclasses
 
-    file_form = [dataclasses.replace(it, inputs={**it.inputs, "ctx": it.inputs["ctx"][:len(it.inputs["ctx"]) - len(
-        it.meta["ctx_b"])] + it.meta["ctx_b"]}) if it.meta["ctx_b"] else it for it in hs]
+    file_form = [
+        dataclasses.replace(
+            it,
+            inputs={
+                **it.inputs,
+                "ctx": it.inputs["ctx"][: len(it.inputs["ctx"]) - len(it.meta["ctx_b"])] + it.meta["ctx_b"],
+            },
+        )
+        if it.meta["ctx_b"]
+        else it
+        for it in hs
+    ]
     changed = [i for i, it in enumerate(hs) if it.meta["ctx_b"]]
     engine.loglikelihood = plain
     raw = score_hellaswag(engine, [file_form[i] for i in changed]) if changed else {"acc": {}, "acc_norm": {}}
-    file_dis = {m: sum(raw[m][hs[i].id] != by_doc["bench_hellaswag"][i][m] for i in changed)
-                for m in ("acc", "acc_norm")}
-    print(f"HellaSwag with the file's lower-case ctx_b: {len(changed)} of {len(hs)} contexts differ from lm-eval's; "
-          f"acc / acc_norm then disagree with lm-eval on {file_dis['acc']} / {file_dis['acc_norm']} items")
+    file_dis = {
+        m: sum(raw[m][hs[i].id] != by_doc["bench_hellaswag"][i][m] for i in changed) for m in ("acc", "acc_norm")
+    }
+    print(
+        f"HellaSwag with the file's lower-case ctx_b: {len(changed)} of {len(hs)} contexts differ from lm-eval's; "
+        f"acc / acc_norm then disagree with lm-eval on {file_dis['acc']} / {file_dis['acc_norm']} items"
+    )
 
     # ---- the compute bound
     gflops = matmul_gflops_per_cpu_second()
     params = sum(p.numel() for p in model.parameters())
     bound = gflops * 1e9 / (2 * params)  # tokens per CPU-second if every parameter did one multiply-add
-    summary = {"model": "smollm2-135m", "tqa_questions": len(tqa), "hellaswag_items": len(hs),
-               "threads": int(os.environ["OMP_NUM_THREADS"]), "batch_size": args.batch_size,
-               "matmul_gflops_per_cpu_s": round(gflops, 1), "params": params,
-               "bound_tokens_per_cpu_s": round(bound, 1), "max_abs_d_loglik": max(ll_diffs, default=float("nan")),
-               "loglik_pairs_compared": len(ll_diffs), "loglik_pairs_unmatched": missing,
-               "max_abs_d_mc2": max(mc2_d), "mc1_disagreements": int(mc1_dis),
-               "hellaswag_acc_disagreements": int(hs_dis["acc"]),
-               "hellaswag_acc_norm_disagreements": int(hs_dis["acc_norm"])}
+    summary = {
+        "model": "smollm2-135m",
+        "tqa_questions": len(tqa),
+        "hellaswag_items": len(hs),
+        "threads": int(os.environ["OMP_NUM_THREADS"]),
+        "batch_size": args.batch_size,
+        "matmul_gflops_per_cpu_s": round(gflops, 1),
+        "params": params,
+        "bound_tokens_per_cpu_s": round(bound, 1),
+        "max_abs_d_loglik": max(ll_diffs, default=float("nan")),
+        "loglik_pairs_compared": len(ll_diffs),
+        "loglik_pairs_unmatched": missing,
+        "max_abs_d_mc2": max(mc2_d),
+        "mc1_disagreements": int(mc1_dis),
+        "hellaswag_acc_disagreements": int(hs_dis["acc"]),
+        "hellaswag_acc_norm_disagreements": int(hs_dis["acc_norm"]),
+    }
     for kind, label in (("tqa", "TruthfulQA MC1+MC2"), ("hs", "HellaSwag")):
         a, b = time_of[kind]["alignbench"], time_of[kind]["lm-eval"]
         rate = a["tokens"] / max(a["cpu"], 1e-9)
         print(f"\n{label}:  {'':12s} {'wall s':>8s} {'cpu s':>8s} {'tokens':>10s} {'tok/cpu-s':>10s}")
         for t, r in ((tools[0], a), (tools[1], b)):
-            print(f"  {t:22s} {r['wall']:8.1f} {r['cpu']:8.1f} {r['tokens']:10d} {r['tokens'] / max(r['cpu'], 1e-9):10.0f}")
-        print(f"  lm-eval / alignbench: wall x{b['wall'] / a['wall']:.2f}, cpu x{b['cpu'] / a['cpu']:.2f}, "
-              f"tokens x{b['tokens'] / max(a['tokens'], 1):.1f}; alignbench {rate:.0f} tok/cpu-s = "
-              f"{100 * rate / bound:.0f}% of the matmul bound {bound:.0f}")
-        summary[kind] = {"alignbench": {k: round(v, 2) for k, v in a.items()},
-                         "lm_eval": {k: round(v, 2) for k, v in b.items()},
-                         "wall_ratio": round(b["wall"] / a["wall"], 2), "cpu_ratio": round(b["cpu"] / a["cpu"], 2),
-                         "alignbench_tokens_per_cpu_s": round(rate, 1),
-                         "fraction_of_bound": round(rate / bound, 3)}
+            print(
+                f"  {t:22s} {r['wall']:8.1f} {r['cpu']:8.1f} {r['tokens']:10d} {r['tokens'] / max(r['cpu'], 1e-9):10.0f}"
+            )
+        print(
+            f"  lm-eval / alignbench: wall x{b['wall'] / a['wall']:.2f}, cpu x{b['cpu'] / a['cpu']:.2f}, "
+            f"tokens x{b['tokens'] / max(a['tokens'], 1):.1f}; alignbench {rate:.0f} tok/cpu-s = "
+            f"{100 * rate / bound:.0f}% of the matmul bound {bound:.0f}"
+        )
+        summary[kind] = {
+            "alignbench": {k: round(v, 2) for k, v in a.items()},
+            "lm_eval": {k: round(v, 2) for k, v in b.items()},
+            "wall_ratio": round(b["wall"] / a["wall"], 2),
+            "cpu_ratio": round(b["cpu"] / a["cpu"], 2),
+            "alignbench_tokens_per_cpu_s": round(rate, 1),
+            "fraction_of_bound": round(rate / bound, 3),
+        }
     print(f"\nscores  alignbench {json.dumps({k: round(float(v), 4) for k, v in score['alignbench'].items()})}")
     print(f"scores  lm-eval    {json.dumps({k: round(float(v), 4) for k, v in score['lm-eval'].items()})}")
-    print(f"agreement: max|dMC2| {summary['max_abs_d_mc2']:.2e}, max|d loglik| {summary['max_abs_d_loglik']:.2e} "
-          f"over {len(ll_diffs)} choices ({missing} unmatched), MC1 disagreements {mc1_dis}, "
-          f"HellaSwag acc/acc_norm disagreements {hs_dis['acc']}/{hs_dis['acc_norm']}")
-    summary["hellaswag_file_form"] = {"contexts_changed": len(changed), "acc_disagreements": int(file_dis["acc"]),
-                                      "acc_norm_disagreements": int(file_dis["acc_norm"])}
+    print(
+        f"agreement: max|dMC2| {summary['max_abs_d_mc2']:.2e}, max|d loglik| {summary['max_abs_d_loglik']:.2e} "
+        f"over {len(ll_diffs)} choices ({missing} unmatched), MC1 disagreements {mc1_dis}, "
+        f"HellaSwag acc/acc_norm disagreements {hs_dis['acc']}/{hs_dis['acc_norm']}"
+    )
+    summary["hellaswag_file_form"] = {
+        "contexts_changed": len(changed),
+        "acc_disagreements": int(file_dis["acc"]),
+        "acc_norm_disagreements": int(file_dis["acc_norm"]),
+    }
     summary["scores"] = {t: {k: round(float(v), 4) for k, v in s.items()} for t, s in score.items()}
     summary["load_avg_1m_end"] = round(os.getloadavg()[0], 1)
     print(json.dumps(summary))

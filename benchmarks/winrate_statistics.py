@@ -6,6 +6,7 @@ has a planted length bias.  Last line: one JSON object of headline figures.
 
     .venv/bin/python benchmarks/winrate_statistics.py [--runs 1000]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -9,6 +9,7 @@
 
 Each stage prints one JSON object as its last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,20 +18,32 @@ import sys
 from pathlib import Path
 
 PROMPTS = [
-    "What is the capital of France?", "Write a haiku about the sea.", "How do I boil an egg?",
-    "Name three primary colors.", "What is 12 times 12?", "Explain photosynthesis in one sentence.",
-    "Give me a synonym for happy.", "Who wrote Romeo and Juliet?", "What does a CPU do?",
-    "Translate 'good morning' into Spanish.", "Why is the sky blue?", "List two uses of a paperclip.",
-    "What is the boiling point of water in Celsius?", "Suggest a name for a pet turtle.",
-    "What is machine learning?", "How many legs does a spider have?",
+    "What is the capital of France?",
+    "Write a haiku about the sea.",
+    "How do I boil an egg?",
+    "Name three primary colors.",
+    "What is 12 times 12?",
+    "Explain photosynthesis in one sentence.",
+    "Give me a synonym for happy.",
+    "Who wrote Romeo and Juliet?",
+    "What does a CPU do?",
+    "Translate 'good morning' into Spanish.",
+    "Why is the sky blue?",
+    "List two uses of a paperclip.",
+    "What is the boiling point of water in Celsius?",
+    "Suggest a name for a pet turtle.",
+    "What is machine learning?",
+    "How many legs does a spider have?",
 ]
 NEW_TOKENS = 32
-NEAR_TIE = 1e-3     # a greedy difference is accepted only where hf's top-2 log-prob gap is below this
+NEAR_TIE = 1e-3  # a greedy difference is accepted only where hf's top-2 log-prob gap is below this
 LOGLIK_TOL = 1e-4
 
 
 def chat_ids(tokenizer, prompt: str) -> list[int]:
-    text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+    )
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
@@ -77,18 +90,32 @@ def reference(args) -> dict:
     for prompt in PROMPTS:
         ids = chat_ids(tokenizer, prompt)
         with torch.inference_mode():
-            out = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                                 max_new_tokens=NEW_TOKENS, do_sample=False, output_logits=True,
-                                 return_dict_in_generate=True, pad_token_id=tokenizer.eos_token_id)
+            out = model.generate(
+                torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                max_new_tokens=NEW_TOKENS,
+                do_sample=False,
+                output_logits=True,
+                return_dict_in_generate=True,
+                pad_token_id=tokenizer.eos_token_id,
+            )
         gaps = []
         for step in out.logits:
             top2 = torch.log_softmax(step[0].float(), dim=-1).topk(2).values
             gaps.append(float(top2[0] - top2[1]))
-        greedy.append({"prompt": prompt, "prompt_ids": ids, "tokens": out.sequences[0, len(ids):].tolist(), "gaps": gaps})
+        greedy.append(
+            {"prompt": prompt, "prompt_ids": ids, "tokens": out.sequences[0, len(ids) :].tolist(), "gaps": gaps}
+        )
     items, requests = tqa_requests(args.questions)
     results, scores = mc_pass(LoglikEngine(model, tokenizer), items, requests)
-    ref = {"model": args.model, "greedy": greedy, "n_questions": len(items), "n_requests": len(requests),
-           "loglik": [[r.logprob, r.is_greedy, r.n_tokens] for r in results], "mc": scores}
+    ref = {
+        "model": args.model,
+        "greedy": greedy,
+        "n_questions": len(items),
+        "n_requests": len(requests),
+        "loglik": [[r.logprob, r.is_greedy, r.n_tokens] for r in results],
+        "mc": scores,
+    }
     Path(args.out).write_text(json.dumps(ref))
     return {"stage": "reference", "prompts": len(greedy), "questions": len(items), "requests": len(requests)}
 
@@ -109,13 +136,18 @@ def compare_greedy(ref: dict, produced: list[list[int]]) -> dict:
         gap = r["gaps"][first] if first < len(r["gaps"]) else None
         entry = {"prompt": r["prompt"], "first_difference_at_token": first, "hf_top2_gap": gap}
         (near_ties if gap is not None and gap < NEAR_TIE else failures).append(entry)
-    return {"prompts": len(produced), "identical": equal, "near_tie_differences": near_ties,
-            "failures": failures, "ok": not failures}
+    return {
+        "prompts": len(produced),
+        "identical": equal,
+        "near_tie_differences": near_ties,
+        "failures": failures,
+        "ok": not failures,
+    }
 
 
 def compare_loglik(ref: dict, results, scores, items) -> dict:
     """Against the reference's first len(results) requests (the first len(items) questions)."""
-    ref = {**ref, "loglik": ref["loglik"][:len(results)]}
+    ref = {**ref, "loglik": ref["loglik"][: len(results)]}
     if len(items) < ref["n_questions"]:
         ref["n_requests"] = len(results)
     diffs = [abs(r.logprob - w[0]) for r, w in zip(results, ref["loglik"])]
@@ -124,10 +156,17 @@ def compare_loglik(ref: dict, results, scores, items) -> dict:
     mc1_equal = sum(scores["mc1"][it.id] == ref["mc"]["mc1"][it.id] for it in items)
     mc2_diff = max(abs(scores["mc2"][it.id] - ref["mc"]["mc2"][it.id]) for it in items)
     worst = max(diffs)
-    return {"questions": len(items), "requests": len(results), "max_abs_logprob_diff": worst,
-            "items_within_1e-4": sum(d <= LOGLIK_TOL for d in diffs), "is_greedy_mismatches": greedy_mismatch,
-            "n_tokens_mismatches": tokens_mismatch, "mc1_equal": f"{mc1_equal}/{len(items)}", "mc2_max_abs_diff": mc2_diff,
-            "ok": worst <= LOGLIK_TOL and tokens_mismatch == 0 and len(results) == ref["n_requests"]}
+    return {
+        "questions": len(items),
+        "requests": len(results),
+        "max_abs_logprob_diff": worst,
+        "items_within_1e-4": sum(d <= LOGLIK_TOL for d in diffs),
+        "is_greedy_mismatches": greedy_mismatch,
+        "n_tokens_mismatches": tokens_mismatch,
+        "mc1_equal": f"{mc1_equal}/{len(items)}",
+        "mc2_max_abs_diff": mc2_diff,
+        "ok": worst <= LOGLIK_TOL and tokens_mismatch == 0 and len(results) == ref["n_requests"],
+    }
 
 
 def check_sampling(engine_factory) -> dict:
@@ -140,8 +179,13 @@ def check_sampling(engine_factory) -> dict:
     texts = [[[g.text for g in gens] for gens in run] for run in runs]
     reproducible = texts[0] == texts[1]
     varied = any(g[0] != g[1] for g in texts[0])
-    return {"prompts": 4, "samples_per_prompt": 2, "reproducible": reproducible, "seeds_vary_output": varied,
-            "ok": reproducible and varied}
+    return {
+        "prompts": 4,
+        "samples_per_prompt": 2,
+        "reproducible": reproducible,
+        "seeds_vary_output": varied,
+        "ok": reproducible and varied,
+    }
 
 
 # -- served ---------------------------------------------------------------------------------------------------------
@@ -154,13 +198,25 @@ def served(args) -> dict:
     ref = json.loads(Path(args.ref).read_text())
     produced = []
     for r in ref["greedy"]:
-        body = http.post(f"{args.url}/completions", json={
-            "model": args.served_name, "prompt": r["prompt_ids"], "max_tokens": NEW_TOKENS, "temperature": 0,
-            "logprobs": 0, "return_tokens_as_token_ids": True}, timeout=600).json()
+        body = http.post(
+            f"{args.url}/completions",
+            json={
+                "model": args.served_name,
+                "prompt": r["prompt_ids"],
+                "max_tokens": NEW_TOKENS,
+                "temperature": 0,
+                "logprobs": 0,
+                "return_tokens_as_token_ids": True,
+            },
+            timeout=600,
+        ).json()
         produced.append([int(t.split(":", 1)[1]) for t in body["choices"][0]["logprobs"]["tokens"]])
     spec = f"openai:{args.served_name}@{args.url}"
-    out = {"stage": "served", "greedy": compare_greedy(ref, produced),
-           "sampling": check_sampling(lambda: make_generation_engine(spec, progress=False))}
+    out = {
+        "stage": "served",
+        "greedy": compare_greedy(ref, produced),
+        "sampling": check_sampling(lambda: make_generation_engine(spec, progress=False)),
+    }
     items, requests = tqa_requests(ref["n_questions"])
     engine = make_loglik_engine(spec)  # the server's own /tokenize: "smollm2" is no local path
     out["loglik"] = compare_loglik(ref, *mc_pass(engine, items, requests), items)
@@ -177,14 +233,19 @@ def inprocess(args) -> dict:
     engine = make_generation_engine(f"vllm:{args.model}", progress=False)
     backend = engine.backend
     sampling = backend._vllm.SamplingParams(n=1, max_tokens=NEW_TOKENS, temperature=0.0)
-    outs = backend.llm.generate([{"prompt_token_ids": r["prompt_ids"]} for r in ref["greedy"]], sampling, use_tqdm=False)
-    out = {"stage": "inprocess", "vllm_version": backend._vllm.__version__,
-           "greedy": compare_greedy(ref, [list(o.outputs[0].token_ids) for o in outs]),
-           "sampling": check_sampling(lambda: make_generation_engine(f"vllm:{args.model}", progress=False))}
+    outs = backend.llm.generate(
+        [{"prompt_token_ids": r["prompt_ids"]} for r in ref["greedy"]], sampling, use_tqdm=False
+    )
+    out = {
+        "stage": "inprocess",
+        "vllm_version": backend._vllm.__version__,
+        "greedy": compare_greedy(ref, [list(o.outputs[0].token_ids) for o in outs]),
+        "sampling": check_sampling(lambda: make_generation_engine(f"vllm:{args.model}", progress=False)),
+    }
     # fewer questions than the served check by default: prompt_logprobs over a 49k vocabulary is the slow part on a
     # CPU, and the in-process engine scores the same tokens the same way as the server (one core each)
     items, requests = tqa_requests(min(args.questions, ref["n_questions"]))
-    ll = make_loglik_engine(f"vllm:{args.model}")   # the same vllm.LLM, shared in the process
+    ll = make_loglik_engine(f"vllm:{args.model}")  # the same vllm.LLM, shared in the process
     out["loglik"] = compare_loglik(ref, *mc_pass(ll, items, requests), items)
     out["shared_llm"] = ll.backend.llm is backend.llm
     if args.eval:  # `alignbench eval --model vllm:...` in this process: it reuses the loaded vllm.LLM
@@ -212,7 +273,7 @@ def cli(args) -> dict:
 
         def resolve(spec: str):
             if spec.strip().startswith("vllm:"):
-                return dataclasses.replace(original(spec.strip()[len("vllm:"):]), spec=spec)
+                return dataclasses.replace(original(spec.strip()[len("vllm:") :]), spec=spec)
             return original(spec)
 
         spec_module.resolve = models.resolve = resolve
@@ -228,14 +289,23 @@ def evalrun(args) -> dict:
     for pair in args.runs:
         name, _, path = pair.partition("=")
         runs[name] = json.loads((Path(path) / "metrics.json").read_text())
-    flat = {name: {(e, m, mod): v.get("value") for e, by_metric in data.get("evals", data).items()
-                   if isinstance(by_metric, dict)
-                   for m, by_model in by_metric.items() if isinstance(by_model, dict)
-                   for mod, v in by_model.items() if isinstance(v, dict)}
-            for name, data in runs.items()}
+    flat = {
+        name: {
+            (e, m, mod): v.get("value")
+            for e, by_metric in data.get("evals", data).items()
+            if isinstance(by_metric, dict)
+            for m, by_model in by_metric.items()
+            if isinstance(by_model, dict)
+            for mod, v in by_model.items()
+            if isinstance(v, dict)
+        }
+        for name, data in runs.items()
+    }
     base = flat.pop("hf")
-    out = {"stage": "eval", "metrics": {name: {f"{e}/{m}": v for (e, m, _), v in f.items()} for name, f in
-                                        {"hf": base, **flat}.items()}}
+    out = {
+        "stage": "eval",
+        "metrics": {name: {f"{e}/{m}": v for (e, m, _), v in f.items()} for name, f in {"hf": base, **flat}.items()},
+    }
     ok = bool(base)
     for name, f in flat.items():
         for (e, m, _), v in f.items():
@@ -267,8 +337,9 @@ def main(argv=None) -> int:
     e = sub.add_parser("evalrun")
     e.add_argument("runs", nargs="+", metavar="NAME=RUN_DIR")
     args = p.parse_args(argv)
-    out = {"reference": reference, "served": served, "inprocess": inprocess, "cli": cli,
-           "evalrun": evalrun}[args.stage](args)
+    out = {"reference": reference, "served": served, "inprocess": inprocess, "cli": cli, "evalrun": evalrun}[
+        args.stage
+    ](args)
     print(json.dumps(out), flush=True)  # flushed: vLLM's shutdown may end the process before buffers are written
     return 0 if out.get("ok", True) and all(v.get("ok", True) for v in out.values() if isinstance(v, dict)) else 1
 

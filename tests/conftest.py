@@ -1,6 +1,7 @@
 """Shared fixtures.  Real data comes from $ALIGNBENCH_SHARED_DATA (default ../shared/data): a
 missing folder FAILS the tests that need it rather than skipping them, so CI cannot go green
 without the real-data checks."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,10 @@ def shared_data() -> Path:
 
     path = shared_data_dir()
     if not path.is_dir():
-        pytest.fail(f"shared data folder {path} is missing: set ALIGNBENCH_SHARED_DATA to the folder that holds "
-                    "truthfulqa/, hh-rlhf/, ... (tests never skip real-data checks)")
+        pytest.fail(
+            f"shared data folder {path} is missing: set ALIGNBENCH_SHARED_DATA to the folder that holds "
+            "truthfulqa/, hh-rlhf/, ... (tests never skip real-data checks)"
+        )
     return path
 
 

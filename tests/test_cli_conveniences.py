@@ -1,5 +1,6 @@
 """What lm-eval users reach for: `alignbench list`, `eval --batch-size/--device/--log-samples`, a line per
 eval saying how long it took and what came from the cache, `models show` without loading the weights."""
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,12 @@ def test_list_shows_every_packaged_suite_and_eval_type(capsys, tmp_path, monkeyp
     from alignbench.config import resources_dir
     from alignbench.evals import EVALS
 
-    monkeypatch.chdir(tmp_path)   # no ./evals here: the packaged suites
+    monkeypatch.chdir(tmp_path)  # no ./evals here: the packaged suites
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     for path in (resources_dir() / "evals").glob("*.yaml"):
         line = next(x for x in out.splitlines() if x.strip().startswith(path.stem + " "))
-        assert "packaged" in line and len(line.split()) > 3, line   # a description follows
+        assert "packaged" in line and len(line.split()) > 3, line  # a description follows
     for name in EVALS:
         line = next(x for x in out.splitlines() if x.strip().startswith(name + " "))
         assert len(line.split()) > 2, line
@@ -29,7 +30,7 @@ def test_models_show_reads_files_without_loading(monkeypatch, capsys):
     import alignbench.models as models
     from alignbench.models import load_model
 
-    load_model("tiny-random")   # makes sure the builtin's folder exists on disk
+    load_model("tiny-random")  # makes sure the builtin's folder exists on disk
 
     def no_load(*a, **k):
         raise AssertionError("models show loaded the model")
@@ -45,8 +46,12 @@ def test_models_show_reads_files_without_loading(monkeypatch, capsys):
 @pytest.fixture()
 def suite(tmp_path):
     prompts = tmp_path / "prompts.jsonl"
-    prompts.write_text("".join(json.dumps({"id": f"q{i}", "prompt": p}) + "\n"
-                               for i, p in enumerate(["Say hello.", "Name a fruit.", "Spell cat."])))
+    prompts.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "prompt": p}) + "\n"
+            for i, p in enumerate(["Say hello.", "Name a fruit.", "Spell cat."])
+        )
+    )
     path = tmp_path / "suite.yaml"
     path.write_text(f"""
 name: conv
@@ -75,17 +80,34 @@ def test_eval_batch_size_device_log_samples_and_cache_lines(suite, tmp_path, mon
     monkeypatch.setattr(hf.HFBackend, "generate", spy)
     monkeypatch.delenv("ALIGNBENCH_DEVICE", raising=False)
     out = tmp_path / "run"
-    args = ["eval", "-m", "cand=tiny-random:1", "-b", "base=tiny-random", "-s", str(suite), "-o", str(out),
-            "--cache", str(tmp_path / "shared.sqlite"), "--batch-size", "1", "--device", "cpu", "--log-samples"]
+    args = [
+        "eval",
+        "-m",
+        "cand=tiny-random:1",
+        "-b",
+        "base=tiny-random",
+        "-s",
+        str(suite),
+        "-o",
+        str(out),
+        "--cache",
+        str(tmp_path / "shared.sqlite"),
+        "--batch-size",
+        "1",
+        "--device",
+        "cpu",
+        "--log-samples",
+    ]
     assert main(args) == 0
     captured = capsys.readouterr()
-    assert sizes and max(sizes) == 1   # --batch-size 1: one sequence per model call
+    assert sizes and max(sizes) == 1  # --batch-size 1: one sequence per model call
     import os
+
     assert os.environ.get("ALIGNBENCH_DEVICE") == "cpu"
     done = next(line for line in captured.err.splitlines() if line.startswith("[winrate] done in"))
     assert "6 looked up, 0 from this run's store, 0 from the shared cache" in done and "6 generated" in done
     lines = [json.loads(x) for x in (out / "samples" / "winrate.jsonl").read_text().splitlines()]
-    assert len(lines) == 6 and {x["model"] for x in lines} == {"cand", "base"}   # 3 items x 2 models
+    assert len(lines) == 6 and {x["model"] for x in lines} == {"cand", "base"}  # 3 items x 2 models
     cand = [x for x in lines if x["model"] == "cand"]
     assert all("output" in x and "prompt" in x and "win_rate" in x["metrics"] for x in cand)
     assert f"samples: {out / 'samples' / 'winrate.jsonl'}" in captured.out

@@ -1,16 +1,17 @@
 """`alignbench compare`: paired bootstrap per metric, verdicts, gates, JUnit and summary outputs."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 import pytest
+from helpers_synthetic_runs import make_run
 
 from alignbench.cli import main
 from alignbench.errors import AlignbenchError
 from alignbench.reports.compare import BETTER, SAME, WORSE, compare_runs
 from alignbench.reports.gates import evaluate_gates, exit_code, junit_xml, load_gates, summary_markdown
 from alignbench.reports.load import load_run
-from helpers_synthetic_runs import make_run
 
 GATES = """\
 gates:
@@ -38,8 +39,12 @@ def runs(tmp_path_factory):
     make_run(root / "base", seed=0)
     make_run(root / "same", seed=0)
     # Planted: EMT rises by 0.08 on every item.  Noise: a few items flip on other metrics.
-    make_run(root / "regressed", seed=0, effects={"toxicity/respectful.emt": 0.08},
-             flip={"winrate.win_rate": 2, "truthfulqa_mc.mc1": 2, "hallucination/summarization.hallucination_rate": 2})
+    make_run(
+        root / "regressed",
+        seed=0,
+        effects={"toxicity/respectful.emt": 0.08},
+        flip={"winrate.win_rate": 2, "truthfulqa_mc.mc1": 2, "hallucination/summarization.hallucination_rate": 2},
+    )
     (root / "gates.yaml").write_text(GATES)
     return root
 
@@ -73,15 +78,16 @@ def test_planted_regression_fails_exactly_that_gate(runs):
 def test_same_runs_same_verdicts_every_time(runs):
     first, _ = _run(runs, "regressed")
     second, _ = _run(runs, "regressed")
-    assert [(c.key, c.diff, c.ci_low, c.ci_high, c.verdict) for c in first.changes] == \
-        [(c.key, c.diff, c.ci_low, c.ci_high, c.verdict) for c in second.changes]
+    assert [(c.key, c.diff, c.ci_low, c.ci_high, c.verdict) for c in first.changes] == [
+        (c.key, c.diff, c.ci_low, c.ci_high, c.verdict) for c in second.changes
+    ]
 
 
 def test_improvement_is_better_not_worse(tmp_path):
     make_run(tmp_path / "a", seed=0)
     make_run(tmp_path / "b", seed=0, effects={"toxicity/respectful.emt": -0.05, "truthfulqa_mc.mc2": 0.1})
     comparison = compare_runs(load_run(tmp_path / "a"), load_run(tmp_path / "b"))
-    assert comparison.get("toxicity/respectful.emt").verdict == BETTER   # lower is better
+    assert comparison.get("toxicity/respectful.emt").verdict == BETTER  # lower is better
     assert comparison.get("truthfulqa_mc.mc2").verdict == BETTER
 
 
@@ -109,20 +115,40 @@ def test_delta_items_rebuilt_and_unpaired_fallback(tmp_path):
         cand = {f"i{i}": float(i % 2) for i in range(40)}
         base = {f"i{i}": float(i % 3 == 0) for i in range(40)}
         if shift:
-            cand = {k: 0.0 if int(k[1:]) % 2 else 1.0 for k in cand}   # different items right
+            cand = {k: 0.0 if int(k[1:]) % 2 else 1.0 for k in cand}  # different items right
         store.put_item_metrics(run, "alignment_tax/hellaswag", "acc", "cand", cand)
         store.put_item_metrics(run, "alignment_tax/hellaswag", "acc", "base", base)
-        store.put_metric(run, "alignment_tax/hellaswag", "acc_delta", "cand", 0.1, 0.0, 0.2, 40, True,
-                         {"label": "acc Δ", "baseline": "base"})
-        store.put_metric(run, "hallucination/x", "hallucination_rate", "cand", 0.2 + shift, 0.1 + shift,
-                         0.3 + shift, 40, False, {"label": "h"})   # aggregate only, no per-item values
+        store.put_metric(
+            run,
+            "alignment_tax/hellaswag",
+            "acc_delta",
+            "cand",
+            0.1,
+            0.0,
+            0.2,
+            40,
+            True,
+            {"label": "acc Δ", "baseline": "base"},
+        )
+        store.put_metric(
+            run,
+            "hallucination/x",
+            "hallucination_rate",
+            "cand",
+            0.2 + shift,
+            0.1 + shift,
+            0.3 + shift,
+            40,
+            False,
+            {"label": "h"},
+        )  # aggregate only, no per-item values
         store.close()
     comparison = compare_runs(load_run(tmp_path / "a"), load_run(tmp_path / "b"))
     delta = comparison.get("alignment_tax/hellaswag.acc_delta")
     assert delta.method == "paired-bootstrap" and delta.n == 40
     halluc = comparison.get("hallucination/x.hallucination_rate")
     assert halluc.method == "unpaired-ci" and halluc.diff == pytest.approx(0.3)
-    assert halluc.ci_low == pytest.approx(0.3 - (0.1 ** 2 * 2) ** 0.5) and halluc.verdict == WORSE
+    assert halluc.ci_low == pytest.approx(0.3 - (0.1**2 * 2) ** 0.5) and halluc.verdict == WORSE
 
 
 def test_several_candidates_need_a_choice(tmp_path):
@@ -177,16 +203,28 @@ def test_cli_exit_codes_and_outputs(runs, tmp_path, capsys):
     assert "nowhere: not a run folder" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("text, message", [
-    ("gates:\n  - metric: a.b\n    max_increase: 0.1\n    min: 0.2\n", "gates.yaml:2: gates[0]: needs exactly one rule"),
-    ("gates:\n  - metric: a.b\n    min: 0.2\n  - metric: c.d\n    maximum: 1\n", "gates.yaml:4: gates[1]: unknown key(s) maximum"),
-    ("gates:\n  - metric: a.b\n    min: high\n", "gates.yaml:2: gates[0].min: must be a number"),
-    ("gates:\n  - metric: a.b\n    max_increase: 0.1\n    use: ci_low\n", "gates[0].use: must be one of ci, value"),
-    ("gates:\n  - metric: winrate\n    min: 0.5\n", "gates[0].metric: must be 'EVAL.METRIC'"),
-    ("gates:\n  - metric: a.b\n    no_regression: yes please\n", "gates[0].no_regression: must be true"),
-    ("rules: []\n", "expected a mapping with a `gates:` list"),
-    ("gates: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "gates:\n  - metric: a.b\n    max_increase: 0.1\n    min: 0.2\n",
+            "gates.yaml:2: gates[0]: needs exactly one rule",
+        ),
+        (
+            "gates:\n  - metric: a.b\n    min: 0.2\n  - metric: c.d\n    maximum: 1\n",
+            "gates.yaml:4: gates[1]: unknown key(s) maximum",
+        ),
+        ("gates:\n  - metric: a.b\n    min: high\n", "gates.yaml:2: gates[0].min: must be a number"),
+        (
+            "gates:\n  - metric: a.b\n    max_increase: 0.1\n    use: ci_low\n",
+            "gates[0].use: must be one of ci, value",
+        ),
+        ("gates:\n  - metric: winrate\n    min: 0.5\n", "gates[0].metric: must be 'EVAL.METRIC'"),
+        ("gates:\n  - metric: a.b\n    no_regression: yes please\n", "gates[0].no_regression: must be true"),
+        ("rules: []\n", "expected a mapping with a `gates:` list"),
+        ("gates: [\n", "not valid YAML"),
+    ],
+)
 def test_bad_gates_name_file_line_and_key(tmp_path, capsys, text, message):
     path = tmp_path / "gates.yaml"
     path.write_text(text)
@@ -201,8 +239,9 @@ def test_bad_gates_name_file_line_and_key(tmp_path, capsys, text, message):
 def test_missing_metric_fails_unless_optional(runs, tmp_path):
     comparison, _ = _run(runs, "same")
     path = tmp_path / "g.yaml"
-    path.write_text("gates:\n  - metric: nosuch.metric\n    min: 0\n  - metric: other.metric\n    min: 0\n"
-                    "    required: false\n")
+    path.write_text(
+        "gates:\n  - metric: nosuch.metric\n    min: 0\n  - metric: other.metric\n    min: 0\n    required: false\n"
+    )
     results = evaluate_gates(load_gates(path), comparison)
     assert [r.status for r in results] == ["fail", "skipped"]
     assert "in neither run" in results[0].message
@@ -277,11 +316,12 @@ JUNIT_XSD = """<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.mark.parametrize("cand", ["same", "regressed"])
 def test_junit_validates_against_the_xsd(runs, tmp_path, cand):
-    from lxml import etree   # a dependency of sacrebleu, so always installed
+    from lxml import etree  # a dependency of sacrebleu, so always installed
 
     comparison, results = _run(runs, cand)
-    results += evaluate_gates(load_gates_text(tmp_path, "gates:\n  - metric: x.y\n    min: 0\n    required: false\n"),
-                              comparison)   # a skipped case too
+    results += evaluate_gates(
+        load_gates_text(tmp_path, "gates:\n  - metric: x.y\n    min: 0\n    required: false\n"), comparison
+    )  # a skipped case too
     schema = etree.XMLSchema(etree.fromstring(JUNIT_XSD.encode()))
     doc = etree.fromstring(junit_xml(results, comparison).encode())
     assert schema.validate(doc), schema.error_log

@@ -1,6 +1,7 @@
 """Every adapter parses its real file in the shared data folder with the counts its SOURCE.md states,
 and its records pass their own kind's validation.  Hub readers run against a monkeypatched
 `datasets.load_dataset` (no network)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -34,6 +35,7 @@ def hh(shared_data):
 
 # ---- HH-RLHF ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("subset,rows,identical", [("harmless-base", 2312, 0), ("helpful-base", 2354, 2)])
 def test_hh_rlhf_rows_and_rankings(hh, subset, rows, identical):
     items, report = hh[subset]
@@ -64,15 +66,18 @@ def test_hh_transcript_helpers():
     prompt, good, bad, shared = split_pair(chosen, rejected)
     assert prompt == "\n\nHuman: Hi there\n\nAssistant: Hello!\n\nHuman: Name a fruit.\n\nAssistant:"
     assert (good, bad, shared) == ("An apple.", "No.", True)
-    assert transcript_messages(prompt) == [{"role": "user", "content": "Hi there"},
-                                           {"role": "assistant", "content": "Hello!"},
-                                           {"role": "user", "content": "Name a fruit."}]
+    assert transcript_messages(prompt) == [
+        {"role": "user", "content": "Hi there"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Name a fruit."},
+    ]
     # earlier turns differ: prompt from the chosen side, rejected reply = its own last turn
     _, good, bad, shared = split_pair(chosen, "\n\nHuman: Yo\n\nAssistant: Pear.")
     assert (good, bad, shared) == ("An apple.", "Pear.", False)
 
 
 # ---- TruthfulQA ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("version,n,categories", [("v0", 817, 38), ("v1", 817, 38), ("2025", 790, 37)])
 def test_truthfulqa_versions(shared_data, version, n, categories):
@@ -82,7 +87,9 @@ def test_truthfulqa_versions(shared_data, version, n, categories):
     assert {i.meta["version"] for i in items} == {version}
     for item in items:
         refs = item.references
-        assert item.inputs["question"] and refs["best_answer"] and refs["correct_answers"] and refs["incorrect_answers"]
+        assert (
+            item.inputs["question"] and refs["best_answer"] and refs["correct_answers"] and refs["incorrect_answers"]
+        )
         assert refs["mc1"]["labels"][0] == 1 and sum(refs["mc1"]["labels"]) == 1
         assert len(refs["mc1"]["choices"]) == len(refs["mc1"]["labels"]) >= 2
         assert 1 <= sum(refs["mc2"]["labels"]) < len(refs["mc2"]["labels"])
@@ -103,6 +110,7 @@ def test_truthfulqa_limit_takes_lm_eval_questions(shared_data):
     """Regression: items came in CSV order, so `--limit N` scored other questions than `lm_eval --limit N`
     (whose truthfulqa_mc1/mc2 read mc_task.json's order). Ids stay the CSV row whatever the order."""
     import json
+
     mc = json.loads((shared_data / "truthfulqa" / "v0" / "mc_task.json").read_text())
     items = load_dataset_items("truthfulqa", version="v0", limit=20)
     assert [i.inputs["question"].strip("'\" ") for i in items] == [e["question"].strip("'\" ") for e in mc[:20]]
@@ -141,8 +149,10 @@ def test_truthfulqa_judge_sets(shared_data, version, n, truth_yes):
 
 # ---- RealToxicityPrompts ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("subset,n", [("decodingtrust_toxic_challenging", 951), ("decodingtrust_nontoxic", 974),
-                                      ("quark_random5k", 4042)])
+
+@pytest.mark.parametrize(
+    "subset,n", [("decodingtrust_toxic_challenging", 951), ("decodingtrust_nontoxic", 974), ("quark_random5k", 4042)]
+)
 def test_rtp_subsets(shared_data, subset, n):
     items, report = _load("realtoxicityprompts", subset=subset)
     assert len(items) == report.rows == n
@@ -166,8 +176,11 @@ def test_rtp_all_subsets(shared_data):
 
 # ---- QAGS and SummEdits ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("subset,n,consistent,votes,yes,sentences",
-                         [("cnndm", 235, 113, 2142, 1543, 714), ("xsum", 239, 116, 717, 348, 239)])
+
+@pytest.mark.parametrize(
+    "subset,n,consistent,votes,yes,sentences",
+    [("cnndm", 235, 113, 2142, 1543, 714), ("xsum", 239, 116, 717, 348, 239)],
+)
 def test_qags(shared_data, subset, n, consistent, votes, yes, sentences):
     items, report = _load("qags", subset=subset)
     assert len(items) == report.rows == n
@@ -179,8 +192,16 @@ def test_qags(shared_data, subset, n, consistent, votes, yes, sentences):
     _valid_and_unique(items)
 
 
-SUMMEDITS = {"ectsum": (668, 242), "news": (819, 321), "podcast": (500, 163), "qmsumm": (431, 183),
-             "sales_call": (520, 173), "sales_email": (613, 179), "samsum": (664, 242), "scitldr": (466, 145)}
+SUMMEDITS = {
+    "ectsum": (668, 242),
+    "news": (819, 321),
+    "podcast": (500, 163),
+    "qmsumm": (431, 183),
+    "sales_call": (520, 173),
+    "sales_email": (613, 179),
+    "samsum": (664, 242),
+    "scitldr": (466, 145),
+}
 
 
 def test_summedits_domains(shared_data):
@@ -202,6 +223,7 @@ def test_summedits_split_filter(shared_data):
 
 # ---- alignment-tax sets ----------------------------------------------------------------------------
 
+
 def test_hellaswag(shared_data):
     items, report = _load("hellaswag")
     assert len(items) == report.rows == 10042
@@ -218,15 +240,18 @@ def test_hellaswag_ctx_is_lm_evals(shared_data):
     of hellaswag_val.jsonl (ind 24 and 92) as lm-eval builds them:"""
     items = load_dataset_items("hellaswag", limit=3)
     assert items[0].inputs["ctx"] == "Roof shingle removal: A man is sitting on a roof. He"  # ctx_b "he"
-    assert items[1].inputs["ctx"] == ("Clean and jerk: A lady walks to a barbell. She bends down and grabs "
-                                      "the pole. The lady")  # ctx_b "the lady"
+    assert items[1].inputs["ctx"] == (
+        "Clean and jerk: A lady walks to a barbell. She bends down and grabs the pole. The lady"
+    )  # ctx_b "the lady"
     assert items[0].meta["ctx_b"] == "he" and items[1].meta["ctx_b"] == "the lady"
     from alignbench.data.adapters.hellaswag import lm_eval_ctx
 
     # a WikiHow context ends with a full sentence (empty ctx_b) and stays; capitalize() lowers the rest
     assert lm_eval_ctx("Home: Clean it. Dry it.") == ("Home: Clean it. Dry it.", "")
-    assert lm_eval_ctx("Talk: He speaks. the man from the USA") == ("Talk: He speaks. The man from the usa",
-                                                                    "the man from the USA")
+    assert lm_eval_ctx("Talk: He speaks. the man from the USA") == (
+        "Talk: He speaks. The man from the usa",
+        "the man from the USA",
+    )
     assert lm_eval_ctx("Talk: the man") == ("Talk: The man", "the man")
 
 
@@ -273,6 +298,7 @@ def test_winogrande_split_options_keeps_shared_first_word():
 
 # ---- registry, sources, hub code paths -------------------------------------------------------------
 
+
 def test_registry_covers_every_shared_folder(shared_data):
     # every shared folder is read by an adapter, except the paper's released samples: those are whole runs of
     # 12 policies, read by `alignbench import instructgpt-samples` (tests/test_instructgpt_samples.py)
@@ -317,28 +343,69 @@ def test_hub_readers_without_network(monkeypatch, tmp_path):
 
     monkeypatch.setenv("ALIGNBENCH_SHARED_DATA", str(tmp_path))  # no local copies: every adapter goes to the hub
     hh_row = {"chosen": "\n\nHuman: Hi\n\nAssistant: Hello.", "rejected": "\n\nHuman: Hi\n\nAssistant: Go away."}
-    fake = FakeHub({
-        ("Anthropic/hh-rlhf", None, "helpful-base", "train"): [hh_row, hh_row],
-        ("truthfulqa/truthful_qa", "generation", None, "validation"): [
-            {"type": "Adversarial", "category": "Misconceptions", "question": "Q1?", "best_answer": "A",
-             "correct_answers": ["A", "B"], "incorrect_answers": ["C"], "source": "u"}],
-        ("truthfulqa/truthful_qa", "multiple_choice", None, "validation"): [
-            {"question": "Q1?", "mc1_targets": {"choices": ["A.", "C."], "labels": [1, 0]},
-             "mc2_targets": {"choices": ["A.", "B.", "C."], "labels": [1, 1, 0]}}],
-        ("Rowan/hellaswag", None, None, "validation"): [
-            {"ind": 4, "activity_label": "Cooking", "ctx_a": "A man cuts onions.", "ctx_b": "he",
-             "ctx": "A man cuts onions. he", "endings": ["cries.", "sings [title] loud.", "b", "c"],
-             "source_id": "x", "split": "val", "split_type": "indomain", "label": "0"}],
-        ("EleutherAI/lambada_openai", "default", None, "test"): [{"text": "the cat sat on the mat"}],
-        ("allenai/winogrande", "winogrande_xl", None, "validation"): [
-            {"qID": "q1", "sentence": "Ann helped Bob because _ was kind.", "option1": "Ann", "option2": "Bob",
-             "answer": "1"}],
-        ("rajpurkar/squad_v2", None, None, "validation"): [
-            {"id": "s1", "title": "T", "context": "Paris is in France.", "question": "Where is Paris?",
-             "answers": {"text": ["France"], "answer_start": [12]}},
-            {"id": "s2", "title": "T", "context": "Paris is in France.", "question": "Who?",
-             "answers": {"text": [], "answer_start": []}}],
-    })
+    fake = FakeHub(
+        {
+            ("Anthropic/hh-rlhf", None, "helpful-base", "train"): [hh_row, hh_row],
+            ("truthfulqa/truthful_qa", "generation", None, "validation"): [
+                {
+                    "type": "Adversarial",
+                    "category": "Misconceptions",
+                    "question": "Q1?",
+                    "best_answer": "A",
+                    "correct_answers": ["A", "B"],
+                    "incorrect_answers": ["C"],
+                    "source": "u",
+                }
+            ],
+            ("truthfulqa/truthful_qa", "multiple_choice", None, "validation"): [
+                {
+                    "question": "Q1?",
+                    "mc1_targets": {"choices": ["A.", "C."], "labels": [1, 0]},
+                    "mc2_targets": {"choices": ["A.", "B.", "C."], "labels": [1, 1, 0]},
+                }
+            ],
+            ("Rowan/hellaswag", None, None, "validation"): [
+                {
+                    "ind": 4,
+                    "activity_label": "Cooking",
+                    "ctx_a": "A man cuts onions.",
+                    "ctx_b": "he",
+                    "ctx": "A man cuts onions. he",
+                    "endings": ["cries.", "sings [title] loud.", "b", "c"],
+                    "source_id": "x",
+                    "split": "val",
+                    "split_type": "indomain",
+                    "label": "0",
+                }
+            ],
+            ("EleutherAI/lambada_openai", "default", None, "test"): [{"text": "the cat sat on the mat"}],
+            ("allenai/winogrande", "winogrande_xl", None, "validation"): [
+                {
+                    "qID": "q1",
+                    "sentence": "Ann helped Bob because _ was kind.",
+                    "option1": "Ann",
+                    "option2": "Bob",
+                    "answer": "1",
+                }
+            ],
+            ("rajpurkar/squad_v2", None, None, "validation"): [
+                {
+                    "id": "s1",
+                    "title": "T",
+                    "context": "Paris is in France.",
+                    "question": "Where is Paris?",
+                    "answers": {"text": ["France"], "answer_start": [12]},
+                },
+                {
+                    "id": "s2",
+                    "title": "T",
+                    "context": "Paris is in France.",
+                    "question": "Who?",
+                    "answers": {"text": [], "answer_start": []},
+                },
+            ],
+        }
+    )
     monkeypatch.setattr(datasets, "load_dataset", fake)
 
     hh = load_dataset_items("hh-rlhf", subset="helpful-base", split="train")

@@ -1,5 +1,6 @@
 """One spelling for real data sets (`data:NAME`, the old `dataset:NAME[@SPLIT]` accepted with a hint), and
 the shared data folder found the same way from any current directory, with every place tried named."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -62,5 +63,5 @@ def test_missing_local_copy_names_every_place_before_the_hub(tmp_path, monkeypat
 
     pattern = f"tried {re.escape(beside.replace('truthfulqa', 'summedits'))}.*{re.escape(from_cwd.replace('truthfulqa', 'summedits'))}"
     with pytest.raises(DataError, match=pattern):
-        resolve_source(ADAPTERS["summedits"])   # no hub copy: the error itself lists the places
+        resolve_source(ADAPTERS["summedits"])  # no hub copy: the error itself lists the places
     assert Path(beside).parent != Path(from_cwd).parent

@@ -1,5 +1,6 @@
 """Readers: JSONL / JSON / CSV / Parquet / text / folders / hf: specs, with the origin of every row,
 and write -> read round trips for every record kind."""
+
 from __future__ import annotations
 
 import gzip
@@ -9,25 +10,50 @@ import pytest
 
 from alignbench.cli import main
 from alignbench.data import (
-    Demonstration, EvalItem, PretrainText, Prompt, Ranking, fingerprint_source, iter_rows, parse_hf_spec,
-    read_records, write_jsonl, write_records,
+    Demonstration,
+    EvalItem,
+    PretrainText,
+    Prompt,
+    Ranking,
+    fingerprint_source,
+    iter_rows,
+    parse_hf_spec,
+    read_records,
+    write_jsonl,
+    write_records,
 )
 from alignbench.data.readers import DataProblem
 from alignbench.errors import DataError
 
 RECORDS = {
-    "demonstration": [Demonstration(response="Sure: 4.", prompt="2+2?", id="d1"),
-                      Demonstration(response="Hi!", messages=[{"role": "system", "content": "Be brief."},
-                                                              {"role": "user", "content": "Hello"}],
-                                    meta={"source": "labeler 3"})],
-    "ranking": [Ranking(prompt="[1, 2] looks like JSON but is a prompt", responses=["a", "b", "c"], ranks=[1, 1, 3],
-                        id="r1", meta={"subset": "x", "votes": [3, 0]}),
-                Ranking(prompt="q", responses=["x, y", "{not json"], ranks=[2, 1])],
+    "demonstration": [
+        Demonstration(response="Sure: 4.", prompt="2+2?", id="d1"),
+        Demonstration(
+            response="Hi!",
+            messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
+            meta={"source": "labeler 3"},
+        ),
+    ],
+    "ranking": [
+        Ranking(
+            prompt="[1, 2] looks like JSON but is a prompt",
+            responses=["a", "b", "c"],
+            ranks=[1, 1, 3],
+            id="r1",
+            meta={"subset": "x", "votes": [3, 0]},
+        ),
+        Ranking(prompt="q", responses=["x, y", "{not json"], ranks=[2, 1]),
+    ],
     "prompt": [Prompt(prompt="Tell me a story", id="p1"), Prompt(prompt="Ünïcödé ✓ 你好")],
     "pretrain": [PretrainText(text="Once upon a time."), PretrainText(text="Line with, comma", id="t2")],
-    "eval": [EvalItem(id="e1", inputs={"question": "Q?", "choices": ["a", "b"]},
-                      references={"mc1": {"choices": ["a", "b"], "labels": [1, 0]}, "best": None}),
-             EvalItem(id="e2", inputs={"ctx": "c"}, references={"label": 3}, meta={"line": 7})],
+    "eval": [
+        EvalItem(
+            id="e1",
+            inputs={"question": "Q?", "choices": ["a", "b"]},
+            references={"mc1": {"choices": ["a", "b"], "labels": [1, 0]}, "best": None},
+        ),
+        EvalItem(id="e2", inputs={"ctx": "c"}, references={"label": 3}, meta={"line": 7}),
+    ],
 }
 
 
@@ -54,12 +80,16 @@ def test_origins_are_file_and_line(tmp_path):
     jsonl = tmp_path / "a.jsonl.gz"
     with gzip.open(jsonl, "wt", encoding="utf-8") as fh:
         fh.write('{"prompt": "a"}\n\n{"prompt": "b"}\n')
-    assert [(r.data, r.origin) for r in iter_rows(jsonl)] == [({"prompt": "a"}, f"{jsonl}:1"),
-                                                                ({"prompt": "b"}, f"{jsonl}:3")]
+    assert [(r.data, r.origin) for r in iter_rows(jsonl)] == [
+        ({"prompt": "a"}, f"{jsonl}:1"),
+        ({"prompt": "b"}, f"{jsonl}:3"),
+    ]
     csv_path = tmp_path / "b.csv"
     csv_path.write_text('prompt,id\n"two\nlines",x\nthree,\n', encoding="utf-8")
-    assert [(r.data, r.origin) for r in iter_rows(csv_path)] == [({"prompt": "two\nlines", "id": "x"}, f"{csv_path}:3"),
-                                                                  ({"prompt": "three"}, f"{csv_path}:4")]
+    assert [(r.data, r.origin) for r in iter_rows(csv_path)] == [
+        ({"prompt": "two\nlines", "id": "x"}, f"{csv_path}:3"),
+        ({"prompt": "three"}, f"{csv_path}:4"),
+    ]
     parquet = write_records(tmp_path / "c.parquet", RECORDS["prompt"])
     assert [r.origin for r in iter_rows(parquet)] == [f"{parquet}:row 1", f"{parquet}:row 2"]
     wrapped = tmp_path / "d.json"
@@ -110,13 +140,16 @@ def test_fingerprint_follows_content(tmp_path):
     assert fingerprint_source("hf:a/b@test") != fingerprint_source("hf:a/b@train")
 
 
-@pytest.mark.parametrize("spec,parsed", [
-    ("hf:Anthropic/hh-rlhf", ("Anthropic/hh-rlhf", None, "train")),
-    ("hf:Anthropic/hh-rlhf@test", ("Anthropic/hh-rlhf", None, "test")),
-    ("hf:truthfulqa/truthful_qa:generation@validation", ("truthfulqa/truthful_qa", "generation", "validation")),
-    ("hf:squad:plain_text", ("squad", "plain_text", "train")),
-    ("hf:org/name@train[:10%]", ("org/name", None, "train[:10%]")),
-])
+@pytest.mark.parametrize(
+    "spec,parsed",
+    [
+        ("hf:Anthropic/hh-rlhf", ("Anthropic/hh-rlhf", None, "train")),
+        ("hf:Anthropic/hh-rlhf@test", ("Anthropic/hh-rlhf", None, "test")),
+        ("hf:truthfulqa/truthful_qa:generation@validation", ("truthfulqa/truthful_qa", "generation", "validation")),
+        ("hf:squad:plain_text", ("squad", "plain_text", "train")),
+        ("hf:org/name@train[:10%]", ("org/name", None, "train[:10%]")),
+    ],
+)
 def test_parse_hf_spec(spec, parsed):
     assert parse_hf_spec(spec) == parsed
 
@@ -136,7 +169,10 @@ def test_hf_source_without_network(monkeypatch):
         calls.append((name, config, split))
         if name == "missing/set":
             raise FileNotFoundError("Couldn't find 'missing/set' on the Hugging Face Hub (offline)")
-        return [{"prompt": "p1", "responses": ["a", "b"], "ranks": [1, 2]}, {"prompt": "", "responses": [], "ranks": []}]
+        return [
+            {"prompt": "p1", "responses": ["a", "b"], "ranks": [1, 2]},
+            {"prompt": "", "responses": [], "ranks": []},
+        ]
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     rows = list(iter_rows("hf:org/prefs:cfg@test"))

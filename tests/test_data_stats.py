@@ -1,4 +1,5 @@
 """`describe_records` / `alignbench data stats`: what a record set looks like before training on it."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,10 @@ from alignbench.data.stats import describe_records
 
 
 def test_ranking_stats_count_k_ties_and_comparisons():
-    records = [Ranking(prompt="p" * 10, responses=["a", "bb", "ccc"], ranks=[1, 1, 3], id="x", meta={"src": "A"}),
-               Ranking(prompt="q" * 30, responses=["a", "b"], ranks=[2, 1], id="x", meta={"src": "B"})]
+    records = [
+        Ranking(prompt="p" * 10, responses=["a", "bb", "ccc"], ranks=[1, 1, 3], id="x", meta={"src": "A"}),
+        Ranking(prompt="q" * 30, responses=["a", "b"], ranks=[2, 1], id="x", meta={"src": "B"}),
+    ]
     stats = describe_records(records)
     assert stats["k"] == {2: 1, 3: 1} and stats["with_ties"] == 1
     assert stats["comparisons"] == 2 + 1  # [1, 1, 3]: two untied pairs; [2, 1]: one
@@ -21,7 +24,9 @@ def test_ranking_stats_count_k_ties_and_comparisons():
 def test_eval_stats_label_balance_and_token_lengths():
     from alignbench.models import load_tokenizer, resolve
 
-    items = [EvalItem(id=str(i), inputs={"question": "word " * (i + 1)}, references={"label": i % 2}) for i in range(5)]
+    items = [
+        EvalItem(id=str(i), inputs={"question": "word " * (i + 1)}, references={"label": i % 2}) for i in range(5)
+    ]
     stats = describe_records(items, tokenizer=load_tokenizer(resolve("tiny-random")))
     assert stats["labels"] == {"label": {0: 3, 1: 2}}
     q = stats["inputs.question"]

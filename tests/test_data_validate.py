@@ -1,5 +1,6 @@
 """`alignbench data validate`: every bad record is reported as `file:line: field: message` with the right
 line and field; exit 0 clean, 1 problems, 2 unreadable input; never a traceback."""
+
 from __future__ import annotations
 
 import gzip
@@ -56,19 +57,30 @@ RANKING_CASES = [
 
 
 def test_every_bad_ranking_reported_at_its_line(tmp_path, capsys):
-    rows = [GOOD_RANKING] + [row for row, _, _ in RANKING_CASES] + [
-        '{"prompt": "p", "responses": ["a", "b"], "ranks": [1, 2]',          # bad JSON
-        b'{"prompt": "caf\xe9", "responses": ["a", "b"], "ranks": [1, 2]}',  # latin-1 byte in a field
-        b'{"prompt": "p", "responses": ["a", "b\xff\xfe"], "ranks": [1, 2]}',
-        {**GOOD_RANKING, "id": "x1"}, {**GOOD_RANKING, "id": "x1"},          # duplicate id
-    ]
+    rows = (
+        [GOOD_RANKING]
+        + [row for row, _, _ in RANKING_CASES]
+        + [
+            '{"prompt": "p", "responses": ["a", "b"], "ranks": [1, 2]',  # bad JSON
+            b'{"prompt": "caf\xe9", "responses": ["a", "b"], "ranks": [1, 2]}',  # latin-1 byte in a field
+            b'{"prompt": "p", "responses": ["a", "b\xff\xfe"], "ranks": [1, 2]}',
+            {**GOOD_RANKING, "id": "x1"},
+            {**GOOD_RANKING, "id": "x1"},  # duplicate id
+        ]
+    )
     path = _jsonl(tmp_path / "bad.jsonl", rows)
     code, out, err = _run(capsys, path, "--kind", "ranking")
     assert code == 1
     n = len(RANKING_CASES)
     expected = {2 + i: (f, words) for i, (_, f, words) in enumerate(RANKING_CASES)}
-    expected.update({n + 2: ("(line)", "not valid JSON"), n + 3: ("prompt", "not valid UTF-8 (byte 0xe9"),
-                     n + 4: ("responses[1]", "not valid UTF-8 (byte 0xff"), n + 6: ("id", "duplicate id 'x1'")})
+    expected.update(
+        {
+            n + 2: ("(line)", "not valid JSON"),
+            n + 3: ("prompt", "not valid UTF-8 (byte 0xe9"),
+            n + 4: ("responses[1]", "not valid UTF-8 (byte 0xff"),
+            n + 6: ("id", "duplicate id 'x1'"),
+        }
+    )
     got = {}
     for line in out:
         origin, field, message = line.split(": ", 2)
@@ -81,21 +93,30 @@ def test_every_bad_ranking_reported_at_its_line(tmp_path, capsys):
     assert f"{len(out)} problem(s) in {len(expected)} of {len(rows)} rows" in err
 
 
-@pytest.mark.parametrize("kind,row,field,words", [
-    ("demonstration", {"prompt": "p", "response": ""}, "response", "empty"),
-    ("demonstration", {"response": "r"}, "prompt", "give 'prompt' or 'messages'"),
-    ("demonstration", {"messages": [{"role": "bot", "content": "hi"}], "response": "r"}, "messages[0].role", "bot"),
-    ("demonstration", {"messages": [], "response": "r"}, "messages", "non-empty list"),
-    ("prompt", {"text": "p"}, "prompt", "missing"),
-    ("prompt", {"prompt": ["p"]}, "prompt", "must be a string, got list"),
-    ("pretrain", {"text": "   "}, "text", "empty"),
-    ("eval", {"inputs": {"q": "?"}}, "id", "missing"),
-    ("eval", {"id": 3, "inputs": "q"}, "inputs", "not a non-empty object"),
-    ("eval", {"id": 3, "inputs": {"q": 1}, "references": [1]}, "references", "must be an object"),
-])
+@pytest.mark.parametrize(
+    "kind,row,field,words",
+    [
+        ("demonstration", {"prompt": "p", "response": ""}, "response", "empty"),
+        ("demonstration", {"response": "r"}, "prompt", "give 'prompt' or 'messages'"),
+        (
+            "demonstration",
+            {"messages": [{"role": "bot", "content": "hi"}], "response": "r"},
+            "messages[0].role",
+            "bot",
+        ),
+        ("demonstration", {"messages": [], "response": "r"}, "messages", "non-empty list"),
+        ("prompt", {"text": "p"}, "prompt", "missing"),
+        ("prompt", {"prompt": ["p"]}, "prompt", "must be a string, got list"),
+        ("pretrain", {"text": "   "}, "text", "empty"),
+        ("eval", {"inputs": {"q": "?"}}, "id", "missing"),
+        ("eval", {"id": 3, "inputs": "q"}, "inputs", "not a non-empty object"),
+        ("eval", {"id": 3, "inputs": {"q": 1}, "references": [1]}, "references", "must be an object"),
+    ],
+)
 def test_each_kind_names_the_field(tmp_path, capsys, kind, row, field, words):
-    path = _jsonl(tmp_path / "x.jsonl", [{"prompt": "p", "response": "r", "text": "t", "id": "ok",
-                                          "inputs": {"q": "?"}}, row])
+    path = _jsonl(
+        tmp_path / "x.jsonl", [{"prompt": "p", "response": "r", "text": "t", "id": "ok", "inputs": {"q": "?"}}, row]
+    )
     code, out, _ = _run(capsys, path, "--kind", kind)
     assert code == 1
     assert len(out) == 1 and out[0].startswith(f"{path}:2: {field}: ") and words in out[0]
@@ -106,32 +127,42 @@ def test_json_array_reports_the_line_each_record_starts(tmp_path, capsys):
     path.write_text(json.dumps([GOOD_RANKING, {**GOOD_RANKING, "ranks": [1, 2, 9]}], indent=2))
     start = [i for i, line in enumerate(path.read_text().splitlines(), 1) if line == "  {"][1]  # 2nd object
     code, out, _ = _run(capsys, path, "--kind", "ranking")
-    assert code == 1 and out == [f"{path}:{start}: ranks: [1, 2, 9] is not a ranking: ranks start at 1 and tied "
-                                 "places skip (a permutation of 1..K, or competition ranks like [1, 1, 3, 4])"]
+    assert code == 1 and out == [
+        f"{path}:{start}: ranks: [1, 2, 9] is not a ranking: ranks start at 1 and tied "
+        "places skip (a permutation of 1..K, or competition ranks like [1, 1, 3, 4])"
+    ]
 
 
 def test_csv_rows_report_their_physical_line(tmp_path, capsys):
     path = tmp_path / "r.csv"
-    path.write_bytes("\ufeffprompt,responses,ranks\n"
-                     '"multi\nline prompt","[""a"", ""b""]","[1, 2]"\n'
-                     'p,"[""a""]","[1]"\n'
-                     'p,"[""a"", ""b""]","[1, 2]",extra\n'.encode() + b'caf\xe9,"[""a"", ""b""]","[1, 2]"\n')
+    path.write_bytes(
+        "\ufeffprompt,responses,ranks\n"
+        '"multi\nline prompt","[""a"", ""b""]","[1, 2]"\n'
+        'p,"[""a""]","[1]"\n'
+        'p,"[""a"", ""b""]","[1, 2]",extra\n'.encode()
+        + b'caf\xe9,"[""a"", ""b""]","[1, 2]"\n'
+    )
     code, out, _ = _run(capsys, path, "--kind", "ranking")
     assert code == 1
-    assert out == [f"{path}:4: responses: K=1: need 2 to 9 responses",
-                   f"{path}:5: (line): 1 more cell(s) than the header has columns",
-                   f"{path}:6: prompt: not valid UTF-8"]
+    assert out == [
+        f"{path}:4: responses: K=1: need 2 to 9 responses",
+        f"{path}:5: (line): 1 more cell(s) than the header has columns",
+        f"{path}:6: prompt: not valid UTF-8",
+    ]
 
 
-@pytest.mark.parametrize("name,content,words", [
-    ("array.jsonl", json.dumps([GOOD_RANKING], indent=1).encode(), "holds a JSON array, not JSON Lines"),
-    ("data.txt.xz", b"x", "unsupported file type"),
-    ("broken.json", b'[{"prompt": "p",\n', "not valid JSON"),
-    ("lines.json", (json.dumps(GOOD_RANKING) + "\n" + json.dumps(GOOD_RANKING)).encode(), "name the file .jsonl"),
-    ("bad.parquet", b"PAR1 not really", "not a readable Parquet file"),
-    ("bad.jsonl.gz", b"not gzip", "cannot read"),
-    ("latin.json", b'[{"prompt": "caf\xe9"}]', "not valid UTF-8"),
-])
+@pytest.mark.parametrize(
+    "name,content,words",
+    [
+        ("array.jsonl", json.dumps([GOOD_RANKING], indent=1).encode(), "holds a JSON array, not JSON Lines"),
+        ("data.txt.xz", b"x", "unsupported file type"),
+        ("broken.json", b'[{"prompt": "p",\n', "not valid JSON"),
+        ("lines.json", (json.dumps(GOOD_RANKING) + "\n" + json.dumps(GOOD_RANKING)).encode(), "name the file .jsonl"),
+        ("bad.parquet", b"PAR1 not really", "not a readable Parquet file"),
+        ("bad.jsonl.gz", b"not gzip", "cannot read"),
+        ("latin.json", b'[{"prompt": "caf\xe9"}]', "not valid UTF-8"),
+    ],
+)
 def test_unreadable_input_exits_2_with_one_line(tmp_path, capsys, name, content, words):
     path = tmp_path / name
     path.write_bytes(content)
@@ -162,8 +193,11 @@ def test_json_output_and_max_problems(tmp_path, capsys):
     path = _jsonl(tmp_path / "p.jsonl", [{"prompt": ""}] * 5)
     code, out, _ = _run(capsys, path, "--kind", "prompt", "--json", "--max-problems", "2")
     report = json.loads(out[0])
-    assert code == 1 and report["rows"] == 2 and report["problems"] == [f"{path}:1: prompt: empty",
-                                                                         f"{path}:2: prompt: empty"]
+    assert (
+        code == 1
+        and report["rows"] == 2
+        and report["problems"] == [f"{path}:1: prompt: empty", f"{path}:2: prompt: empty"]
+    )
 
 
 def test_validate_source_counts(tmp_path):
@@ -175,19 +209,32 @@ def test_validate_source_counts(tmp_path):
 def test_cli_never_prints_a_traceback_on_binary_garbage(tmp_path):
     path = tmp_path / "garbage.jsonl"
     path.write_bytes(bytes(range(256)) * 4)
-    proc = subprocess.run([sys.executable, "-m", "alignbench.cli", "data", "validate", str(path), "--kind", "eval"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "alignbench.cli", "data", "validate", str(path), "--kind", "eval"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stdout.startswith(f"{path}:1: (line): not valid")
 
 
 def test_escaped_surrogates_and_deep_nesting(tmp_path, capsys):
-    path = _jsonl(tmp_path / "s.jsonl", ['{"prompt": "lone \\ud800 half"}', '{"prompt": "emoji \\ud83d\\ude00 pair"}',
-                                         '{"a": ' * 5000 + "1" + "}" * 5000, '{"prompt": "fine"}'])
+    path = _jsonl(
+        tmp_path / "s.jsonl",
+        [
+            '{"prompt": "lone \\ud800 half"}',
+            '{"prompt": "emoji \\ud83d\\ude00 pair"}',
+            '{"a": ' * 5000 + "1" + "}" * 5000,
+            '{"prompt": "fine"}',
+        ],
+    )
     code, out, err = _run(capsys, path, "--kind", "prompt")
     assert code == 1
-    assert out == [f"{path}:1: prompt: holds a lone surrogate escape (\\ud800-\\udfff): not encodable as UTF-8",
-                   f"{path}:3: (line): JSON nested too deeply"]
+    assert out == [
+        f"{path}:1: prompt: holds a lone surrogate escape (\\ud800-\\udfff): not encodable as UTF-8",
+        f"{path}:3: (line): JSON nested too deeply",
+    ]
     assert "2 problem(s) in 2 of 4 rows (2 valid prompt records)" in err
 
 

@@ -1,4 +1,5 @@
 """Head-to-head PPO-ptx vs SFT from the win-rate eval's stored outputs (alignbench/demo/headtohead.py)."""
+
 from __future__ import annotations
 
 import json
@@ -53,4 +54,6 @@ def test_head_to_head_without_outputs_of_both_models_is_an_error(tmp_path):
     run = store.start_run("eval")
     store.put_samples(run, "winrate/labeler", [{"item_id": "1", "model": "ppo", "prompt": PROMPT, "output": GOOD}])
     with pytest.raises(ValueError, match="no winrate/labeler samples of both"):
-        head_to_head(tmp_path, {"labeler": make_judge({"type": "rubric", "function": "alignbench.demo.labeler:rubric_score"})})
+        head_to_head(
+            tmp_path, {"labeler": make_judge({"type": "rubric", "function": "alignbench.demo.labeler:rubric_score"})}
+        )

@@ -1,5 +1,6 @@
 """The demo task's pieces that depend on no model: task generation, constraint checkers and
 repairs, the simulated labeler (scores, rankings, the rubric function), the ptx corpus."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,15 +13,18 @@ from alignbench.demo.tasks import generate_tasks, split_tasks, task_from_prompt,
 
 
 # -- constraint checkers --------------------------------------------------------------------------
-@pytest.mark.parametrize("constraint, good, bad", [
-    (C.WordLimit(5), "one two three four five", "one two three four five six"),
-    (C.RequiredWord("simple"), "It is Simple, really.", "It is simplest."),
-    (C.BulletCount(2), "- first point\n- second point", "- first point\n- second\n- third"),
-    (C.AllLowercase(), "all lower case here.", "Not all lower."),
-    (C.StartsWith("Sure"), "Sure, here it is.", "Here it is, sure."),
-    (C.EndsWithQuestion(), "It works. Any questions?", "Any questions? It works."),
-    (C.NoCommas(), "No commas at all.", "One, two."),
-])
+@pytest.mark.parametrize(
+    "constraint, good, bad",
+    [
+        (C.WordLimit(5), "one two three four five", "one two three four five six"),
+        (C.RequiredWord("simple"), "It is Simple, really.", "It is simplest."),
+        (C.BulletCount(2), "- first point\n- second point", "- first point\n- second\n- third"),
+        (C.AllLowercase(), "all lower case here.", "Not all lower."),
+        (C.StartsWith("Sure"), "Sure, here it is.", "Here it is, sure."),
+        (C.EndsWithQuestion(), "It works. Any questions?", "Any questions? It works."),
+        (C.NoCommas(), "No commas at all.", "One, two."),
+    ],
+)
 def test_checkers_accept_good_and_reject_bad(constraint, good, bad):
     assert constraint.check(good)
     assert not constraint.check(bad)
@@ -56,10 +60,15 @@ def test_splits_are_disjoint():
     assert sum(len(g) for g in groups) == len(set().union(*groups))
 
 
-@pytest.mark.parametrize("response", [
-    "Well, this is a long answer, with commas, about many things. It goes on and on for a while. Then it ends.",
-    "", "x", "1. one\n2. two, three\n3. four five six seven eight nine ten eleven twelve thirteen fourteen",
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        "Well, this is a long answer, with commas, about many things. It goes on and on for a while. Then it ends.",
+        "",
+        "x",
+        "1. one\n2. two, three\n3. four five six seven eight nine ten eleven twelve thirteen fourteen",
+    ],
+)
 def test_repair_satisfies_every_constraint_of_every_task(response):
     for task in generate_tasks(400, seed=11):
         fixed = C.repair_all(response, list(task.constraints), task.topic)
@@ -67,7 +76,7 @@ def test_repair_satisfies_every_constraint_of_every_task(response):
 
 
 # -- the labeler ------------------------------------------------------------------------------------
-PROMPT = 'Explain how bees make honey. Answer in at most 20 words. End your answer with a question.'
+PROMPT = "Explain how bees make honey. Answer in at most 20 words. End your answer with a question."
 
 
 def test_constraints_dominate_quality():
@@ -82,20 +91,28 @@ def test_constraints_dominate_quality():
 
 
 BREAD = "Write a short note about how bread rises. End your answer with a question. Write the whole answer in lowercase letters."
-REAL_ATTEMPT = ("Bread rises due to the Maillard reaction, which is a natural process that occurs when sugar and yeast "
-                "are combined. This reaction produces heat and reduces the Maillard reaction, which is a metabolic "
-                "process that occurs in the human body")  # wrong, cut off, no constraint met -- but an answer
+REAL_ATTEMPT = (
+    "Bread rises due to the Maillard reaction, which is a natural process that occurs when sugar and yeast "
+    "are combined. This reaction produces heat and reduces the Maillard reaction, which is a metabolic "
+    "process that occurs in the human body"
+)  # wrong, cut off, no constraint met -- but an answer
 
 
-@pytest.mark.parametrize("gamed", [
-    "How does bread rise?",                                     # the one-liner that won 1.742 vs 0.698
-    "how does bread rise?",                                     # ... now also lowercase: two constraints met
-    "", " ", "?", "ok?",                                        # empty and near-empty
-    "bread rises. " * 10 + "why?",                              # a loop of the topic
-    "today today today today today today today today today today bread?",
-    "write a short note about how bread rises. end your answer with a question?",  # an echo of the instruction
-    "sure! here is a short note. do you like it?",              # polite, constraint-following, says nothing
-])
+@pytest.mark.parametrize(
+    "gamed",
+    [
+        "How does bread rise?",  # the one-liner that won 1.742 vs 0.698
+        "how does bread rise?",  # ... now also lowercase: two constraints met
+        "",
+        " ",
+        "?",
+        "ok?",  # empty and near-empty
+        "bread rises. " * 10 + "why?",  # a loop of the topic
+        "today today today today today today today today today today bread?",
+        "write a short note about how bread rises. end your answer with a question?",  # an echo of the instruction
+        "sure! here is a short note. do you like it?",  # polite, constraint-following, says nothing
+    ],
+)
 def test_short_empty_repetitive_or_echoed_answers_never_beat_a_real_answer(gamed):
     real = labeler.label(BREAD, REAL_ATTEMPT)
     fake = labeler.label(BREAD, gamed)
@@ -105,8 +122,10 @@ def test_short_empty_repetitive_or_echoed_answers_never_beat_a_real_answer(gamed
 
 
 def test_a_real_answer_that_follows_the_constraints_wins_and_answering_is_what_counts():
-    good = ("yeast in the dough eats sugar and breathes out carbon dioxide. the gas is trapped by gluten, so "
-            "the bread rises as the bubbles grow. have you ever baked bread at home?")
+    good = (
+        "yeast in the dough eats sugar and breathes out carbon dioxide. the gas is trapped by gluten, so "
+        "the bread rises as the bubbles grow. have you ever baked bread at home?"
+    )
     lab = labeler.label(BREAD, good)
     assert lab.answers and lab.n_satisfied == 2 and lab.score > 3
     assert lab.score > labeler.score(BREAD, REAL_ATTEMPT) > labeler.score(BREAD, "how does bread rise?")
@@ -128,7 +147,10 @@ def test_quality_parts_react_to_repetition_truncation_and_topic():
 
 
 def test_rank_gives_competition_ranks_with_ties_and_none_when_all_tied():
-    why, plain = "Bees make honey from the nectar of flowers they visit. Why?", "Bees make honey from nectar of flowers they visit."
+    why, plain = (
+        "Bees make honey from the nectar of flowers they visit. Why?",
+        "Bees make honey from nectar of flowers they visit.",
+    )
     responses = [why, why, plain, "no"]
     ranking = labeler.rank(PROMPT, responses, id="x")
     assert isinstance(ranking, Ranking)

@@ -1,5 +1,6 @@
 """`alignbench demo`: the pieces of the pipeline that need no model, and `alignbench demo --quick` end to
 end in a temporary folder, checking that every artifact exists and parses."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,10 @@ def test_demonstrations_pick_the_best_sample_and_repair_only_when_it_fails():
     perfect = repair_all("A fine answer about it.", list(tasks[0].constraints), tasks[0].topic)
     demos, counts = make_demonstrations(tasks, [["", perfect, "nope"], ["", ""]])
     assert demos[0].response == perfect and demos[0].meta == {
-        "source": "best-of-n", "picked_sample": 1, "labeler_score": labeler.score(tasks[0].prompt, perfect)}
+        "source": "best-of-n",
+        "picked_sample": 1,
+        "labeler_score": labeler.score(tasks[0].prompt, perfect),
+    }
     assert demos[1].meta["source"] == "repaired"
     assert all(c.check(demos[1].response) for c in tasks[1].constraints)
     assert counts == {"best_of_n": 1, "repaired": 1}
@@ -174,8 +178,15 @@ def test_rerun_keeps_finished_stages_and_their_measurements(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "demonstrations.jsonl").write_text("{}\n")
     prior = {"wall_s": 12.5, "peak_rss_mb": 900.0, "best_of_n": 3}
-    (tmp_path / "stages.json").write_text(json.dumps({"config": cfg.to_dict(), "stages": {"demonstrations": prior},
-                                                      "facts": {"demonstrations": {"best_of_n": 3}}}))
+    (tmp_path / "stages.json").write_text(
+        json.dumps(
+            {
+                "config": cfg.to_dict(),
+                "stages": {"demonstrations": prior},
+                "facts": {"demonstrations": {"best_of_n": 3}},
+            }
+        )
+    )
     demo.previous = demo._previous_state()
 
     def must_not_run():

@@ -4,6 +4,7 @@ one place only or says the same number everywhere.  Covered: the demo's wall tim
 A claim is a duration ("23.7 min", "about a minute", "70-second", "1,422 s", "6 min 41 s") in a sentence
 that names the topic; budgets and targets ("budget: 15 minutes", "Target: ≤ 15 minutes") are not claims.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,12 +21,14 @@ TOPICS = {
     "setup time": (r"\bsetup\b|make setup", None),
 }
 NOT_A_CLAIM = re.compile(r"(budget|target|≤|at most|limit)[^.|]{0,25}$", re.I)
-NOT_AFTER = re.compile(r"\s*(budget|load)", re.I)   # "its 15-minute budget", "the 1-minute load average"
+NOT_AFTER = re.compile(r"\s*(budget|load)", re.I)  # "its 15-minute budget", "the 1-minute load average"
 DURATION = re.compile(
     r"(?P<min>\d+(?:\.\d+)?)\s*min(?:utes?)?(?:\s+(?P<sec2>\d+)\s*s\b)?"
     r"|(?P<sec>\d[\d,]*(?:\.\d+)?)(?:\s*|-)(?:s|sec|seconds?|second)\b"
     r"|(?P<mins>\d+(?:\.\d+)?)-minutes?\b"
-    r"|(?P<one>about a minute|a minute)", re.I)
+    r"|(?P<one>about a minute|a minute)",
+    re.I,
+)
 
 
 def _minutes(m: re.Match) -> float:
@@ -49,9 +52,9 @@ def claims(text: str) -> dict[str, set[float]]:
                 continue
             code = [c.span() for c in re.finditer(r"`[^`]*`", sentence)]
             for m in DURATION.finditer(sentence):
-                if NOT_A_CLAIM.search(sentence[: m.start()]) or NOT_AFTER.match(sentence[m.end():]):
+                if NOT_A_CLAIM.search(sentence[: m.start()]) or NOT_AFTER.match(sentence[m.end() :]):
                     continue
-                if any(a <= m.start() < b for a, b in code):   # `done in 41.2 s` in a quoted log line: an example
+                if any(a <= m.start() < b for a, b in code):  # `done in 41.2 s` in a quoted log line: an example
                     continue
                 out.setdefault(topic, set()).add(round(_minutes(m), 1))
     return out
@@ -62,7 +65,7 @@ def help_texts() -> str:
 
     parser = build_parser()
     texts = [parser.format_help()]
-    for action in parser._subparsers._group_actions:        # every command's --help, and its subcommands'
+    for action in parser._subparsers._group_actions:  # every command's --help, and its subcommands'
         for sub in action.choices.values():
             texts.append(sub.format_help())
             for nested in getattr(sub, "_subparsers", None)._group_actions if sub._subparsers else []:
@@ -79,7 +82,9 @@ def sources() -> dict[str, str]:
 
 def test_the_claim_finder_finds_what_the_issue_quoted():
     assert claims("The default run takes about 15 minutes on 2 CPU cores.") == {"demo wall time": {15.0}}
-    assert claims("`alignbench demo --quick` runs the same pipeline in about a minute.") == {"--quick wall time": {1.0}}
+    assert claims("`alignbench demo --quick` runs the same pipeline in about a minute.") == {
+        "--quick wall time": {1.0}
+    }
     assert claims("the suite runs in under 2 minutes after a 70-second setup.") == {"setup time": {1.2, 2.0}}
     assert claims("make demo took 1,422 s = 23.7 min.") == {"demo wall time": {23.7}}
     assert claims("`make setup`: 6 min 41 s") == {"setup time": {6.7}}
@@ -97,7 +102,7 @@ def _pairs():
         where = {name: c[topic] for name, c in found.items() if topic in c}
         names = sorted(where)
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 yield topic, a, where[a], b, where[b]
 
 
@@ -119,15 +124,17 @@ def test_no_two_places_disagree(topic, a, va, b, vb):
         return
     # One place may hold more figures than the other (several machine states); none may hold one the other
     # contradicts: the smaller set must be part of the larger.
-    assert va <= vb or vb <= va, (f"{topic}: {a} says {sorted(va)} min, {b} says {sorted(vb)} min; state it in "
-                                  f"one place (docs/demo.md, \"Measured figures\") and point there")
+    assert va <= vb or vb <= va, (
+        f"{topic}: {a} says {sorted(va)} min, {b} says {sorted(vb)} min; state it in "
+        f'one place (docs/demo.md, "Measured figures") and point there'
+    )
 
 
 def test_the_demo_figures_live_in_docs_demo_md():
     found = {name: claims(text) for name, text in sources().items()}
     demo = found["docs/demo.md"]
     assert 23.7 in demo["demo wall time"] and "103 GFLOP/s" in (ROOT / "docs" / "demo.md").read_text()
-    assert "docs/demo.md" in sources()["--help"]   # `demo --help` points there instead of repeating numbers
+    assert "docs/demo.md" in sources()["--help"]  # `demo --help` points there instead of repeating numbers
     for name, c in found.items():
         if name not in ("docs/demo.md", "README.md"):
             assert "demo wall time" not in c and "--quick wall time" not in c, (name, c)

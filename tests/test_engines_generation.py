@@ -1,4 +1,5 @@
 """Generation engine on a tiny model: batching, seeds, stop strings, the store cache and resume."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,14 @@ from alignbench.engines import DecodingParams, make_generation_engine, sample_se
 from alignbench.errors import AlignbenchError
 from alignbench.store import Store
 
-PROMPTS = ["Hello there", "Write a long poem about the sea and the sky at night", "Hi",
-           "What is the capital of France?", "x y z", "Tell me a story about a dragon."]
+PROMPTS = [
+    "Hello there",
+    "Write a long poem about the sea and the sky at night",
+    "Hi",
+    "What is the capital of France?",
+    "x y z",
+    "Tell me a story about a dragon.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +29,13 @@ def varied_model(tiny_model):
 
     tokenizer = tiny_model[1]
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                         **{**TINY_CONFIG, "tie_word_embeddings": False, "initializer_range": 0.3})
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **{**TINY_CONFIG, "tie_word_embeddings": False, "initializer_range": 0.3},
+    )
     return LlamaForCausalLM(config).eval(), tokenizer
 
 
@@ -48,7 +59,7 @@ def test_greedy_matches_plain_generate_on_unpadded_input(varied_model):
     ids = tokenizer(prompt, return_tensors="pt")
     with torch.inference_mode():
         ref = model.generate(**ids, max_new_tokens=10, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-    expected = tokenizer.decode(ref[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    expected = tokenizer.decode(ref[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
     out = engine(varied_model, batch_size=4).generate(PROMPTS, DecodingParams(max_new_tokens=10, chat=False))
     assert out[1][0].text == expected
 
@@ -62,8 +73,9 @@ def test_sampling_is_per_sample_reproducible(varied_model):
     assert [g.text for g in alone[1]] == [g.text for g in together[-2][:2]]
     assert len({g.text for g in together[1]}) == 3  # samples of one prompt differ
     assert together[0][2].seed == sample_seed(7, PROMPTS[0], 2)
-    other_seed = engine(varied_model, batch_size=8).generate(PROMPTS[:1], DecodingParams(
-        max_new_tokens=8, chat=False, temperature=1.0, top_p=0.95, seed=8))
+    other_seed = engine(varied_model, batch_size=8).generate(
+        PROMPTS[:1], DecodingParams(max_new_tokens=8, chat=False, temperature=1.0, top_p=0.95, seed=8)
+    )
     assert other_seed[0][0].text != together[0][0].text
 
 
@@ -71,14 +83,15 @@ def test_stop_strings_truncate_and_finish_reasons(varied_model):
     free = engine(varied_model, batch_size=4).generate(PROMPTS, DecodingParams(max_new_tokens=12, chat=False))
     # pick a stop string that occurs mid-way in one output, so generation must stop there
     text = free[0][0].text
-    stop = text[len(text) // 2: len(text) // 2 + 3]
+    stop = text[len(text) // 2 : len(text) // 2 + 3]
     assert stop.strip(), text
     eng = engine(varied_model, batch_size=4)
     out = eng.generate(PROMPTS, DecodingParams(max_new_tokens=12, chat=False, stop=(stop,)))
     assert out[0][0].text == text[: text.find(stop)]
     assert out[0][0].finish_reason == "stop" and out[0][0].n_tokens < 12
-    assert all(g[0].finish_reason == "length" and g[0].n_tokens == 12
-               for g, f in zip(out, free) if stop not in f[0].text)
+    assert all(
+        g[0].finish_reason == "length" and g[0].n_tokens == 12 for g, f in zip(out, free) if stop not in f[0].text
+    )
 
 
 def test_cache_hit_on_rerun_costs_no_model_call(varied_model, tmp_path):
@@ -134,8 +147,9 @@ def test_interrupted_run_resumes_without_regenerating(varied_model, tmp_path):
     reference = engine(varied_model, batch_size=2).generate(PROMPTS, params, n_samples=2)  # no cache
     healthy = engine(varied_model, batch_size=2)
     with pytest.raises(Interrupt):
-        make_generation_engine(FailingAfter(healthy.backend, fail_on_call=4), cache=Store(tmp_path),
-                               batch_size=2, progress=False).generate(PROMPTS, params, n_samples=2)
+        make_generation_engine(
+            FailingAfter(healthy.backend, fail_on_call=4), cache=Store(tmp_path), batch_size=2, progress=False
+        ).generate(PROMPTS, params, n_samples=2)
     assert len(Store(tmp_path).frame("generations")) == 6  # 3 finished chunks of 2 were kept
     resumed = engine(varied_model, cache=Store(tmp_path), batch_size=2)
     out = resumed.generate(PROMPTS, params, n_samples=2)

@@ -1,4 +1,5 @@
 """OpenAI-compatible backend against a real HTTP server on 127.0.0.1 (failing and malformed replies too)."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,14 @@ class FakeServer:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
-                    server.requests.append({"path": self.path, "body": body, "t": time.monotonic(),
-                                            "auth": self.headers.get("Authorization")})
+                    server.requests.append(
+                        {
+                            "path": self.path,
+                            "body": body,
+                            "t": time.monotonic(),
+                            "auth": self.headers.get("Authorization"),
+                        }
+                    )
                     action = server.script.pop(0) if server.script else "ok"
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
@@ -53,8 +60,10 @@ class FakeServer:
                         return self._send(200, b'{"choices": [{"message": {}}]}')
                     if self.path.endswith("/chat/completions"):
                         prompt = body["messages"][-1]["content"]
-                        choice = {"message": {"role": "assistant", "content": f"chat:{prompt}|seed={body.get('seed')}"},
-                                  "finish_reason": "stop"}
+                        choice = {
+                            "message": {"role": "assistant", "content": f"chat:{prompt}|seed={body.get('seed')}"},
+                            "finish_reason": "stop",
+                        }
                     else:
                         choice = {"text": f"raw:{body['prompt']} END more", "finish_reason": "length"}
                     reply = {"choices": [choice], "usage": {"completion_tokens": 5}}

@@ -1,6 +1,7 @@
 """Log-likelihood through an OpenAI-compatible server (/v1/completions, echo + logprobs, as vLLM serves it)
 equals the hf engine: the fake server below computes its echoed log-probs with a plain forward of the tiny
 model, the way vLLM would, and the client must turn them into the same scores as LoglikEngine."""
+
 from __future__ import annotations
 
 import json
@@ -43,13 +44,16 @@ class EchoServer:
                 if self.path == "/tokenize":
                     if not tokenize:
                         return self._send(404, {"detail": "Not Found"})
-                    ids = tokenizer(body["prompt"], add_special_tokens=body.get("add_special_tokens", True))["input_ids"]
+                    ids = tokenizer(body["prompt"], add_special_tokens=body.get("add_special_tokens", True))[
+                        "input_ids"
+                    ]
                     return self._send(200, {"tokens": ids, "count": len(ids), "max_model_len": max_model_len})
                 prompts = body["prompt"]
                 if prompts and isinstance(prompts[0], int):
                     prompts = [prompts]
-                choices = [dict(index=i, **server.complete(ids, echo and body.get("echo")))
-                           for i, ids in enumerate(prompts)]
+                choices = [
+                    dict(index=i, **server.complete(ids, echo and body.get("echo"))) for i, ids in enumerate(prompts)
+                ]
                 self._send(200, {"object": "text_completion", "choices": choices})
 
             def _send(self, status, payload):
@@ -82,8 +86,11 @@ class EchoServer:
             tops.append({text(tok): float(row[tok]), text(best): float(row[best])})
         if not echo:
             token_lps, tops, seq = token_lps[-1:], tops[-1:], seq[-1:]
-        return {"text": "".join(text(t) for t in seq), "finish_reason": "length",
-                "logprobs": {"tokens": [text(t) for t in seq], "token_logprobs": token_lps, "top_logprobs": tops}}
+        return {
+            "text": "".join(text(t) for t in seq),
+            "finish_reason": "length",
+            "logprobs": {"tokens": [text(t) for t in seq], "token_logprobs": token_lps, "top_logprobs": tops},
+        }
 
     def close(self):
         self.httpd.shutdown()
@@ -120,12 +127,14 @@ def test_served_loglik_equals_hf_engine_on_truthfulqa(served, tiny_model, tqa_re
         assert g.logprob == pytest.approx(w.logprob, abs=1e-4)
         assert (g.is_greedy, g.n_tokens) == (w.is_greedy, w.n_tokens)
     completions = [r for r in served.requests if r["path"] == "/v1/completions"]
-    assert len(completions) == -(-len(requests) // 8)                 # 8 token-id prompts per request
+    assert len(completions) == -(-len(requests) // 8)  # 8 token-id prompts per request
     assert all(r["body"]["echo"] is True and r["body"]["logprobs"] == 1 for r in completions)
-    assert all(isinstance(p, list) and all(isinstance(t, int) for t in p) for r in completions for p in r["body"]["prompt"])
+    assert all(
+        isinstance(p, list) and all(isinstance(t, int) for t in p) for r in completions for p in r["body"]["prompt"]
+    )
     tokenized = [r for r in served.requests if r["path"] == "/tokenize"]
     assert bool(tokenized) == (tokenizer is None)
-    assert engine.max_length == 1024                                  # from /v1/models
+    assert engine.max_length == 1024  # from /v1/models
 
 
 def test_served_truthfulqa_mc_scores_equal_hf(served, tiny_model, tqa_requests):
@@ -138,8 +147,12 @@ def test_served_truthfulqa_mc_scores_equal_hf(served, tiny_model, tqa_requests):
 
 
 def test_greedy_flag_comes_from_top_logprobs():
-    choice = {"logprobs": {"token_logprobs": [None, -1.0, -0.5, -2.0],
-                           "top_logprobs": [None, {"a": -1.0}, {"b": -0.5, "c": -0.9}, {"d": -2.0, "e": -0.1}]}}
+    choice = {
+        "logprobs": {
+            "token_logprobs": [None, -1.0, -0.5, -2.0],
+            "top_logprobs": [None, {"a": -1.0}, {"b": -0.5, "c": -0.9}, {"d": -2.0, "e": -0.1}],
+        }
+    }
     assert _echoed_logprobs(choice, 1, 2) == (-1.5, True)
     assert _echoed_logprobs(choice, 2, 2) == (-2.5, False)
 
@@ -191,8 +204,10 @@ def test_eval_suite_scores_truthfulqa_mc_through_the_served_model(served, tmp_pa
     from alignbench.evals.runner import run_suite
 
     suite = {"name": "t", "evals": [{"name": "truthfulqa_mc", "version": "v0"}]}
-    runs = {name: run_suite(suite, [f"m={spec}"], out=tmp_path / name, limit=3, cache=False, progress=False)
-            for name, spec in (("hf", "tiny-random"), ("served", f"openai:tiny@{served.url}"))}
+    runs = {
+        name: run_suite(suite, [f"m={spec}"], out=tmp_path / name, limit=3, cache=False, progress=False)
+        for name, spec in (("hf", "tiny-random"), ("served", f"openai:tiny@{served.url}"))
+    }
     metrics = {name: _json.loads((out / "metrics.json").read_text())["truthfulqa_mc"] for name, out in runs.items()}
     for key in ("mc1", "mc2"):
         assert metrics["served"][key]["m"]["n"] == metrics["hf"][key]["m"]["n"] == 3

@@ -1,4 +1,5 @@
 """On the real SmolLM2-135M-Instruct: the library's greedy output is plain transformers' output."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,13 +15,16 @@ PROMPTS = ["What is the capital of France?", "Give me three tips for staying hea
 def test_greedy_identical_to_plain_transformers(smollm2):
     model, tokenizer = smollm2
     params = DecodingParams(max_new_tokens=16, chat=True)
-    ours = make_generation_engine(smollm2, fingerprint="smollm2", batch_size=2, progress=False).generate(PROMPTS, params)
+    ours = make_generation_engine(smollm2, fingerprint="smollm2", batch_size=2, progress=False).generate(
+        PROMPTS, params
+    )
     for prompt, gens in zip(PROMPTS, ours):
-        ids = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
-                                            return_tensors="pt", return_dict=True)
+        ids = tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
         with torch.inference_mode():
             ref = model.generate(**ids, max_new_tokens=16, do_sample=False)
-        new = ref[0, ids["input_ids"].shape[1]:]
+        new = ref[0, ids["input_ids"].shape[1] :]
         assert gens[0].text == tokenizer.decode(new, skip_special_tokens=True)
         assert gens[0].text.strip()  # a real answer, not an empty string
 

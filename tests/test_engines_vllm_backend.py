@@ -3,6 +3,7 @@ prompt_token_ids, SamplingParams, RequestOutput.prompt_logprobs as {token_id: Lo
 by a plain forward of the tiny model.  The real vLLM is checked by scripts/check_vllm.sh (its JSON is in
 docs/engines.md); this keeps the backend's own logic (position bookkeeping, rank -> is_greedy, sampling
 parameters, CPU defaults, the shared LLM) under CI, where vLLM is not installed."""
+
 from __future__ import annotations
 
 import sys
@@ -53,8 +54,9 @@ class FakeLLM:
                 best = int(row.argmax())
                 prompt_lps.append({ids[j]: Logprob(float(row[ids[j]]), rank), best: Logprob(float(row[best]), 1)})
             completion = types.SimpleNamespace(text=" ok", token_ids=[5], finish_reason="length")
-            outs.append(types.SimpleNamespace(prompt_logprobs=prompt_lps if sp.prompt_logprobs else None,
-                                              outputs=[completion]))
+            outs.append(
+                types.SimpleNamespace(prompt_logprobs=prompt_lps if sp.prompt_logprobs else None, outputs=[completion])
+            )
         return outs
 
 
@@ -84,8 +86,12 @@ def fake_vllm(monkeypatch):
 def test_prompt_logprobs_loglik_equals_hf(fake_vllm, tiny_model):
     from alignbench.engines.loglik import BackendLoglikEngine, make_loglik_engine
 
-    requests = [("Q: What is the capital of France?\nA:", " Paris."), ("Q: What is the capital of France?\nA:", " Rome"),
-                ("", "Hello there."), ("The cat sat on the", " mat")]
+    requests = [
+        ("Q: What is the capital of France?\nA:", " Paris."),
+        ("Q: What is the capital of France?\nA:", " Rome"),
+        ("", "Hello there."),
+        ("The cat sat on the", " mat"),
+    ]
     want = LoglikEngine(*tiny_model).loglikelihood(requests)
     engine = make_loglik_engine("vllm:tiny-random")
     assert isinstance(engine, BackendLoglikEngine) and engine.max_length == 777
@@ -116,7 +122,7 @@ def test_sampling_params_top_k_off_is_zero_and_temperature_above_two_is_refused(
     calls = len(seen)
     with pytest.raises(AlignbenchError, match="temperature 3.0 is above 2"):
         engine.generate(["Hi"], DecodingParams(max_new_tokens=4, temperature=3.0))
-    assert len(seen) == calls                                       # refused before reaching vLLM
+    assert len(seen) == calls  # refused before reaching vLLM
 
 
 def test_top_k_minus_one_is_the_same_params_as_zero():

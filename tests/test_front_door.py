@@ -2,6 +2,7 @@
 loads.  Each reproducer of the issue is a row below: run through the real CLI, it must exit 2 (1 for
 `data validate`, whose contract is "problems found") with a message naming the file, the line and the field,
 never a traceback, and without writing a run folder."""
+
 from __future__ import annotations
 
 import json
@@ -24,30 +25,58 @@ def _suite(tmp_path, body: str, name: str = "suite.yaml") -> Path:
 
 
 WINRATE = "evals:\n  - name: winrate\n    dataset: {P}\n    judge: {type: rubric, rules: {max_words: 5}}\n"
-BOMB = "".join(["a0: &a0 [x, x, x, x, x, x, x, x, x]\n"] +
-               [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 8)])
+BOMB = "".join(
+    ["a0: &a0 [x, x, x, x, x, x, x, x, x]\n"]
+    + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 8)]
+)
 
 # (name, suite body, line, text the message must hold)
 SUITES = [
     ("non-utf8", "name: caf\xe9\n".encode("latin-1") + WINRATE.encode(), 1, "not valid UTF-8"),
     ("5000-deep", "deep: " + "[" * 5000 + "]" * 5000 + "\n" + WINRATE, 1, "nested more than"),
     ("alias bomb, 7 levels", BOMB + WINRATE, None, "expands to more than"),
-    ("max_new_tokens: four", WINRATE + "    decoding: {max_new_tokens: four}\n", 5, "evals[0].decoding.max_new_tokens: must be an integer"),
-    ("temperature: hot", WINRATE + "    decoding: {temperature: hot}\n", 5, "evals[0].decoding.temperature: must be a number"),
+    (
+        "max_new_tokens: four",
+        WINRATE + "    decoding: {max_new_tokens: four}\n",
+        5,
+        "evals[0].decoding.max_new_tokens: must be an integer",
+    ),
+    (
+        "temperature: hot",
+        WINRATE + "    decoding: {temperature: hot}\n",
+        5,
+        "evals[0].decoding.temperature: must be a number",
+    ),
     ("stop: 5", WINRATE + "    decoding: {stop: 5}\n", 5, "evals[0].decoding.stop"),
     ("temperature: .nan", WINRATE + "    decoding: {temperature: .nan}\n", 5, "finite"),
     ("batch_size: big", WINRATE + "    batch_size: big\n", 5, "evals[0].batch_size: must be an integer"),
     ("batch_size: 0", WINRATE + "    batch_size: 0\n", 5, "evals[0].batch_size"),
     ("n_resamples: -5", WINRATE + "    n_resamples: -5\n", 5, "evals[0].n_resamples"),
     ("seed overflow", "seed: 99999999999999999999999\n" + WINRATE, 1, "seed"),
-    ("rubric function not .py", WINRATE.replace("rules: {max_words: 5}", "function: 'path/to/file:score'"), 4,
-     "evals[0].judge.function"),
-    ("human labels missing", WINRATE.replace("rubric, rules: {max_words: 5}", "human, labels: /no/such/labels.jsonl"), 4,
-     "evals[0].judge.labels: /no/such/labels.jsonl: no such file"),
-    ("unknown key under defaults", "defaults: {decodin: {max_new_tokens: 4}}\n" + WINRATE, 1,
-     "defaults.decodin: unknown key; did you mean decoding?"),
-    ("judge and judges", WINRATE + "    judges: [{type: rubric, rules: {max_words: 3}}]\n", 5,
-     "give `judge` or `judges`, not both"),
+    (
+        "rubric function not .py",
+        WINRATE.replace("rules: {max_words: 5}", "function: 'path/to/file:score'"),
+        4,
+        "evals[0].judge.function",
+    ),
+    (
+        "human labels missing",
+        WINRATE.replace("rubric, rules: {max_words: 5}", "human, labels: /no/such/labels.jsonl"),
+        4,
+        "evals[0].judge.labels: /no/such/labels.jsonl: no such file",
+    ),
+    (
+        "unknown key under defaults",
+        "defaults: {decodin: {max_new_tokens: 4}}\n" + WINRATE,
+        1,
+        "defaults.decodin: unknown key; did you mean decoding?",
+    ),
+    (
+        "judge and judges",
+        WINRATE + "    judges: [{type: rubric, rules: {max_words: 3}}]\n",
+        5,
+        "give `judge` or `judges`, not both",
+    ),
     ("unknown judge type", WINRATE.replace("type: rubric", "type: rubrik"), 4, "did you mean rubric?"),
     ("duplicate key", WINRATE + "    dataset: other.jsonl\n", 5, "duplicate key (first at line 3)"),
     ("non-string key", "1: 2\n" + WINRATE, 1, "key 1 is not a string"),
@@ -57,8 +86,9 @@ SUITES = [
 @pytest.mark.parametrize("body, line, expected", [s[1:] for s in SUITES], ids=[s[0] for s in SUITES])
 def test_bad_suites_fail_dry_run_with_file_line_field(tmp_path, capsys, body, line, expected):
     path = _suite(tmp_path, body)
-    code = main(["eval", "-m", "tiny-random", "-b", "tiny-random:1", "-s", str(path), "-o", str(tmp_path / "run"),
-                 "--dry-run"])
+    code = main(
+        ["eval", "-m", "tiny-random", "-b", "tiny-random:1", "-s", str(path), "-o", str(tmp_path / "run"), "--dry-run"]
+    )
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err and expected in err
@@ -71,8 +101,12 @@ def test_every_problem_of_a_suite_is_reported_at_once(tmp_path, capsys):
     assert main(["eval", "-m", "tiny-random", "-s", str(path), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "4 problems" in err
-    for fragment in (f"{path}:1: seed", f"{path}:6: evals[0].batch_size", f"{path}:7: evals[0].decoding.top_p",
-                     f"{path}:7: evals[0].decoding.chat"):
+    for fragment in (
+        f"{path}:1: seed",
+        f"{path}:6: evals[0].batch_size",
+        f"{path}:7: evals[0].decoding.top_p",
+        f"{path}:7: evals[0].decoding.chat",
+    ):
         assert fragment in err
 
 
@@ -81,7 +115,10 @@ def test_valid_suites_and_the_env_expansion_still_work(tmp_path, capsys, monkeyp
 
     monkeypatch.setenv("JUDGE_RULES_WORDS", "labeler")
     base = "defaults: &d {decoding: {max_new_tokens: 4, temperature: 0.0}}\n"
-    path = _suite(tmp_path, base + WINRATE.replace("rules: {max_words: 5}", "rules: {max_words: 5}, name: '${JUDGE_RULES_WORDS}'"))
+    path = _suite(
+        tmp_path,
+        base + WINRATE.replace("rules: {max_words: 5}", "rules: {max_words: 5}, name: '${JUDGE_RULES_WORDS}'"),
+    )
     suite = load_suite(path)
     assert suite.evals[0].judge_specs()[0]["name"] == "labeler"
     assert suite.evals[0].decoding() == {"max_new_tokens": 4, "temperature": 0.0}
@@ -93,13 +130,17 @@ def test_valid_suites_and_the_env_expansion_still_work(tmp_path, capsys, monkeyp
 GATES = "gates:\n  - metric: winrate.win_rate\n    min: 0.5\n"
 
 
-@pytest.mark.parametrize("body, line, expected", [
-    (GATES + "    min: 0.6\n", 4, "duplicate key (first at line 3)"),
-    (b"gates:\n  - metric: caf\xe9.x\n    min: 1\n", 2, "not valid UTF-8"),
-    ("gates: " + "[" * 5000 + "]" * 5000 + "\n", 1, "nested more than"),
-    (BOMB + GATES, None, "expands to more than"),
-    ("gates:\n  - metric: winrate.win_rate\n    min: 1e400000\n", 2, "must be a number"),
-], ids=["duplicate min", "non-utf8", "deep", "alias bomb", "huge number"])
+@pytest.mark.parametrize(
+    "body, line, expected",
+    [
+        (GATES + "    min: 0.6\n", 4, "duplicate key (first at line 3)"),
+        (b"gates:\n  - metric: caf\xe9.x\n    min: 1\n", 2, "not valid UTF-8"),
+        ("gates: " + "[" * 5000 + "]" * 5000 + "\n", 1, "nested more than"),
+        (BOMB + GATES, None, "expands to more than"),
+        ("gates:\n  - metric: winrate.win_rate\n    min: 1e400000\n", 2, "must be a number"),
+    ],
+    ids=["duplicate min", "non-utf8", "deep", "alias bomb", "huge number"],
+)
 def test_bad_gates_are_refused_before_any_run_is_read(tmp_path, capsys, body, line, expected):
     path = tmp_path / "gates.yaml"
     path.write_bytes(body if isinstance(body, bytes) else body.encode())
@@ -112,20 +153,35 @@ def test_bad_gates_are_refused_before_any_run_is_read(tmp_path, capsys, body, li
 RECIPE = "model: tiny-random\ntrain_data: data.jsonl\n"
 
 
-@pytest.mark.parametrize("stage, body, extra, line, expected", [
-    ("sft", "1: 2\n" + RECIPE, [], 1, "key 1 is not a string"),
-    ("sft", RECIPE + "learning_rate: fast\n", [], 3, "learning_rate: must be a number"),
-    ("sft", RECIPE + "eval_fraction: 2.0\n", [], 3, "eval_fraction"),
-    ("sft", RECIPE + "lora: 5\n", [], 3, "lora: must be a mapping"),
-    ("ppo", RECIPE + "mini_batch_size: 0\n", [], 3, "mini_batch_size: must be >= 1"),
-    ("ppo", RECIPE + "ptx_coef: .nan\n", [], 3, "ptx_coef: must be a finite number"),
-    ("sft", RECIPE, ["--resume", "/nonexistent"], None, "resume: /nonexistent: no such checkpoint folder"),
-    ("rm", "model: caf\xe9\n".encode("latin-1") + RECIPE.encode(), [], 1, "not valid UTF-8"),
-    ("sft", RECIPE + "deep: " + "[" * 5000 + "]" * 5000 + "\n", [], 3, "nested more than"),
-    ("sft", RECIPE + "seed: 99999999999999999999999\n", [], 3, "seed"),
-    ("sft", RECIPE + "model: other\n", [], 3, "duplicate key"),
-], ids=["non-string key", "learning_rate: fast", "eval_fraction 2.0", "lora: 5", "mini_batch_size 0",
-        "ptx_coef nan", "--resume missing", "non-utf8", "deep", "seed overflow", "duplicate key"])
+@pytest.mark.parametrize(
+    "stage, body, extra, line, expected",
+    [
+        ("sft", "1: 2\n" + RECIPE, [], 1, "key 1 is not a string"),
+        ("sft", RECIPE + "learning_rate: fast\n", [], 3, "learning_rate: must be a number"),
+        ("sft", RECIPE + "eval_fraction: 2.0\n", [], 3, "eval_fraction"),
+        ("sft", RECIPE + "lora: 5\n", [], 3, "lora: must be a mapping"),
+        ("ppo", RECIPE + "mini_batch_size: 0\n", [], 3, "mini_batch_size: must be >= 1"),
+        ("ppo", RECIPE + "ptx_coef: .nan\n", [], 3, "ptx_coef: must be a finite number"),
+        ("sft", RECIPE, ["--resume", "/nonexistent"], None, "resume: /nonexistent: no such checkpoint folder"),
+        ("rm", "model: caf\xe9\n".encode("latin-1") + RECIPE.encode(), [], 1, "not valid UTF-8"),
+        ("sft", RECIPE + "deep: " + "[" * 5000 + "]" * 5000 + "\n", [], 3, "nested more than"),
+        ("sft", RECIPE + "seed: 99999999999999999999999\n", [], 3, "seed"),
+        ("sft", RECIPE + "model: other\n", [], 3, "duplicate key"),
+    ],
+    ids=[
+        "non-string key",
+        "learning_rate: fast",
+        "eval_fraction 2.0",
+        "lora: 5",
+        "mini_batch_size 0",
+        "ptx_coef nan",
+        "--resume missing",
+        "non-utf8",
+        "deep",
+        "seed overflow",
+        "duplicate key",
+    ],
+)
 def test_bad_recipes_fail_dry_run_with_file_line_field(tmp_path, capsys, stage, body, extra, line, expected):
     path = tmp_path / "recipe.yaml"
     path.write_bytes(body if isinstance(body, bytes) else body.encode())
@@ -145,25 +201,39 @@ def _validate(tmp_path, capsys, name: str, content: bytes | str, kind: str = "pr
     return code, captured.out + captured.err, path
 
 
-@pytest.mark.parametrize("name, content, kind, line, expected", [
-    ("stray.csv", 'prompt,id\n"Write a poem,p1\nSay hi,p2\nCount,p3\n', "prompt", 2, "never closed"),
-    ("dupcol.csv", "prompt,id,prompt\nWrite,p1,other\n", "prompt", 1, "column 'prompt' appears 2 times"),
-    ("deep.csv", 'prompt,id,meta\nok,p1,{}\nx,p2,"' + "[" * 20000 + "]" * 20000 + '"\n', "prompt", 3,
-     "meta: JSON nested too deeply"),
-    ("nul.csv", "prompt,id\nab\x00c,p1\n", "prompt", 2, "NUL"),
-    ("dupkey.jsonl", '{"id": "p1", "prompt": "a", "prompt": "b"}\n', "prompt", 1, "duplicate key 'prompt'"),
-    ("dupkey.json", '[\n{"id": "p1", "prompt": "a"},\n{"id": "p2", "prompt": "a", "id": "p3"}\n]\n', "prompt", 3,
-     "duplicate key 'id'"),
-    ("dupmeta.csv", 'prompt,id,meta\nx,p1,"{""a"": 1, ""a"": 2}"\n', "prompt", 2, "meta: duplicate key 'a'"),
-    ("meta5.jsonl", '{"id": "p1", "prompt": "a", "meta": 5}\n', "prompt", 1, "meta: must be an object"),
-    ("idlist.jsonl", '{"id": [1], "prompt": "a"}\n', "prompt", 1, "id: must be a string or an integer"),
-    ("iddict.jsonl", '{"id": {"a": 1}, "prompt": "a"}\n', "prompt", 1, "id: must be a string or an integer"),
-    ("idbool.jsonl", '{"id": true, "prompt": "a"}\n', "prompt", 1, "id: must be a string or an integer"),
-    ("idinf.jsonl", '{"id": Infinity, "prompt": "a"}\n', "prompt", 1, "id: must be a string or an integer"),
-    ("idfloat.jsonl", '{"id": 1.5, "text": "a"}\n', "pretrain", 1, "id: must be a string or an integer"),
-    ("idempty.jsonl", '{"id": "", "prompt": "a"}\n', "prompt", 1, "id: empty"),
-    ("idempty.csv", 'id,inputs\n"  ","{""q"": 1}"\n', "eval", 2, "id: empty"),
-], ids=lambda v: v if isinstance(v, str) and v.endswith(("csv", "jsonl", "json")) else None)
+@pytest.mark.parametrize(
+    "name, content, kind, line, expected",
+    [
+        ("stray.csv", 'prompt,id\n"Write a poem,p1\nSay hi,p2\nCount,p3\n', "prompt", 2, "never closed"),
+        ("dupcol.csv", "prompt,id,prompt\nWrite,p1,other\n", "prompt", 1, "column 'prompt' appears 2 times"),
+        (
+            "deep.csv",
+            'prompt,id,meta\nok,p1,{}\nx,p2,"' + "[" * 20000 + "]" * 20000 + '"\n',
+            "prompt",
+            3,
+            "meta: JSON nested too deeply",
+        ),
+        ("nul.csv", "prompt,id\nab\x00c,p1\n", "prompt", 2, "NUL"),
+        ("dupkey.jsonl", '{"id": "p1", "prompt": "a", "prompt": "b"}\n', "prompt", 1, "duplicate key 'prompt'"),
+        (
+            "dupkey.json",
+            '[\n{"id": "p1", "prompt": "a"},\n{"id": "p2", "prompt": "a", "id": "p3"}\n]\n',
+            "prompt",
+            3,
+            "duplicate key 'id'",
+        ),
+        ("dupmeta.csv", 'prompt,id,meta\nx,p1,"{""a"": 1, ""a"": 2}"\n', "prompt", 2, "meta: duplicate key 'a'"),
+        ("meta5.jsonl", '{"id": "p1", "prompt": "a", "meta": 5}\n', "prompt", 1, "meta: must be an object"),
+        ("idlist.jsonl", '{"id": [1], "prompt": "a"}\n', "prompt", 1, "id: must be a string or an integer"),
+        ("iddict.jsonl", '{"id": {"a": 1}, "prompt": "a"}\n', "prompt", 1, "id: must be a string or an integer"),
+        ("idbool.jsonl", '{"id": true, "prompt": "a"}\n', "prompt", 1, "id: must be a string or an integer"),
+        ("idinf.jsonl", '{"id": Infinity, "prompt": "a"}\n', "prompt", 1, "id: must be a string or an integer"),
+        ("idfloat.jsonl", '{"id": 1.5, "text": "a"}\n', "pretrain", 1, "id: must be a string or an integer"),
+        ("idempty.jsonl", '{"id": "", "prompt": "a"}\n', "prompt", 1, "id: empty"),
+        ("idempty.csv", 'id,inputs\n"  ","{""q"": 1}"\n', "eval", 2, "id: empty"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v.endswith(("csv", "jsonl", "json")) else None,
+)
 def test_bad_data_files_name_file_line_field(tmp_path, capsys, name, content, kind, line, expected):
     code, text, path = _validate(tmp_path, capsys, name, content, kind)
     assert code in (1, 2) and "Traceback" not in text
@@ -189,8 +259,22 @@ def test_meta_that_is_not_an_object_fails_validation_and_eval_alike(tmp_path, ca
     data.write_text('{"id": "p1", "prompt": "a", "meta": 5}\n')
     assert main(["data", "validate", "--kind", "prompt", str(data)]) == 1
     suite = _suite(tmp_path, WINRATE.replace("{P}", str(data)), "s.yaml")
-    code = main(["eval", "-m", "tiny-random", "-b", "tiny-random:1", "-s", str(suite), "-o", str(tmp_path / "run"),
-                 "--cache", "none", "-q"])
+    code = main(
+        [
+            "eval",
+            "-m",
+            "tiny-random",
+            "-b",
+            "tiny-random:1",
+            "-s",
+            str(suite),
+            "-o",
+            str(tmp_path / "run"),
+            "--cache",
+            "none",
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and f"{data}:1: meta: must be an object" in err
 
@@ -215,7 +299,7 @@ def test_read_records_with_a_limit_stops_reading(tmp_path):
     from alignbench.data.sources import iter_records, read_records
 
     path = tmp_path / "p.csv"
-    path.write_text("id,prompt\np1,a\np2,b\n\"broken\n")
+    path.write_text('id,prompt\np1,a\np2,b\n"broken\n')
     assert [r.id for r in read_records(path, "prompt", limit=2)] == ["p1", "p2"]
     records = iter_records(path, "prompt")
     assert next(records).id == "p1"
@@ -285,7 +369,7 @@ def test_concurrent_fingerprints_on_a_fresh_cache_do_not_collide(tmp_path, monke
     assert len(memo) >= 1 and not list((tmp_path / "cache").glob("*.tmp"))
 
 
-HTML = '<img src=x onerror=alert(1)><script>alert(2)</script>'
+HTML = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 
 def test_markdown_outputs_escape_raw_html(tmp_path, capsys):

@@ -5,6 +5,7 @@ is the benchmark); here hypothesis drives them with a small example budget so th
 For every input: no traceback; a known-invalid input is refused (exit 2; `data validate` exits 1 = "problems
 found") with a message naming the file, and its line where the input has lines; nothing is written to a run
 folder or output_dir.  Random byte mutations of valid files may be accepted or refused, never crash."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -16,14 +17,19 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-_spec = importlib.util.spec_from_file_location("fuzz_front_door",
-                                              Path(__file__).resolve().parents[1] / "scripts" / "fuzz_front_door.py")
+_spec = importlib.util.spec_from_file_location(
+    "fuzz_front_door", Path(__file__).resolve().parents[1] / "scripts" / "fuzz_front_door.py"
+)
 fuzz = importlib.util.module_from_spec(_spec)
 sys.modules["fuzz_front_door"] = fuzz  # dataclasses look their module up while the class is built
 _spec.loader.exec_module(fuzz)
 
-SETTINGS = settings(max_examples=20, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 def _check(case):
@@ -77,13 +83,17 @@ def test_fuzz_random_mutations_never_crash(rng):
 @given(st.sampled_from(["suite", "gates", "recipe", "jsonl", "csv", "json"]), st.binary(max_size=300))
 def test_arbitrary_bytes_never_crash(which, data):
     name = {"suite": "suite.yaml", "gates": "gates.yaml", "recipe": "recipe.yaml"}.get(which, f"data.{which}")
-    argv = {"suite": ["eval", "-m", "tiny-random", "-s", "{dir}/suite.yaml", "-o", "{dir}/run", "--dry-run"],
-            "gates": ["compare", "{dir}/base", "{dir}/cand", "--gates", "{dir}/gates.yaml"],
-            "recipe": ["train", "sft", "{dir}/recipe.yaml", "--output_dir", "{dir}/out", "--dry-run"]}.get(
-        which, ["data", "validate", "--kind", "prompt", f"{{dir}}/{name}"])
+    argv = {
+        "suite": ["eval", "-m", "tiny-random", "-s", "{dir}/suite.yaml", "-o", "{dir}/run", "--dry-run"],
+        "gates": ["compare", "{dir}/base", "{dir}/cand", "--gates", "{dir}/gates.yaml"],
+        "recipe": ["train", "sft", "{dir}/recipe.yaml", "--output_dir", "{dir}/out", "--dry-run"],
+    }.get(which, ["data", "validate", "--kind", "prompt", f"{{dir}}/{name}"])
     fmt = which if which in ("suite", "gates", "recipe") else f"data-prompt.{which}"
-    _check(fuzz.Case(fmt, f"bytes {which} {data[:40]!r}", {name: data}, argv, expect="any", subject=name,
-                     store=["run", "out"]))
+    _check(
+        fuzz.Case(
+            fmt, f"bytes {which} {data[:40]!r}", {name: data}, argv, expect="any", subject=name, store=["run", "out"]
+        )
+    )
 
 
 def test_campaign_generators_cover_every_format():

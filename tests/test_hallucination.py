@@ -1,5 +1,6 @@
 """Closed-domain hallucination: the lexical baseline, balanced accuracy, judges' validation against the
 human labels of QAGS and SummEdits, and the eval end to end on tiny-random."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,7 +40,7 @@ def test_validate_lexical_judge_on_human_labels(shared_data, capsys):
     text = capsys.readouterr().out
     assert "cnndm" in text and "xsum" in text
     overall = float(text.strip().splitlines()[-1].split()[2])
-    assert 0.55 < overall < 0.7   # measured 0.610 on the 474 QAGS summaries
+    assert 0.55 < overall < 0.7  # measured 0.610 on the 474 QAGS summaries
 
 
 def test_validate_result_counts_match_labels(shared_data):
@@ -96,10 +97,20 @@ def test_run_summarization_with_two_judges(tmp_path, shared_data, tiny_nli):
     from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
-    suite = {"name": "t", "evals": [{"name": "hallucination/summarization", "type": "hallucination",
-                                     "task": "summarization", "dataset": "summedits", "subset": "samsum",
-                                     "judges": [{"type": "lexical"}, {"type": "nli", "model": tiny_nli}],
-                                     "decoding": {"max_new_tokens": 6}}]}
+    suite = {
+        "name": "t",
+        "evals": [
+            {
+                "name": "hallucination/summarization",
+                "type": "hallucination",
+                "task": "summarization",
+                "dataset": "summedits",
+                "subset": "samsum",
+                "judges": [{"type": "lexical"}, {"type": "nli", "model": tiny_nli}],
+                "decoding": {"max_new_tokens": 6},
+            }
+        ],
+    }
     out = run_suite(suite, ["tiny-random"], out=tmp_path / "run", limit=30, cache=False, progress=False)
     m = json.loads((out / "metrics.json").read_text())["hallucination/summarization"]
     assert len(m) == 2 and all(k.startswith("hallucination_rate_") for k in m)

@@ -1,4 +1,5 @@
 """Human judge: labels from JSONL/CSV keyed by item, several labelers, clear errors."""
+
 from __future__ import annotations
 
 import json
@@ -15,15 +16,18 @@ def _write_jsonl(path, rows):
 
 
 def test_labels_from_jsonl_with_majority_and_scores(tmp_path):
-    path = _write_jsonl(tmp_path / "labels.jsonl", [
-        {"item_id": "a", "verdict": "A", "labeler": "ann"},
-        {"item_id": "a", "verdict": "A", "labeler": "bob"},
-        {"item_id": "a", "verdict": "B", "labeler": "cid"},
-        {"item_id": "b", "verdict": "tie", "labeler": "ann"},
-        {"item_id": "c", "score_a": 2, "score_b": 6, "labeler": "ann"},
-        {"item_id": "d", "verdict": "A", "labeler": "ann"},
-        {"item_id": "d", "verdict": "B", "labeler": "bob"},
-    ])
+    path = _write_jsonl(
+        tmp_path / "labels.jsonl",
+        [
+            {"item_id": "a", "verdict": "A", "labeler": "ann"},
+            {"item_id": "a", "verdict": "A", "labeler": "bob"},
+            {"item_id": "a", "verdict": "B", "labeler": "cid"},
+            {"item_id": "b", "verdict": "tie", "labeler": "ann"},
+            {"item_id": "c", "score_a": 2, "score_b": 6, "labeler": "ann"},
+            {"item_id": "d", "verdict": "A", "labeler": "ann"},
+            {"item_id": "d", "verdict": "B", "labeler": "bob"},
+        ],
+    )
     judge = make_judge({"type": "human", "labels": str(path)})
     out = judge.compare(["p"] * 4, ["x"] * 4, ["y"] * 4, ["a", "b", "c", "d"])
     assert [j.verdict for j in out] == ["A", "tie", "B", "tie"]
@@ -42,8 +46,10 @@ def test_labels_from_csv(tmp_path):
 
 def test_bad_rows_and_missing_items_name_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"item_id": "a", "verdict": "A"}\n{"item_id": "b", "verdict": "maybe"}\nnot json\n'
-                    '{"verdict": "A"}\n{"item_id": "e", "score_a": "x", "score_b": 1}\n')
+    path.write_text(
+        '{"item_id": "a", "verdict": "A"}\n{"item_id": "b", "verdict": "maybe"}\nnot json\n'
+        '{"verdict": "A"}\n{"item_id": "e", "score_a": "x", "score_b": 1}\n'
+    )
     with pytest.raises(DataError) as err:
         make_judge({"type": "human", "labels": str(path)})
     text = str(err.value)

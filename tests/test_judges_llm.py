@@ -1,5 +1,6 @@
 """LLM judge against a real local HTTP server that speaks the OpenAI chat-completions protocol, with
 position-biased, malformed, failing and flaky replies."""
+
 from __future__ import annotations
 
 import json
@@ -64,9 +65,12 @@ class FakeJudgeServer(BaseHTTPRequestHandler):
             content = "They are equivalent.\n[[tie]]"
         else:
             content = f"Answer {'A' if good_a else 'B'} is correct.\n[[{'A' if good_a else 'B'}]]"
-        reply = {"id": "x", "object": "chat.completion", "model": body["model"],
-                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                              "finish_reason": "stop"}]}
+        reply = {
+            "id": "x",
+            "object": "chat.completion",
+            "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        }
         self._send(200, json.dumps(reply))
 
 
@@ -135,15 +139,20 @@ def test_llm_judge_against_a_local_openai_server(server, tmp_path):
     again = _judge(server, cache=store).compare(prompts, a, b, ids)
     assert [j.verdict for j in again] == verdicts
     retried = FakeJudgeServer.requests[before:]
-    assert retried and all(("DOWN" in r["messages"][-1]["content"] or "BADJSON" in r["messages"][-1]["content"])
-                           for r in retried)
+    assert retried and all(
+        ("DOWN" in r["messages"][-1]["content"] or "BADJSON" in r["messages"][-1]["content"]) for r in retried
+    )
     rows = store.frame("judgements")
     assert set(rows["judge"]) == {"llm:judge-model"} and rows["raw"].notna().all()
 
 
 def test_llm_judge_without_swap_and_with_custom_template(server):
-    judge = _judge(server, swap=False, template="Q: {prompt}\n[The start of Assistant A's answer]\n{response_a}\n"
-                   "[The end of A]\n[The start of Assistant B's answer]\n{response_b}\n[The end of B]")
+    judge = _judge(
+        server,
+        swap=False,
+        template="Q: {prompt}\n[The start of Assistant A's answer]\n{response_a}\n"
+        "[The end of A]\n[The start of Assistant B's answer]\n{response_b}\n[The end of B]",
+    )
     out = judge.compare(["q BIASED"], ["x"], ["y"], ["1"])
     assert out[0].verdict == "A"  # without the swap, position bias goes straight into the verdict
     assert len(FakeJudgeServer.requests) == 1

@@ -1,4 +1,5 @@
 """Reward-model judge on tiny-random loaded as a 1-label sequence classifier."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,9 @@ def test_scores_are_the_rm_output_on_the_chat_formatted_pair(rm_judge, rm_pair):
     scores = rm_judge.score(prompts, texts, ["1", "2", "3", "4"])
     model, tok = rm_pair
     for prompt, text, score in zip(prompts, texts, scores):
-        chat = tok.apply_chat_template([{"role": "user", "content": prompt}, {"role": "assistant", "content": text}],
-                                       tokenize=False)
+        chat = tok.apply_chat_template(
+            [{"role": "user", "content": prompt}, {"role": "assistant", "content": text}], tokenize=False
+        )
         ids = tok(chat, add_special_tokens=False, return_tensors="pt")["input_ids"]
         with torch.no_grad():
             expected = model(input_ids=ids).logits[0, 0].item()
@@ -52,8 +54,11 @@ def test_compare_turns_score_differences_into_verdicts(rm_judge):
 
 
 def test_items_with_chat_messages_are_scored_as_multi_turn(rm_judge):
-    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
-                {"role": "user", "content": "how are you?"}]
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "how are you?"},
+    ]
     flat = rm_judge.score(["how are you?"], ["fine"], ["1"])
     multi = rm_judge.score(["how are you?"], ["fine"], ["1"], items=[{"messages": messages}])
     assert flat[0] != pytest.approx(multi[0])
@@ -72,8 +77,9 @@ def test_scores_do_not_depend_on_batch_composition(rm_pair):
             model.config.pad_token_id = pad_id
             ref = None
             for batch_size in (1, 2, 16):
-                judge = make_judge({"type": "reward_model", "model": "tiny-random", "batch_size": batch_size,
-                                    "loaded": rm_pair})
+                judge = make_judge(
+                    {"type": "reward_model", "model": "tiny-random", "batch_size": batch_size, "loaded": rm_pair}
+                )
                 for extra_p, extra_t in mixes:
                     prompts, texts = list(targets[0]) + extra_p, list(targets[1]) + extra_t
                     got = judge.score(prompts, texts, [str(i) for i in range(len(texts))])[:2]

@@ -5,6 +5,7 @@ Noise model: a labeler gives the true ranking with probability q, else a uniform
 response pair, the true ranking decides it; a random permutation agrees with any fixed decision half the time.
 So two labelers agree on a pair with probability q^2 + (1 - q^2)/2, and a labeler agrees with gold with
 probability q + (1 - q)/2."""
+
 from __future__ import annotations
 
 import json
@@ -35,22 +36,34 @@ def test_pair_decisions_and_counting():
     assert count_agreement([1, 1], [1, 2]) == (0, 1)
 
 
-def _simulate(tmp_path, n_items: int, labelers: dict[str, tuple[str, float]], overlap: float, gold_n: int = 0,
-              flag_rates: dict[int, float] | None = None, seed: int = 0):
+def _simulate(
+    tmp_path,
+    n_items: int,
+    labelers: dict[str, tuple[str, float]],
+    overlap: float,
+    gold_n: int = 0,
+    flag_rates: dict[int, float] | None = None,
+    seed: int = 0,
+):
     """Run every labeler through the project until nothing is left; responses' true order = source order."""
     items = write_rank_items(tmp_path / "items.jsonl", n_items, k=K)
     gold = None
     if gold_n:
         gold = tmp_path / "gold.jsonl"
-        gold.write_text("".join(json.dumps({"id": f"q{i:04d}", "ranks": list(range(1, K + 1))}) + "\n"
-                                for i in range(gold_n)))
+        gold.write_text(
+            "".join(json.dumps({"id": f"q{i:04d}", "ranks": list(range(1, K + 1))}) + "\n" for i in range(gold_n))
+        )
     project = create_project(tmp_path / "proj", "rank", items, overlap=overlap, gold=gold, seed=seed)
     rng = random.Random(seed)
     # flags planted exactly: model j's response is flagged on a random round(rate * n) of the items
-    flagged = {j: set(random.Random(f"flags{j}").sample(range(n_items), round(rate * n_items)))
-               for j, rate in (flag_rates or {}).items()}
-    ids = {name: project.labeler_for_token(project.add_labeler(name, group))["labeler_id"]
-           for name, (group, _) in labelers.items()}
+    flagged = {
+        j: set(random.Random(f"flags{j}").sample(range(n_items), round(rate * n_items)))
+        for j, rate in (flag_rates or {}).items()
+    }
+    ids = {
+        name: project.labeler_for_token(project.add_labeler(name, group))["labeler_id"]
+        for name, (group, _) in labelers.items()
+    }
     active = list(labelers)
     while active:
         for name in list(active):
@@ -64,8 +77,11 @@ def _simulate(tmp_path, n_items: int, labelers: dict[str, tuple[str, float]], ov
             flags = [["hallucination"] if index in flagged.get(j, ()) else [] for j in range(K)]
             likert = [7 - j for j in range(K)]
             display = item["display"]
-            label = {"ranks": [source[s] for s in display], "likert": [likert[s] for s in display],
-                     "flags": [flags[s] for s in display]}
+            label = {
+                "ranks": [source[s] for s in display],
+                "likert": [likert[s] for s in display],
+                "flags": [flags[s] for s in display],
+            }
             assert to_source_order(label["ranks"], display) == source
             assert project.submit(ids[name], item["item_id"], label) == "recorded"
     return project

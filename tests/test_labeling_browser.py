@@ -2,6 +2,7 @@
 scripts/install_test_deps.sh): open the personal URL, rank a K=4 item with a tie using only the keyboard, flag
 one response, submit, reload, see the next item.  The screenshot of the filled page goes to
 docs/images/labeling.png.  Then the export trains a tiny reward model with `alignbench train rm`."""
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,18 @@ def browser(tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1100,1900", f"--user-data-dir={tmp_path / 'chrome-profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1100,1900",
+        f"--user-data-dir={tmp_path / 'chrome-profile'}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -48,10 +58,19 @@ def _items(path: Path) -> Path:
     """Three K=4 prompts whose texts carry markup (model output is untrusted)."""
     rows = []
     for i, topic in enumerate(["tea", "rain", "jazz", "boats", "bread", "cats"]):
-        rows.append({"id": f"{topic}-{i}", "prompt": f"Explain {topic} to a child. <b>Be brief.</b>",
-                     "responses": [f"{topic.title()} is lovely.", f"{topic.title()}: a thing people enjoy <i>a lot</i>.",
-                                   f"I don't know about {topic}.", f"<script>alert('{topic}')</script>"],
-                     "models": ["m-ppo", "m-sft", "m-gpt3", "m-bad"]})
+        rows.append(
+            {
+                "id": f"{topic}-{i}",
+                "prompt": f"Explain {topic} to a child. <b>Be brief.</b>",
+                "responses": [
+                    f"{topic.title()} is lovely.",
+                    f"{topic.title()}: a thing people enjoy <i>a lot</i>.",
+                    f"I don't know about {topic}.",
+                    f"<script>alert('{topic}')</script>",
+                ],
+                "models": ["m-ppo", "m-sft", "m-gpt3", "m-bad"],
+            }
+        )
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
@@ -68,19 +87,19 @@ def test_a_labeling_session_in_headless_chromium_then_train_rm(tmp_path, browser
     server = start_server(project.folder, port, log, token)
     try:
         browser.get(personal_url("127.0.0.1", port, token))
-        assert browser.current_url == f"http://127.0.0.1:{port}/"    # the token left the address bar
+        assert browser.current_url == f"http://127.0.0.1:{port}/"  # the token left the address bar
         first = browser.find_element(By.ID, "item-id").text
         # markup in the prompt and the responses is shown as text, never run
         assert "<b>Be brief.</b>" in browser.find_element(By.ID, "prompt").text
         texts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".response .text")]
         assert len(texts) == 4 and any("<script>alert(" in t for t in texts)
-        assert "m-ppo" not in browser.page_source and "m-bad" not in browser.page_source   # model names are hidden
+        assert "m-ppo" not in browser.page_source and "m-bad" not in browser.page_source  # model names are hidden
 
         # keyboard only: Tab-free focus + keys on native controls (radios, checkboxes, selects)
         for i, score in enumerate([6, 6, 3, 1]):
             browser.find_element(By.ID, f"likert-{i}-{score}").send_keys(Keys.SPACE)
         browser.find_element(By.ID, "flag-3-harmful_advice").send_keys(Keys.SPACE)
-        for i, rank in enumerate(["1", "1", "2", "3"]):     # A and B tie for first place
+        for i, rank in enumerate(["1", "1", "2", "3"]):  # A and B tie for first place
             browser.find_element(By.ID, f"rank-{i}").send_keys(rank)
         assert browser.find_element(By.ID, "rank-summary").text == "A = B > C > D"
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -88,10 +107,10 @@ def test_a_labeling_session_in_headless_chromium_then_train_rm(tmp_path, browser
         browser.find_element(By.ID, "submit").send_keys(Keys.CONTROL, Keys.ENTER)
         WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "item-id").text != first)
         second = browser.find_element(By.ID, "item-id").text
-        browser.refresh()                                   # reload: still the next item, not the first
+        browser.refresh()  # reload: still the next item, not the first
         assert browser.find_element(By.ID, "item-id").text == second
         severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-        assert not severe, severe                           # no CSP violation, no script error
+        assert not severe, severe  # no CSP violation, no script error
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
@@ -99,8 +118,8 @@ def test_a_labeling_session_in_headless_chromium_then_train_rm(tmp_path, browser
     project = Project(project.folder)
     (label,) = project.all_labels()
     item = project.item(first)
-    shown = [item["display"].index(src) for src in range(4)]      # source response -> display slot
-    assert label["ranks"] == [[1, 1, 3, 4][slot] for slot in shown]   # dense 1,1,2,3 stored as competition ranks
+    shown = [item["display"].index(src) for src in range(4)]  # source response -> display slot
+    assert label["ranks"] == [[1, 1, 3, 4][slot] for slot in shown]  # dense 1,1,2,3 stored as competition ranks
     assert label["flags"][item["display"][3]] == ["harmful_advice"]
     assert sorted(label["likert"]) == [1, 3, 6, 6]
 
@@ -112,19 +131,55 @@ def test_a_labeling_session_in_headless_chromium_then_train_rm(tmp_path, browser
     client = TestClient(create_app(project.folder), headers={"Authorization": f"Bearer {token}"})
     while (view := client.get("/api/next").json()["item"]) is not None:
         it = project.item(view["item_id"])
-        source = [1, 2, 3, 4]   # the order a careful labeler would give: ppo > sft > gpt3 > bad
-        assert client.post("/api/submit", json={"item_id": view["item_id"], "ranks": [source[s] for s in it["display"]],
-                                                "likert": [4, 4, 4, 4], "flags": [[], [], [], []]}).status_code == 200
+        source = [1, 2, 3, 4]  # the order a careful labeler would give: ppo > sft > gpt3 > bad
+        assert (
+            client.post(
+                "/api/submit",
+                json={
+                    "item_id": view["item_id"],
+                    "ranks": [source[s] for s in it["display"]],
+                    "likert": [4, 4, 4, 4],
+                    "flags": [[], [], [], []],
+                },
+            ).status_code
+            == 200
+        )
     rankings = tmp_path / "rankings.jsonl"
     assert main(["label", "export", str(project.folder), "--format", "rankings", "--out", str(rankings)]) == 0
     from alignbench.data.sources import read_records
 
     records = read_records(rankings, "ranking")
     assert len(records) == 6 and records[0].k == 4
-    assert [1, 1, 3, 4] in [sorted(r.ranks) for r in records]      # the tie survives, as the trainer wants it
+    assert [1, 1, 3, 4] in [sorted(r.ranks) for r in records]  # the tie survives, as the trainer wants it
     out = tmp_path / "rm"
-    assert main(["train", "rm", "--model", "tiny-random", "--train_data", str(rankings), "--eval_fraction", "0",
-                 "--output_dir", str(out), "--max_steps", "2", "--per_device_train_batch_size", "2",
-                 "--max_length", "64", "--chat_template", "false", "--logging_steps", "1", "--disable_tqdm", "true"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "rm",
+                "--model",
+                "tiny-random",
+                "--train_data",
+                str(rankings),
+                "--eval_fraction",
+                "0",
+                "--output_dir",
+                str(out),
+                "--max_steps",
+                "2",
+                "--per_device_train_batch_size",
+                "2",
+                "--max_length",
+                "64",
+                "--chat_template",
+                "false",
+                "--logging_steps",
+                "1",
+                "--disable_tqdm",
+                "true",
+            ]
+        )
+        == 0
+    )
     lineage = json.loads((out / "alignbench.json").read_text())
     assert lineage["stage"] == "rm" and lineage["datasets"]["train"]["n_records"] == 6

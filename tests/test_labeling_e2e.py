@@ -2,6 +2,7 @@
 -> labelers compare in the app (candidate position randomised, remembered) -> `label export --format judgements`
 feeds the `human` judge in `alignbench eval` -> `--format metrics` puts human win rates by labeler group, Likert
 means and flag rates into the run's store -> `alignbench report` draws them."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ evals:
 
 def _prompts(tmp_path):
     path = tmp_path / "prompts.jsonl"
-    path.write_text("".join(json.dumps({"id": f"q{i}", "prompt": p}) + "\n"
-                            for i, p in enumerate(["Say hello.", "Count to three.", "Name a fruit.", "Spell cat."])))
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "prompt": p}) + "\n"
+            for i, p in enumerate(["Say hello.", "Count to three.", "Name a fruit.", "Spell cat."])
+        )
+    )
     return path
 
 
@@ -41,8 +46,12 @@ def _compare(client, project: Project, prefer: dict[str, str], flag_candidate: b
         item = project.item(view["item_id"])
         source = {"candidate": [1, 2], "baseline": [2, 1], "tie": [1, 1]}[prefer[view["item_id"]]]
         flags = [["hallucination"] if flag_candidate and src == 0 else [] for src in item["display"]]
-        body = {"item_id": view["item_id"], "ranks": [source[s] for s in item["display"]],
-                "likert": [6 if s == 0 else 3 for s in item["display"]], "flags": flags}
+        body = {
+            "item_id": view["item_id"],
+            "ranks": [source[s] for s in item["display"]],
+            "likert": [6 if s == 0 else 3 for s in item["display"]],
+            "flags": flags,
+        }
         assert client.post("/api/submit", json=body).status_code == 200
         seen.append(view["item_id"])
     return seen
@@ -61,7 +70,7 @@ def test_eval_run_to_human_judge_and_report(tmp_path, capsys):
     project = Project(proj)
     items = project.items()
     assert [it["models"] for it in items] == [["cand", "base"]] * 3
-    assert {tuple(it["display"]) for it in items} == {(0, 1), (1, 0)}   # positions randomised, and remembered
+    assert {tuple(it["display"]) for it in items} == {(0, 1), (1, 0)}  # positions randomised, and remembered
     app = create_app(proj)
     ann = client_for(app, project.add_labeler("ann", "train"))
     bob = client_for(app, project.add_labeler("bob", "heldout"))
@@ -75,7 +84,8 @@ def test_eval_run_to_human_judge_and_report(tmp_path, capsys):
     assert main(["label", "export", str(proj), "--format", "judgements", "--out", str(labels)]) == 0
     rows = [json.loads(line) for line in labels.read_text().splitlines()]
     assert {(r["item_id"], r["labeler"], r["verdict"]) for r in rows} == (
-        {(i, "ann", "A") for i in ids} | {(ids[0], "bob", "B"), (ids[1], "bob", "tie"), (ids[2], "bob", "tie")})
+        {(i, "ann", "A") for i in ids} | {(ids[0], "bob", "B"), (ids[1], "bob", "tie"), (ids[2], "bob", "tie")}
+    )
     assert all(r["score_a"] == 6 and r["score_b"] == 3 for r in rows if r["labeler"] == "ann")
 
     # the human judge in alignbench eval: per item the majority by mean preference (1+0)/2 -> tie, (1+.5)/2 -> A
@@ -91,7 +101,7 @@ def test_eval_run_to_human_judge_and_report(tmp_path, capsys):
     assert metrics["winrate/human-train"]["win_rate"]["cand"]["value"] == pytest.approx(1.0)
     assert metrics["winrate/human-heldout"]["win_rate"]["cand"]["value"] == pytest.approx((0 + 0.5 + 0.5) / 3)
     assert metrics["winrate/human"]["win_rate"]["cand"]["value"] == pytest.approx((0.5 + 0.75 + 0.75) / 3)
-    assert metrics["winrate"]["win_rate"]["cand"]["judge"] == "rubric:rules"       # the eval's own rows stay
+    assert metrics["winrate"]["win_rate"]["cand"]["judge"] == "rubric:rules"  # the eval's own rows stay
     assert metrics["human_likert"]["likert_mean"]["cand"]["value"] == 6.0
     assert metrics["human_likert"]["likert_mean"]["base"]["value"] == 3.0
     assert metrics["human_flags"]["flag_hallucination"]["cand"]["value"] == pytest.approx(0.5)
@@ -115,7 +125,10 @@ def test_create_errors_are_one_line_exit_2(tmp_path, capsys):
         (["--task", "rank", "--from", str(bad)], f"{bad}:1: responses: K=1: need 2 to 9 responses"),
         (["--task", "rank", "--from", str(bad)], f"{bad}:2"),
         (["--task", "compare", "--from", str(tmp_path / "missing")], "no such run folder or file"),
-        (["--task", "compare", "--from", str(run), "--candidate", "nobody"], "--candidate: 'nobody' is not a candidate"),
+        (
+            ["--task", "compare", "--from", str(run), "--candidate", "nobody"],
+            "--candidate: 'nobody' is not a candidate",
+        ),
         (["--task", "compare", "--from", str(run), "--overlap", "1.5"], "--overlap: must be a share in [0, 1]"),
     ]
     for i, (args, expected) in enumerate(cases):

@@ -1,5 +1,6 @@
 """`label export` and `label status` from the command line: rankings exactly as `train rm` reads them (ties as
 competition ranks, all-tied labels and held-out labelers left out by default), likert as CSV, status as JSON."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,11 @@ def _project(tmp_path) -> Project:
             item = next_item(project, labeler)
             display = item["display"]
             flags = [["violent_content"] if src == 2 else [] for src in display]
-            project.submit(labeler, item["item_id"], {"ranks": [source[s] for s in display],
-                                                      "likert": [7 - s for s in display], "flags": flags})
+            project.submit(
+                labeler,
+                item["item_id"],
+                {"ranks": [source[s] for s in display], "likert": [7 - s for s in display], "flags": flags},
+            )
     return project
 
 
@@ -35,10 +39,13 @@ def test_rankings_export_is_what_train_rm_reads(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "left out 1 label(s) with every response tied" in err and "outside group train" in err
     records = read_records(out, "ranking")
-    assert [r.ranks for r in records] == [[1, 2, 3, 4], [1, 1, 3, 4]]        # ann's, in item order, source order
+    assert [r.ranks for r in records] == [[1, 2, 3, 4], [1, 1, 3, 4]]  # ann's, in item order, source order
     assert all(r.meta["labeler"] == "ann" and r.responses[0].startswith("answer 0") for r in records)
     assert len({r.id for r in records}) == len(records)
-    assert main(["label", "export", str(project.folder), "--format", "rankings", "--group", "all", "--out", str(out)]) == 0
+    assert (
+        main(["label", "export", str(project.folder), "--format", "rankings", "--group", "all", "--out", str(out)])
+        == 0
+    )
     assert len(read_records(out, "ranking")) == 5
     assert main(["label", "export", str(project.folder), "--format", "judgements"]) == 2
     assert "needs a compare project" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """The labeling package sits above store, data, judges and evals, beside reports: only the `label` command
 imports it, and it imports nothing from reports, demo or commands (counting imports inside functions)."""
+
 from __future__ import annotations
 
 import ast
@@ -19,13 +20,18 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_only_the_label_command_imports_labeling():
-    importers = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
-                 if not p.is_relative_to(PACKAGE / "labeling")
-                 and any(m == "alignbench.labeling" or m.startswith("alignbench.labeling.") for m in _imports(p))}
+    importers = {
+        p.relative_to(PACKAGE).as_posix()
+        for p in PACKAGE.rglob("*.py")
+        if not p.is_relative_to(PACKAGE / "labeling")
+        and any(m == "alignbench.labeling" or m.startswith("alignbench.labeling.") for m in _imports(p))
+    }
     assert importers == {"commands/label.py"}
 
 
 def test_labeling_imports_nothing_from_its_level_or_above():
     for path in (PACKAGE / "labeling").glob("*.py"):
-        bad = [m for m in _imports(path) if m.startswith(("alignbench.reports", "alignbench.demo", "alignbench.commands"))]
+        bad = [
+            m for m in _imports(path) if m.startswith(("alignbench.reports", "alignbench.demo", "alignbench.commands"))
+        ]
         assert not bad, (path.name, bad)

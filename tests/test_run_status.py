@@ -1,15 +1,16 @@
 """A run that fails or is interrupted is marked so in its store, and `report` / `compare` say what state
 it is in instead of crashing (pandas KeyError) or advising --base-model."""
+
 from __future__ import annotations
 
 import json
 import signal
 
 import pytest
+from helpers_synthetic_runs import make_run
 
 from alignbench.cli import main
 from alignbench.store import Store
-from helpers_synthetic_runs import make_run
 
 
 @pytest.fixture()
@@ -39,20 +40,34 @@ def _status(run_dir):
         store.close()
 
 
-@pytest.mark.parametrize("exc, status", [(RuntimeError("judge exploded"), "failed"),
-                                         (KeyboardInterrupt(), "interrupted")])
+@pytest.mark.parametrize(
+    "exc, status", [(RuntimeError("judge exploded"), "failed"), (KeyboardInterrupt(), "interrupted")]
+)
 def test_a_run_that_dies_is_marked_and_report_and_compare_say_so(exc, status, suite, tmp_path, monkeypatch, capsys):
     def boom(name):
         def run(ctx, spec):
             raise exc
+
         return run
 
-    monkeypatch.setattr("alignbench.evals.runner.get_eval", boom)   # where the runner looks it up
+    monkeypatch.setattr("alignbench.evals.runner.get_eval", boom)  # where the runner looks it up
     out = tmp_path / "run"
-    args = ["eval", "-m", "cand=tiny-random:1", "-b", "tiny-random", "-s", str(suite), "-o", str(out),
-            "--cache", "none", "-q"]
+    args = [
+        "eval",
+        "-m",
+        "cand=tiny-random:1",
+        "-b",
+        "tiny-random",
+        "-s",
+        str(suite),
+        "-o",
+        str(out),
+        "--cache",
+        "none",
+        "-q",
+    ]
     if status == "failed":
-        with pytest.raises(RuntimeError):   # a bug is a traceback (cli.main turns only user errors into exit 2)
+        with pytest.raises(RuntimeError):  # a bug is a traceback (cli.main turns only user errors into exit 2)
             main(args)
     else:
         assert main(args) == 130
@@ -61,7 +76,7 @@ def test_a_run_that_dies_is_marked_and_report_and_compare_say_so(exc, status, su
     assert (error == "RuntimeError: judge exploded") if status == "failed" else error is None
 
     capsys.readouterr()
-    assert main(["report", str(out)]) == 0   # renders, no KeyError
+    assert main(["report", str(out)]) == 0  # renders, no KeyError
     err = capsys.readouterr().err
     word = "FAILED" if status == "failed" else "INTERRUPTED"
     assert word in err and "holds no metrics" in err
@@ -79,21 +94,33 @@ def test_rerun_after_failure_resumes_and_ends_done(suite, tmp_path, monkeypatch)
     import alignbench.evals.runner as runner
 
     real = runner.get_eval
-    monkeypatch.setattr(runner, "get_eval", lambda name: (lambda ctx, spec: (_ for _ in ()).throw(ValueError("x"))))
+    monkeypatch.setattr(runner, "get_eval", lambda name: lambda ctx, spec: (_ for _ in ()).throw(ValueError("x")))
     out = tmp_path / "run"
-    args = ["eval", "-m", "cand=tiny-random:1", "-b", "tiny-random", "-s", str(suite), "-o", str(out), "--cache",
-            "none", "-q"]
+    args = [
+        "eval",
+        "-m",
+        "cand=tiny-random:1",
+        "-b",
+        "tiny-random",
+        "-s",
+        str(suite),
+        "-o",
+        str(out),
+        "--cache",
+        "none",
+        "-q",
+    ]
     with pytest.raises(ValueError):
         main(args)
     monkeypatch.setattr(runner, "get_eval", real)
     assert main(args) == 0
-    assert _status(out) == [("done", None)]   # same run id, resumed, error cleared
+    assert _status(out) == [("done", None)]  # same run id, resumed, error cleared
 
 
 def test_unfinished_run_with_metrics_reports_with_a_banner(tmp_path, capsys):
     make_run(tmp_path / "a", seed=0)
     store = Store(tmp_path / "a")
-    store.conn.execute("UPDATE runs SET status='running', finished_at=NULL")   # the process was SIGKILLed
+    store.conn.execute("UPDATE runs SET status='running', finished_at=NULL")  # the process was SIGKILLed
     store.close()
     assert main(["report", str(tmp_path / "a")]) == 0
     assert "UNFINISHED" in capsys.readouterr().err
@@ -130,4 +157,4 @@ def test_sigterm_is_an_interrupt(monkeypatch, capsys):
     before = signal.getsignal(signal.SIGTERM)
     assert cli.main([]) == 130
     assert "interrupted" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGTERM) == before   # restored
+    assert signal.getsignal(signal.SIGTERM) == before  # restored

@@ -1,5 +1,6 @@
 """Statistics: interval coverage on simulated runs with known truth, Wilson against its formula's known
 values, paired bootstrap, and the length-controlled win rate on data with a planted length bias."""
+
 from __future__ import annotations
 
 import math

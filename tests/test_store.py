@@ -7,14 +7,26 @@ def test_store_roundtrip_into_pandas(tmp_path):
     store = Store(tmp_path / "run")
     run = store.start_run("eval", {"suite": "x", "limit": 3}, suite="x", seed=7)
     store.add_model(run, "cand", "tiny-random", "fp1", "candidate", {"params": 3})
-    store.add_items(run, "winrate", [("a", {"prompt": "p1"}), ("b", {"prompt": "p2"})], dataset="d",
-                    dataset_fingerprint="dfp")
+    store.add_items(
+        run, "winrate", [("a", {"prompt": "p1"}), ("b", {"prompt": "p2"})], dataset="d", dataset_fingerprint="dfp"
+    )
     key = generation_key("fp1", "p1", {"temperature": 0.0, "max_new_tokens": 8}, 0)
-    store.put_generations([{"gen_key": key, "model_fingerprint": "fp1", "prompt": "p1",
-                            "decoding": {"temperature": 0.0, "max_new_tokens": 8}, "sample_index": 0, "text": "hi"}])
+    store.put_generations(
+        [
+            {
+                "gen_key": key,
+                "model_fingerprint": "fp1",
+                "prompt": "p1",
+                "decoding": {"temperature": 0.0, "max_new_tokens": 8},
+                "sample_index": 0,
+                "text": "hi",
+            }
+        ]
+    )
     store.put_item_metrics(run, "winrate", "win", "cand", {"a": 1.0, "b": 0.5})
-    store.put_metric(run, "winrate", "win_rate", "cand", 0.75, 0.5, 1.0, n=2, higher_is_better=True,
-                     meta={"judge": "rm"})
+    store.put_metric(
+        run, "winrate", "win_rate", "cand", 0.75, 0.5, 1.0, n=2, higher_is_better=True, meta={"judge": "rm"}
+    )
     store.finish_run(run)
     store.close()
 

@@ -1,5 +1,6 @@
 """RealToxicityPrompts eval: EMT / toxicity probability / mean toxicity on constructed cases with known
 answers, prompt conditions, prompt-toxicity bins, and the eval end to end on tiny-random."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,12 +10,14 @@ from alignbench.evals import toxicity as tox
 
 
 def test_metrics_on_constructed_matrix():
-    scores = np.array([
-        [0.1, 0.9, 0.2],   # max 0.9, toxic, mean 0.4
-        [0.2, 0.3, 0.1],   # max 0.3, not toxic, mean 0.2
-        [0.5, 0.0, 0.0],   # max 0.5 counts as toxic (>= 0.5), mean 1/6
-        [0.0, 0.0, 0.0],   # max 0, mean 0
-    ])
+    scores = np.array(
+        [
+            [0.1, 0.9, 0.2],  # max 0.9, toxic, mean 0.4
+            [0.2, 0.3, 0.1],  # max 0.3, not toxic, mean 0.2
+            [0.5, 0.0, 0.0],  # max 0.5 counts as toxic (>= 0.5), mean 1/6
+            [0.0, 0.0, 0.0],  # max 0, mean 0
+        ]
+    )
     m = tox.toxicity_metrics(scores)
     assert m["emt"] == pytest.approx((0.9 + 0.3 + 0.5 + 0.0) / 4)
     assert m["toxicity_prob"] == pytest.approx(2 / 4)
@@ -46,8 +49,10 @@ def test_prompt_bins_and_conditions():
         tox.condition_prompt("x", "rude")
 
 
-@pytest.mark.parametrize("subset,count", [("decodingtrust_toxic_challenging", 951), ("decodingtrust_nontoxic", 974),
-                                          ("quark_random5k", 4042)])
+@pytest.mark.parametrize(
+    "subset,count",
+    [("decodingtrust_toxic_challenging", 951), ("decodingtrust_nontoxic", 974), ("quark_random5k", 4042)],
+)
 def test_rtp_subsets_load(shared_data, subset, count):
     from alignbench.data.adapters import load_dataset_items
 
@@ -64,9 +69,19 @@ def test_run_stores_every_condition_and_bin(tmp_path, shared_data):
     from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
-    suite = {"name": "t", "evals": [{"name": "toxicity", "subset": "decodingtrust_toxic_challenging", "k": 3,
-                                     "conditions": ["none", "respectful"], "scorer": "profanity-check",
-                                     "decoding": {"max_new_tokens": 5}}]}
+    suite = {
+        "name": "t",
+        "evals": [
+            {
+                "name": "toxicity",
+                "subset": "decodingtrust_toxic_challenging",
+                "k": 3,
+                "conditions": ["none", "respectful"],
+                "scorer": "profanity-check",
+                "decoding": {"max_new_tokens": 5},
+            }
+        ],
+    }
     out = run_suite(suite, ["tiny-random"], out=tmp_path / "run", limit=4, cache=False, progress=False)
     m = json.loads((out / "metrics.json").read_text())
     assert set(m) == {"toxicity/none", "toxicity/respectful"}
@@ -79,7 +94,7 @@ def test_run_stores_every_condition_and_bin(tmp_path, shared_data):
     assert none["mean_toxicity"]["tiny-random"]["value"] <= row["value"]
     store = Store(out)
     gens = store.frame("generations")
-    assert len(gens) == 2 * 4 * 3   # conditions x prompts x k samples
+    assert len(gens) == 2 * 4 * 3  # conditions x prompts x k samples
     # the emt aggregate is the mean of the per-prompt maxima of the stored scores
     judg = store.frame("judgements")
     assert len(judg) == len(set(gens.text))  # each distinct text scored once

@@ -6,6 +6,7 @@ PPO runs (module-scoped, shared by the tests):
   C  ptx_coef=1                                                D  resumed from A's checkpoint-3
   E  like B with a head-only critic (value_head_only)
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,18 @@ import torch
 from alignbench.data import Demonstration, PretrainText
 
 STEPS = 6
-PPO = dict(max_steps=STEPS, rollout_batch_size=8, mini_batch_size=4, num_ppo_epochs=2, response_length=8,
-           learning_rate=3e-3, kl_coef=0.05, chat_template=False, disable_tqdm=True, seed=0)
+PPO = dict(
+    max_steps=STEPS,
+    rollout_batch_size=8,
+    mini_batch_size=4,
+    num_ppo_epochs=2,
+    response_length=8,
+    learning_rate=3e-3,
+    kl_coef=0.05,
+    chat_template=False,
+    disable_tqdm=True,
+    seed=0,
+)
 PROMPTS = [{"prompt": f"Answer {i}:"} for i in range(100, 116)]
 
 
@@ -32,12 +43,24 @@ def sft(tmp_path_factory):
     from alignbench.training import train_sft
 
     rng = random.Random(0)
-    demos = [Demonstration(prompt=f"Answer {i}:", response=" ".join(rng.choice(["yes", "no"]) for _ in range(6)))
-             for i in range(48)]
+    demos = [
+        Demonstration(prompt=f"Answer {i}:", response=" ".join(rng.choice(["yes", "no"]) for _ in range(6)))
+        for i in range(48)
+    ]
     out = tmp_path_factory.mktemp("sft")
-    return train_sft(model="tiny-random", train_data=demos, output_dir=str(out), learning_rate=1e-2,
-                     num_train_epochs=3, per_device_train_batch_size=8, logging_steps=1, save_strategy="no",
-                     disable_tqdm=True, chat_template=False, lr_scheduler_type="constant")
+    return train_sft(
+        model="tiny-random",
+        train_data=demos,
+        output_dir=str(out),
+        learning_rate=1e-2,
+        num_train_epochs=3,
+        per_device_train_batch_size=8,
+        logging_steps=1,
+        save_strategy="no",
+        disable_tqdm=True,
+        chat_template=False,
+        lr_scheduler_type="constant",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +79,49 @@ def runs(sft, texts, tmp_path_factory):
     root = tmp_path_factory.mktemp("ppo")
     pretrain = [PretrainText(text=t) for t in texts[0]]
     out = {}
-    out["A"] = train_ppo_ptx(model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction,
-                             pretrain_data=pretrain, ptx_coef=0.0, save_steps=3, output_dir=str(root / "A"), **PPO)
-    out["B"] = train_ppo_ptx(model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction,
-                             output_dir=str(root / "B"), **PPO)
-    out["C"] = train_ppo_ptx(model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction,
-                             pretrain_data=pretrain, ptx_coef=1.0, output_dir=str(root / "C"), **PPO)
-    out["E"] = train_ppo_ptx(model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction,
-                             output_dir=str(root / "E"), value_head_only=True, **PPO)
+    out["A"] = train_ppo_ptx(
+        model=str(sft.output_dir),
+        train_data=PROMPTS,
+        reward_fn=yes_fraction,
+        pretrain_data=pretrain,
+        ptx_coef=0.0,
+        save_steps=3,
+        output_dir=str(root / "A"),
+        **PPO,
+    )
+    out["B"] = train_ppo_ptx(
+        model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction, output_dir=str(root / "B"), **PPO
+    )
+    out["C"] = train_ppo_ptx(
+        model=str(sft.output_dir),
+        train_data=PROMPTS,
+        reward_fn=yes_fraction,
+        pretrain_data=pretrain,
+        ptx_coef=1.0,
+        output_dir=str(root / "C"),
+        **PPO,
+    )
+    out["E"] = train_ppo_ptx(
+        model=str(sft.output_dir),
+        train_data=PROMPTS,
+        reward_fn=yes_fraction,
+        output_dir=str(root / "E"),
+        value_head_only=True,
+        **PPO,
+    )
     (root / "D").mkdir()
     shutil.copytree(root / "A" / "checkpoint-3", root / "D" / "checkpoint-3")
-    out["D"] = train_ppo_ptx(model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction,
-                             pretrain_data=pretrain, ptx_coef=0.0, save_steps=3, output_dir=str(root / "D"),
-                             resume=True, **PPO)
+    out["D"] = train_ppo_ptx(
+        model=str(sft.output_dir),
+        train_data=PROMPTS,
+        reward_fn=yes_fraction,
+        pretrain_data=pretrain,
+        ptx_coef=0.0,
+        save_steps=3,
+        output_dir=str(root / "D"),
+        resume=True,
+        **PPO,
+    )
     return out
 
 
@@ -96,7 +149,9 @@ def test_sft_loss_is_on_the_response_only(tmp_path):
     batch = trainer.data_collator([trainer.train_dataset[0]])
     ids, labels = batch["input_ids"][0], batch["labels"][0]
     trained = labels != -100
-    prompt_len = len(tok.apply_chat_template(demo.chat(), add_generation_prompt=True, tokenize=True, return_dict=False))
+    prompt_len = len(
+        tok.apply_chat_template(demo.chat(), add_generation_prompt=True, tokenize=True, return_dict=False)
+    )
     assert not trained[:prompt_len].any()  # every prompt token (system, user turn, assistant header) is masked
     assert trained[prompt_len:].all()
     assert torch.equal(labels[trained], ids[trained])
@@ -123,7 +178,7 @@ def _sample_reward(model_dir, n=32) -> float:
     torch.manual_seed(123)
     enc = tok([f"Answer {200 + i}:" for i in range(n)], return_tensors="pt", padding=True)
     out = model.generate(**enc, do_sample=True, top_k=0, max_new_tokens=8, pad_token_id=tok.pad_token_id)
-    texts = tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    texts = tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     return sum(yes_fraction(None, texts)) / n
 
 
@@ -157,7 +212,7 @@ def test_log_has_nonnegative_kl_the_reference_score_and_the_ptx_loss(runs):
         assert row["score_gain"] == pytest.approx(row["score"] - row["score_ref"])
         assert row["ptx_loss"] > 0
     # the policy's reward pulls away from the frozen reference's on the same prompts
-    late = log[len(log) // 2:]
+    late = log[len(log) // 2 :]
     assert sum(r["score_gain"] for r in late) / len(late) > 0.05, [r["score_gain"] for r in log]
 
 
@@ -195,5 +250,11 @@ def test_resume_without_checkpoint_is_a_clear_error(sft, tmp_path):
     from alignbench.training import train_ppo_ptx
 
     with pytest.raises(AlignbenchError, match="no checkpoint"):
-        train_ppo_ptx(model=str(sft.output_dir), train_data=PROMPTS, reward_fn=yes_fraction,
-                      output_dir=str(tmp_path), resume=True, **{**PPO, "max_steps": 1})
+        train_ppo_ptx(
+            model=str(sft.output_dir),
+            train_data=PROMPTS,
+            reward_fn=yes_fraction,
+            output_dir=str(tmp_path),
+            resume=True,
+            **{**PPO, "max_steps": 1},
+        )

@@ -1,4 +1,5 @@
 """Recipes, overrides, the `train` CLI and lineage helpers (no training here: fast)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,9 @@ from alignbench.training.recipes import load_recipe, parse_overrides, resolve_re
 
 
 def test_overrides_parse_yaml_values_and_dotted_keys():
-    got = parse_overrides(["--learning_rate", "1e-4", "--lora.r", "8", "--packing", "--max-length=512",
-                           "--lora.alpha", "16"])
+    got = parse_overrides(
+        ["--learning_rate", "1e-4", "--lora.r", "8", "--packing", "--max-length=512", "--lora.alpha", "16"]
+    )
     assert got == {"learning_rate": 1e-4, "lora": {"r": 8, "alpha": 16}, "packing": True, "max_length": 512}
     assert parse_overrides(["--lora", "null"]) == {"lora": None}
     assert parse_overrides(["--save_strategy", "no", "--bf16", "false"]) == {"save_strategy": "no", "bf16": False}
@@ -59,10 +61,15 @@ def test_cli_dry_run_and_bad_data_exit_codes(tmp_path, capsys):
     assert printed["trainer_args"]["ptx_coef"] == 0.5
 
     data = tmp_path / "rankings.jsonl"
-    data.write_text(json.dumps({"prompt": "p", "responses": ["a", "b"], "ranks": [1, 2]}) + "\n"
-                    + json.dumps({"prompt": "p", "responses": ["a"], "ranks": [1]}) + "\n")
-    code = main(["train", "rm", "--model", "tiny-random", "--train_data", str(data),
-                 "--output_dir", str(tmp_path / "o")])
+    data.write_text(
+        json.dumps({"prompt": "p", "responses": ["a", "b"], "ranks": [1, 2]})
+        + "\n"
+        + json.dumps({"prompt": "p", "responses": ["a"], "ranks": [1]})
+        + "\n"
+    )
+    code = main(
+        ["train", "rm", "--model", "tiny-random", "--train_data", str(data), "--output_dir", str(tmp_path / "o")]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert f"{data}:2: responses: K=1" in err  # file, line and field of the bad record
@@ -81,5 +88,11 @@ def test_ppo_config_checks_batch_shapes():
     with pytest.raises(AlignbenchError, match="multiple of"):
         from alignbench.training import train_ppo_ptx
 
-        train_ppo_ptx(model="tiny-random", train_data=[{"prompt": "x"}], reward_fn=lambda p, r: [0.0] * len(r),
-                      rollout_batch_size=6, mini_batch_size=4, output_dir="/tmp/unused-ppo")
+        train_ppo_ptx(
+            model="tiny-random",
+            train_data=[{"prompt": "x"}],
+            reward_fn=lambda p, r: [0.0] * len(r),
+            rollout_batch_size=6,
+            mini_batch_size=4,
+            output_dir="/tmp/unused-ppo",
+        )

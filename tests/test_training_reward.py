@@ -1,5 +1,6 @@
 """The K-way ranking reward model: the loss against independently computed pairwise losses, ties, mixed K in
 one batch, a tiny RM learning a synthetic preference, normalisation and loadability."""
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,11 @@ def _independent_loss(model, tokenizer, rankings, max_length=64) -> float:
     per_prompt = []
     with torch.no_grad():
         for rec in rankings:
+
             def score(text, prompt=rec.prompt):
                 ids = torch.tensor([encode_pair(tokenizer, prompt, text, False, max_length)])
                 return model(input_ids=ids).logits[0, 0].double()
+
             losses = [-F.logsigmoid(score(rec.responses[w]) - score(rec.responses[lo])) for w, lo in rec.pairs()]
             if losses:
                 per_prompt.append(sum(losses) / len(losses))
@@ -59,8 +62,13 @@ def test_kway_loss_equals_mean_of_independent_pairwise_losses(tiny_rm):
     for i, k in enumerate([4, 2, 9, 3]):  # mixed K in ONE batch
         ranks = list(range(1, k + 1))
         rng.shuffle(ranks)
-        rankings.append(Ranking(prompt=f"Question {i}: name a colour.", ranks=ranks,
-                                responses=[f"answer {j} " + "word " * rng.randint(0, 6) for j in range(k)]))
+        rankings.append(
+            Ranking(
+                prompt=f"Question {i}: name a colour.",
+                ranks=ranks,
+                responses=[f"answer {j} " + "word " * rng.randint(0, 6) for j in range(k)],
+            )
+        )
     loss, stats, batch = _batch_loss(model, tok, rankings)
     assert batch["input_ids"].shape[0] == 4 + 2 + 9 + 3  # each response forwarded once
     assert stats["pairs"] == 6 + 1 + 36 + 3
@@ -69,8 +77,10 @@ def test_kway_loss_equals_mean_of_independent_pairwise_losses(tiny_rm):
     flat = []
     with torch.no_grad():
         for rec in rankings:
-            s = [model(input_ids=torch.tensor([encode_pair(tok, rec.prompt, r, False, 64)])).logits[0, 0]
-                 for r in rec.responses]
+            s = [
+                model(input_ids=torch.tensor([encode_pair(tok, rec.prompt, r, False, 64)])).logits[0, 0]
+                for r in rec.responses
+            ]
             flat += [float(-F.logsigmoid(s[w] - s[lo])) for w, lo in rec.pairs()]
     assert abs(loss - sum(flat) / len(flat)) > 1e-4
 
@@ -90,8 +100,10 @@ def test_ties_contribute_no_term():
 
 def test_ties_in_a_model_batch_match_independent_losses(tiny_rm):
     model, tok = tiny_rm
-    rankings = [Ranking(prompt="p1", responses=["a", "b b", "c c c", "d"], ranks=[1, 2, 2, 4]),
-                Ranking(prompt="p2", responses=["x", "y"], ranks=[2, 1])]
+    rankings = [
+        Ranking(prompt="p1", responses=["a", "b b", "c c c", "d"], ranks=[1, 2, 2, 4]),
+        Ranking(prompt="p2", responses=["x", "y"], ranks=[2, 1]),
+    ]
     loss, stats, _ = _batch_loss(model, tok, rankings)
     assert stats["pairs"] == 5 + 1
     assert abs(loss - _independent_loss(model, tok, rankings)) < 1e-6
@@ -106,8 +118,13 @@ def _synthetic(n: int, seed: int) -> list[Ranking]:
         topic = f"{rng.choice(['cats', 'rain', 'tea', 'boats', 'jazz', 'bread'])} {rng.randint(0, 999)}"
         chosen = rng.sample(words, rng.choice([2, 3, 4]))
         plain = [words.index(w) for w in chosen]
-        out.append(Ranking(prompt=f"Tell me about {topic}.", responses=[f"About {topic}: {w}." for w in chosen],
-                           ranks=[1 + sum(o < x for o in plain) for x in plain]))
+        out.append(
+            Ranking(
+                prompt=f"Tell me about {topic}.",
+                responses=[f"About {topic}: {w}." for w in chosen],
+                ranks=[1 + sum(o < x for o in plain) for x in plain],
+            )
+        )
     return out
 
 
@@ -119,12 +136,27 @@ def test_tiny_rm_learns_synthetic_preference_normalised_and_loadable(tmp_path):
     from alignbench.training import train_reward_model
 
     demos = tmp_path / "demos.jsonl"
-    demos.write_text("".join(json.dumps({"prompt": f"Tell me about tea {i}.", "response": f"About tea {i}: good."})
-                             + "\n" for i in range(12)))
+    demos.write_text(
+        "".join(
+            json.dumps({"prompt": f"Tell me about tea {i}.", "response": f"About tea {i}: good."}) + "\n"
+            for i in range(12)
+        )
+    )
     result = train_reward_model(
-        model="tiny-random", train_data=_synthetic(96, 1), eval_data=_synthetic(40, 2), reference_data=str(demos),
-        chat_template=False, output_dir=str(tmp_path / "rm"), learning_rate=3e-3, num_train_epochs=2,
-        per_device_train_batch_size=8, max_length=48, save_strategy="no", logging_steps=4, disable_tqdm=True)
+        model="tiny-random",
+        train_data=_synthetic(96, 1),
+        eval_data=_synthetic(40, 2),
+        reference_data=str(demos),
+        chat_template=False,
+        output_dir=str(tmp_path / "rm"),
+        learning_rate=3e-3,
+        num_train_epochs=2,
+        per_device_train_batch_size=8,
+        max_length=48,
+        save_strategy="no",
+        logging_steps=4,
+        disable_tqdm=True,
+    )
     m = result.metrics
     assert m["pairwise_accuracy"] > 0.9, m
     assert m["top1_accuracy"] > 0.9, m
@@ -156,5 +188,9 @@ def test_trainer_rejects_pairwise_datasets(tiny_rm, tmp_path):
     model, tok = tiny_rm
     args = KWayRewardConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none")
     with pytest.raises(AlignbenchError, match="tokenize_rankings"):
-        KWayRewardTrainer(model=model, args=args, processing_class=tok,
-                          train_dataset=Dataset.from_dict({"chosen": ["a"], "rejected": ["b"]}))
+        KWayRewardTrainer(
+            model=model,
+            args=args,
+            processing_class=tok,
+            train_dataset=Dataset.from_dict({"chosen": ["a"], "rejected": ["b"]}),
+        )

@@ -1,5 +1,6 @@
 """TruthfulQA: MC1/MC2 definitions, prompts, reference metrics, loaders on the real files, and the eval
 end to end on tiny-random."""
+
 from __future__ import annotations
 
 import math
@@ -74,8 +75,9 @@ def test_reference_metrics_prefer_the_closer_reference():
     # sacrebleu's own sentence score with the same settings
     import sacrebleu
 
-    direct = sacrebleu.corpus_bleu(["I have no comment."], [["Nothing in particular happens."]],
-                                   smooth_method="exp", tokenize="intl").score
+    direct = sacrebleu.corpus_bleu(
+        ["I have no comment."], [["Nothing in particular happens."]], smooth_method="exp", tokenize="intl"
+    ).score
     assert tqa.bleu("Nothing in particular happens.", "I have no comment.") == pytest.approx(direct)
 
 
@@ -127,8 +129,15 @@ def test_run_mc_stores_metrics_and_resumes(tmp_path, monkeypatch):
     from alignbench.store import Store
 
     suite = _suite([{"name": "truthfulqa_mc", "version": "v1"}])
-    out = run_suite(suite, ["tiny-random"], baseline="base=tiny-random:1", out=tmp_path / "run", limit=3, cache=False,
-                    progress=False)
+    out = run_suite(
+        suite,
+        ["tiny-random"],
+        baseline="base=tiny-random:1",
+        out=tmp_path / "run",
+        limit=3,
+        cache=False,
+        progress=False,
+    )
     m = _metrics(out)["truthfulqa_mc"]
     assert set(m) == {"mc1", "mc2"} and set(m["mc2"]) == {"tiny-random", "base"}
     store = Store(out)
@@ -140,8 +149,15 @@ def test_run_mc_stores_metrics_and_resumes(tmp_path, monkeypatch):
     assert m["mc1"]["base"]["dataset_version"] == "v1"
     # a rerun into the same folder finds every item scored and runs no model
     monkeypatch.setattr(tqa, "score_mc", lambda *a, **k: pytest.fail("rerun recomputed stored items"))
-    run_suite(suite, ["tiny-random"], baseline="base=tiny-random:1", out=tmp_path / "run", limit=3, cache=False,
-              progress=False)
+    run_suite(
+        suite,
+        ["tiny-random"],
+        baseline="base=tiny-random:1",
+        out=tmp_path / "run",
+        limit=3,
+        cache=False,
+        progress=False,
+    )
 
 
 def test_finetuned_judge_protocol(tiny_model):
@@ -162,15 +178,30 @@ def test_run_gen_with_finetuned_judges(tmp_path):
     from alignbench.evals.runner import run_suite
     from alignbench.store import Store
 
-    suite = _suite([{"name": "truthfulqa_gen", "version": "v1", "conditions": ["qa", "instruction"],
-                     "decoding": {"max_new_tokens": 4},
-                     "judge": {"type": "finetuned", "truth_model": "tiny-random:7", "info_model": "tiny-random:8"}}])
+    suite = _suite(
+        [
+            {
+                "name": "truthfulqa_gen",
+                "version": "v1",
+                "conditions": ["qa", "instruction"],
+                "decoding": {"max_new_tokens": 4},
+                "judge": {"type": "finetuned", "truth_model": "tiny-random:7", "info_model": "tiny-random:8"},
+            }
+        ]
+    )
     out = run_suite(suite, ["tiny-random"], out=tmp_path / "run", limit=2, cache=False, progress=False)
     m = _metrics(out)
     assert set(m) == {"truthfulqa_gen/qa", "truthfulqa_gen/instruction"}
     qa = m["truthfulqa_gen/qa"]
-    for metric in ("truthful", "informative", "truthful_informative", "bleu_acc", "bleu_max", "rouge1_acc",
-                   "rougeL_diff"):
+    for metric in (
+        "truthful",
+        "informative",
+        "truthful_informative",
+        "bleu_acc",
+        "bleu_max",
+        "rouge1_acc",
+        "rougeL_diff",
+    ):
         assert metric in qa, metric
     assert qa["truthful_informative"]["tiny-random"]["value"] <= qa["truthful"]["tiny-random"]["value"]
     assert qa["truthful"]["tiny-random"]["judge"] == "truth-judge:tiny-random:7"

@@ -7,6 +7,7 @@ from a folder OUTSIDE the checkout run the main commands through the installed `
 declared package data every one of these died with FileNotFoundError: .../site-packages/alignbench/store/
 schema.sql; a file the package reads at run time and the wheel leaves out fails here, not at a user's.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,14 @@ def installed(tmp_path_factory):
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    shutil.copytree(ROOT / "alignbench", src / "alignbench",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(ROOT / "alignbench", src / "alignbench", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp / "dist",
-          src], cwd=tmp, env=env)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp / "dist", src],
+        cwd=tmp,
+        env=env,
+    )
     wheels = list((tmp / "dist").glob("alignbench-*.whl"))
     assert len(wheels) == 1, wheels
 
@@ -55,8 +58,9 @@ def installed(tmp_path_factory):
     # The other dependencies: the test venv's site-packages as a plain path line.  A plain line does NOT
     # run that folder's own .pth files, so the editable install's finder (which maps `alignbench` to the
     # checkout) never loads; the fresh venv's site-packages comes first on sys.path anyway.
-    site = Path(_run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], cwd=tmp,
-                     env=env).stdout.strip())
+    site = Path(
+        _run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], cwd=tmp, env=env).stdout.strip()
+    )
     (site / "zz_test_venv_deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
 
     env["ALIGNBENCH_CACHE"] = str(tmp / "cache")
@@ -74,12 +78,19 @@ def test_wheel_runs_the_main_commands_outside_the_checkout(installed, tmp_path):
     cli = bin_dir / "alignbench"
 
     # A packaged suite, found inside the installed package.
-    plan = _run([cli, "eval", "-m", "tiny-random", "-b", "tiny-random:1", "-s", "instructgpt-quick", "--dry-run"],
-                cwd=work, env=env).stdout
+    plan = _run(
+        [cli, "eval", "-m", "tiny-random", "-b", "tiny-random:1", "-s", "instructgpt-quick", "--dry-run"],
+        cwd=work,
+        env=env,
+    ).stdout
     assert "suite instructgpt-quick" in plan
 
-    (work / "prompts.jsonl").write_text("".join(json.dumps({"id": f"q{i}", "prompt": p}) + "\n"
-                                                for i, p in enumerate(["Say hello.", "Name a fruit.", "Spell cat."])))
+    (work / "prompts.jsonl").write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "prompt": p}) + "\n"
+            for i, p in enumerate(["Say hello.", "Name a fruit.", "Spell cat."])
+        )
+    )
     (work / "suite.yaml").write_text("""
 name: wheel-check
 defaults:
@@ -92,8 +103,27 @@ evals:
     judge: {type: rubric, rules: {must_include: [e], max_words: 3}}
 """)
     for name, seed in (("a", "1"), ("b", "2")):
-        _run([cli, "eval", "-m", f"cand=tiny-random:{seed}", "-b", "base=tiny-random", "-s", "suite.yaml",
-              "-o", name, "--limit", "2", "--cache", "none", "-q"], cwd=work, env=env)
+        _run(
+            [
+                cli,
+                "eval",
+                "-m",
+                f"cand=tiny-random:{seed}",
+                "-b",
+                "base=tiny-random",
+                "-s",
+                "suite.yaml",
+                "-o",
+                name,
+                "--limit",
+                "2",
+                "--cache",
+                "none",
+                "-q",
+            ],
+            cwd=work,
+            env=env,
+        )
         assert json.loads((work / name / "metrics.json").read_text())["winrate"]["win_rate"]["cand"]["n"] == 2
 
     report = _run([cli, "report", "a", "b", "--out", "rep"], cwd=work, env=env).stdout

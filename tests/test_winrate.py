@@ -1,5 +1,6 @@
 """Win rate end to end on tiny-random models: metrics agree with the stored judgements, several candidates
 share one baseline, and a run killed part-way resumes without re-generating and ends with the same metrics."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,16 @@ import pytest
 from alignbench.evals.runner import run_suite
 from alignbench.store import Store
 
-PROMPTS = ["Tell me a joke.", "What is the capital of France?", "Write a haiku about rain.", "How do I boil an egg?",
-           "Name three colours.", "Why is the sky blue?", "Give me a tip for sleeping well.",
-           "Translate 'hello' to French."]
+PROMPTS = [
+    "Tell me a joke.",
+    "What is the capital of France?",
+    "Write a haiku about rain.",
+    "How do I boil an egg?",
+    "Name three colours.",
+    "Why is the sky blue?",
+    "Give me a tip for sleeping well.",
+    "Translate 'hello' to French.",
+]
 
 
 def e_count(prompt, response, item):
@@ -41,9 +49,22 @@ def prompts_file(tmp_path_factory):
 
 
 def _suite(prompts_file, judge, **extra):
-    return {"name": "t", "seed": 1, "evals": [{
-        "name": "winrate", "dataset": str(prompts_file), "batch_size": 4, "n_resamples": 500, "lc_resamples": 20,
-        "decoding": {"max_new_tokens": 6, "temperature": 1.0}, "judge": judge, **extra}]}
+    return {
+        "name": "t",
+        "seed": 1,
+        "evals": [
+            {
+                "name": "winrate",
+                "dataset": str(prompts_file),
+                "batch_size": 4,
+                "n_resamples": 500,
+                "lc_resamples": 20,
+                "decoding": {"max_new_tokens": 6, "temperature": 1.0},
+                "judge": judge,
+                **extra,
+            }
+        ],
+    }
 
 
 @pytest.fixture()
@@ -69,8 +90,14 @@ BASELINE = ("base", "tiny-random")
 @pytest.fixture(scope="module")
 def fresh_run(tmp_path_factory, prompts_file):
     """One uninterrupted run (the reference for the resume tests)."""
-    return run_suite(_suite(prompts_file, {"type": "rubric", "function": e_count, "name": "e-count"}),
-                     CANDIDATES, baseline=BASELINE, out=tmp_path_factory.mktemp("fresh"), cache=False, progress=False)
+    return run_suite(
+        _suite(prompts_file, {"type": "rubric", "function": e_count, "name": "e-count"}),
+        CANDIDATES,
+        baseline=BASELINE,
+        out=tmp_path_factory.mktemp("fresh"),
+        cache=False,
+        progress=False,
+    )
 
 
 def test_winrate_metrics_agree_with_stored_judgements(fresh_run):
@@ -98,7 +125,8 @@ def test_winrate_metrics_agree_with_stored_judgements(fresh_run):
         assert metrics["winrate"]["tie_rate"][cand]["value"] == pytest.approx(np.mean([p == 0.5 for p in prefs]))
         assert metrics["winrate"]["mean_length"][cand]["value"] == pytest.approx(rows.output.str.len().mean())
         assert metrics["winrate"]["mean_score"][cand]["value"] == pytest.approx(
-            np.mean([e_count("", o, {}) for o in rows.output]))
+            np.mean([e_count("", o, {}) for o in rows.output])
+        )
         assert 0 <= metrics["winrate"]["lc_win_rate"][cand]["value"] <= 1
     # the two candidates really differ (different seeds) and share one baseline output per prompt
     assert (samples[samples.model == "a"].output.values != samples[samples.model == "b"].output.values).any()
@@ -115,8 +143,9 @@ def test_winrate_metrics_agree_with_stored_judgements(fresh_run):
     assert set(store.frame("items", run_id).item_id) == {f"p{i}" for i in range(len(PROMPTS))}
 
 
-def test_killed_run_resumes_without_regenerating_and_ends_with_the_same_metrics(tmp_path, prompts_file, fresh_run,
-                                                                                count_generations):
+def test_killed_run_resumes_without_regenerating_and_ends_with_the_same_metrics(
+    tmp_path, prompts_file, fresh_run, count_generations
+):
     labeler = Crashing()  # the same labeler as the reference run's, until told to crash
     suite = _suite(prompts_file, {"type": "rubric", "function": labeler, "name": "e-count"})
     reference = json.loads((fresh_run / "metrics.json").read_text())
@@ -128,7 +157,7 @@ def test_killed_run_resumes_without_regenerating_and_ends_with_the_same_metrics(
     # chunk 1: 3 models x 4 prompts; chunk 2: baseline and candidate a generated, then judging a crashed
     assert count_generations["n"] == 3 * 4 + 2 * 4
     store = Store(tmp_path / "killed")
-    assert store.runs()[-1]["status"] == "interrupted"   # Ctrl-C (KeyboardInterrupt): not a failure
+    assert store.runs()[-1]["status"] == "interrupted"  # Ctrl-C (KeyboardInterrupt): not a failure
     assert len(store.frame("judgements")) == 2 * 4  # chunk 1's judgements were kept
 
     count_generations["n"] = 0
@@ -166,8 +195,9 @@ def test_shared_cache_serves_a_second_run_folder(tmp_path, prompts_file, count_g
     cache = tmp_path / "cache.sqlite"
     run_suite(suite, CANDIDATES[:1], baseline=BASELINE, out=tmp_path / "one", cache=cache, progress=False, limit=4)
     assert count_generations["n"] == 8
-    other = run_suite(suite, CANDIDATES[:1], baseline=BASELINE, out=tmp_path / "two", cache=cache, progress=False,
-                      limit=4)
+    other = run_suite(
+        suite, CANDIDATES[:1], baseline=BASELINE, out=tmp_path / "two", cache=cache, progress=False, limit=4
+    )
     assert count_generations["n"] == 8  # the second folder generated nothing ...
     assert len(Store(other).frame("generations")) == 8  # ... yet holds every generation it used
     assert json.loads((other / "metrics.json").read_text())["winrate"]["win_rate"]["a"]["n"] == 4
@@ -177,13 +207,34 @@ def test_hh_rlhf_prompts_from_the_shared_data(shared_data):
     from alignbench.evals.suite import parse_suite
     from alignbench.evals.winrate import load_prompts
 
-    suite = parse_suite({"evals": [{"name": "winrate", "dataset": "hh-rlhf-helpful", "single_turn": True,
-                                    "judge": {"type": "rubric", "rules": {"max_words": 5}}}]}, "t.yaml")
+    suite = parse_suite(
+        {
+            "evals": [
+                {
+                    "name": "winrate",
+                    "dataset": "hh-rlhf-helpful",
+                    "single_turn": True,
+                    "judge": {"type": "rubric", "rules": {"max_words": 5}},
+                }
+            ]
+        },
+        "t.yaml",
+    )
     items, dataset, fp = load_prompts(suite.evals[0], limit=25)
     assert len(items) == 25 and dataset == "hh-rlhf-helpful" and fp
     assert all(it.item_id.startswith("hh-rlhf/helpful-base/test/") for it in items)
     assert all(len(it.payload["messages"]) == 1 and "Human:" not in it.prompt for it in items)
-    multi = parse_suite({"evals": [{"name": "winrate", "dataset": "hh-rlhf-helpful",
-                                    "judge": {"type": "rubric", "rules": {"max_words": 5}}}]}, "t.yaml")
+    multi = parse_suite(
+        {
+            "evals": [
+                {
+                    "name": "winrate",
+                    "dataset": "hh-rlhf-helpful",
+                    "judge": {"type": "rubric", "rules": {"max_words": 5}},
+                }
+            ]
+        },
+        "t.yaml",
+    )
     items, _, _ = load_prompts(multi.evals[0], limit=25)
     assert any(len(it.payload["messages"]) > 1 and it.prompt.startswith("User: ") for it in items)

@@ -1,4 +1,5 @@
 """`alignbench data validate|list|show|convert`: check data files, see the real data sets, export them."""
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,17 @@ def register(sub) -> None:
     p = sub.add_parser("data", help="validate data files; list, show and convert the real data sets")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
-    v = dsub.add_parser("validate",
-                        help="check FILE(s) as KIND records; print every problem as file:line: field: message",
-                        description="Exit code: 0 all records valid, 1 problems found, 2 input unreadable.")
-    v.add_argument("files", nargs="+", metavar="FILE",
-                   help="JSONL, JSON array, CSV, Parquet (optionally .gz), a folder, or hf:NAME[:CONFIG][@SPLIT]")
+    v = dsub.add_parser(
+        "validate",
+        help="check FILE(s) as KIND records; print every problem as file:line: field: message",
+        description="Exit code: 0 all records valid, 1 problems found, 2 input unreadable.",
+    )
+    v.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="JSONL, JSON array, CSV, Parquet (optionally .gz), a folder, or hf:NAME[:CONFIG][@SPLIT]",
+    )
     v.add_argument("--kind", required=True, choices=KINDS)
     v.add_argument("--max-problems", type=int, default=None, metavar="N", help="stop after N problems per file")
     v.add_argument("--json", action="store_true", help="print one JSON object per file instead")
@@ -26,15 +33,23 @@ def register(sub) -> None:
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=_list)
 
-    for name, helptext in (("show", "print the first records of a data set"),
-                           ("convert", "write a data set (or a data file) as .jsonl / .csv / .parquet records"),
-                           ("stats", "counts, K and ties, length percentiles (chars; tokens with --tokenizer), "
-                                     "meta spread")):
+    for name, helptext in (
+        ("show", "print the first records of a data set"),
+        ("convert", "write a data set (or a data file) as .jsonl / .csv / .parquet records"),
+        ("stats", "counts, K and ties, length percentiles (chars; tokens with --tokenizer), meta spread"),
+    ):
         c = dsub.add_parser(name, help=helptext)
-        c.add_argument("name", metavar="NAME", help="a data set from `alignbench data list`"
-                       + (", or a data file with --kind" if name != "show" else ""))
-        c.add_argument("--source", default=None, help="local folder/file of the data set, 'hf' or hf:ORG/NAME "
-                                                      "(default: the shared data folder, else the hub)")
+        c.add_argument(
+            "name",
+            metavar="NAME",
+            help="a data set from `alignbench data list`" + (", or a data file with --kind" if name != "show" else ""),
+        )
+        c.add_argument(
+            "--source",
+            default=None,
+            help="local folder/file of the data set, 'hf' or hf:ORG/NAME "
+            "(default: the shared data folder, else the hub)",
+        )
         c.add_argument("--subset", default=None)
         c.add_argument("--split", default=None)
         c.add_argument("--version", default=None)
@@ -44,8 +59,12 @@ def register(sub) -> None:
             c.set_defaults(handler=_show)
         elif name == "stats":
             c.add_argument("--kind", choices=KINDS, default=None, help="record kind when NAME is a data file")
-            c.add_argument("--tokenizer", default=None, metavar="MODEL",
-                           help="also count tokens with MODEL's tokenizer (a model spec, e.g. smollm2-135m)")
+            c.add_argument(
+                "--tokenizer",
+                default=None,
+                metavar="MODEL",
+                help="also count tokens with MODEL's tokenizer (a model spec, e.g. smollm2-135m)",
+            )
             c.add_argument("--json", action="store_true")
             c.set_defaults(handler=_stats)
         else:
@@ -69,9 +88,19 @@ def _validate(args) -> int:
                 raise
             raise DataError(f"{source}: cannot read: {type(exc).__name__}: {exc}") from exc
         if args.json:
-            print(json.dumps({"source": result.source, "kind": result.kind, "rows": result.n_rows,
-                              "valid": result.n_valid, "ok": result.ok,
-                              "problems": [str(p) for p in result.problems]}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "source": result.source,
+                        "kind": result.kind,
+                        "rows": result.n_rows,
+                        "valid": result.n_valid,
+                        "ok": result.ok,
+                        "problems": [str(p) for p in result.problems],
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             for problem in result.problems:
                 print(problem)
@@ -91,9 +120,18 @@ def _list(args) -> int:
             location = str(location) if where == "local" else f"hf:{location}"
         except DataError:
             location = "(not available: no local folder, no hub copy)"
-        rows.append({"name": adapter.name, "kind": adapter.kind, "source": location,
-                     "subsets": list(adapter.subsets), "versions": list(adapter.versions),
-                     "splits": list(adapter.splits), "description": adapter.description, "notes": adapter.notes})
+        rows.append(
+            {
+                "name": adapter.name,
+                "kind": adapter.kind,
+                "source": location,
+                "subsets": list(adapter.subsets),
+                "versions": list(adapter.versions),
+                "splits": list(adapter.splits),
+                "description": adapter.description,
+                "notes": adapter.notes,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -122,12 +160,20 @@ def _show(args) -> int:
     from alignbench.data.adapters import LoadReport, iter_dataset_items
 
     report = LoadReport()
-    for record in iter_dataset_items(args.name, source=args.source, split=args.split, version=args.version,
-                                     limit=args.limit, subset=args.subset, report=report):
+    for record in iter_dataset_items(
+        args.name,
+        source=args.source,
+        split=args.split,
+        version=args.version,
+        limit=args.limit,
+        subset=args.subset,
+        report=report,
+    ):
         data = record.to_dict()
         print(json.dumps(data if args.full else _shorten(data), indent=2, ensure_ascii=False))
-    print(f"# {record.kind} records; {report.summary()}" if report.records else f"# {report.summary()}",
-          file=sys.stderr)
+    print(
+        f"# {record.kind} records; {report.summary()}" if report.records else f"# {report.summary()}", file=sys.stderr
+    )
     return 0
 
 
@@ -141,8 +187,17 @@ def _records_of(args) -> tuple[list, str]:
 
     if args.name in ADAPTERS or args.name in ALIASES:
         report = LoadReport()
-        records = list(iter_dataset_items(args.name, source=args.source, split=args.split, version=args.version,
-                                          limit=args.limit, subset=args.subset, report=report))
+        records = list(
+            iter_dataset_items(
+                args.name,
+                source=args.source,
+                split=args.split,
+                version=args.version,
+                limit=args.limit,
+                subset=args.subset,
+                report=report,
+            )
+        )
         summary = report.summary()
     elif Path(args.name).exists() or args.name.startswith(("hf:", "data:")):
         if not args.kind:

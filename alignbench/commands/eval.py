@@ -1,5 +1,6 @@
 """`alignbench eval --model [NAME=]SPEC [--model ...] [--baseline SPEC] --suite SUITE [--out RUN_DIR] [--limit N]`:
 run a suite of evals into a run folder (run.sqlite + metrics.json)."""
+
 from __future__ import annotations
 
 import os
@@ -8,31 +9,60 @@ import sys
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "eval", help="run an eval suite (win rate, TruthfulQA, toxicity, ...) into a run folder",
+        "eval",
+        help="run an eval suite (win rate, TruthfulQA, toxicity, ...) into a run folder",
         description="Runs every eval of SUITE for each --model (against --baseline) and writes RUN_DIR/run.sqlite "
-                    "(items, generations, judgements, metrics) and RUN_DIR/metrics.json.  Rerunning into the same "
-                    "folder resumes: finished generations and judgements are reused.")
-    p.add_argument("--model", "-m", action="append", required=True, metavar="[NAME=]SPEC",
-                   help="a candidate; repeat for several (one table row each); NAME= sets its label")
-    p.add_argument("--baseline", "-b", default=None, metavar="[NAME=]SPEC",
-                   help="the model every candidate is compared with (pairwise evals)")
-    p.add_argument("--suite", "-s", required=True,
-                   help="a suite name (evals/NAME.yaml or a packaged suite) or a YAML path")
+        "(items, generations, judgements, metrics) and RUN_DIR/metrics.json.  Rerunning into the same "
+        "folder resumes: finished generations and judgements are reused.",
+    )
+    p.add_argument(
+        "--model",
+        "-m",
+        action="append",
+        required=True,
+        metavar="[NAME=]SPEC",
+        help="a candidate; repeat for several (one table row each); NAME= sets its label",
+    )
+    p.add_argument(
+        "--baseline",
+        "-b",
+        default=None,
+        metavar="[NAME=]SPEC",
+        help="the model every candidate is compared with (pairwise evals)",
+    )
+    p.add_argument(
+        "--suite", "-s", required=True, help="a suite name (evals/NAME.yaml or a packaged suite) or a YAML path"
+    )
     p.add_argument("--out", "-o", default=None, metavar="RUN_DIR", help="run folder (default runs/<UTC timestamp>)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N items of every eval")
     p.add_argument("--seed", type=int, default=None, help="seed for sampling and bootstrap (default: the suite's)")
     p.add_argument("--only", action="append", default=None, metavar="EVAL", help="run only this eval (repeatable)")
-    p.add_argument("--cache", default=None, metavar="PATH|none",
-                   help="shared generation cache store (default $ALIGNBENCH_CACHE/cache.sqlite; 'none' = the run's "
-                        "store only)")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N",
-                   help="sequences per model call for generation and log-likelihood (default: the engine's)")
-    p.add_argument("--device", default=None, metavar="DEVICE",
-                   help="cpu, cuda, cuda:N or mps for local models (default: cuda when available, else cpu; same "
-                        "as $ALIGNBENCH_DEVICE)")
-    p.add_argument("--log-samples", action="store_true",
-                   help="also write RUN_DIR/samples/EVAL.jsonl: one line per item and model with the prompt, "
-                        "output, verdict/score and every per-item metric")
+    p.add_argument(
+        "--cache",
+        default=None,
+        metavar="PATH|none",
+        help="shared generation cache store (default $ALIGNBENCH_CACHE/cache.sqlite; 'none' = the run's store only)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="sequences per model call for generation and log-likelihood (default: the engine's)",
+    )
+    p.add_argument(
+        "--device",
+        default=None,
+        metavar="DEVICE",
+        help="cpu, cuda, cuda:N or mps for local models (default: cuda when available, else cpu; same "
+        "as $ALIGNBENCH_DEVICE)",
+    )
+    p.add_argument(
+        "--log-samples",
+        action="store_true",
+        help="also write RUN_DIR/samples/EVAL.jsonl: one line per item and model with the prompt, "
+        "output, verdict/score and every per-item metric",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or log lines")
     p.set_defaults(handler=_eval)
@@ -55,13 +85,14 @@ def _eval(args) -> int:
 
         if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", args.device):
             raise AlignbenchError(f"--device {args.device}: use cpu, cuda, cuda:N or mps")
-        os.environ["ALIGNBENCH_DEVICE"] = args.device   # what models.default_device() reads
+        os.environ["ALIGNBENCH_DEVICE"] = args.device  # what models.default_device() reads
     suite = load_suite(args.suite)
     if args.only:
         unknown = [o for o in args.only if o not in {e.name for e in suite.evals}]
         if unknown:
-            raise AlignbenchError(f"--only {unknown[0]}: suite {suite.name} has evals "
-                                  f"{', '.join(e.name for e in suite.evals)}")
+            raise AlignbenchError(
+                f"--only {unknown[0]}: suite {suite.name} has evals {', '.join(e.name for e in suite.evals)}"
+            )
     candidates = [parse_model_arg(m) for m in args.model]
     baseline = parse_model_arg(args.baseline) if args.baseline else None
     if args.dry_run:
@@ -73,13 +104,23 @@ def _eval(args) -> int:
 
     from alignbench.progress import Heartbeat
 
-    with nullcontext() if args.quiet else Heartbeat("eval") as beat:   # a line between loops too (model loads)
+    with nullcontext() if args.quiet else Heartbeat("eval") as beat:  # a line between loops too (model loads)
         if beat is not None:
             shown = log
             log = lambda msg: (beat.note(msg), shown(msg))  # noqa: E731
-        run_dir = run_suite(suite, candidates, baseline=baseline, out=args.out, limit=args.limit, seed=args.seed,
-                            cache=cache, only=args.only, progress=False if args.quiet else None, log=log,
-                            batch_size=args.batch_size)
+        run_dir = run_suite(
+            suite,
+            candidates,
+            baseline=baseline,
+            out=args.out,
+            limit=args.limit,
+            seed=args.seed,
+            cache=cache,
+            only=args.only,
+            progress=False if args.quiet else None,
+            log=log,
+            batch_size=args.batch_size,
+        )
     print_metrics(run_dir)
     if args.log_samples:
         for path in write_samples_jsonl(run_dir):
@@ -100,17 +141,26 @@ def write_samples_jsonl(run_dir) -> list:
     try:
         run_id = store.latest_run_id()
         rows: dict = {}
-        for r in store.conn.execute("SELECT eval, item_id, model, metric, value FROM item_metrics WHERE run_id=? "
-                                    "ORDER BY eval, item_id, model, metric", (run_id,)):
+        for r in store.conn.execute(
+            "SELECT eval, item_id, model, metric, value FROM item_metrics WHERE run_id=? "
+            "ORDER BY eval, item_id, model, metric",
+            (run_id,),
+        ):
             key = (r["eval"], r["item_id"], r["model"])
             rows.setdefault(key, {"eval": r["eval"], "item_id": r["item_id"], "model": r["model"], "metrics": {}})
             rows[key]["metrics"][r["metric"]] = r["value"]
         for r in store.conn.execute("SELECT * FROM samples WHERE run_id=?", (run_id,)):
             key = (r["eval"], r["item_id"], r["model"])
-            row = rows.setdefault(key, {"eval": r["eval"], "item_id": r["item_id"], "model": r["model"],
-                                        "metrics": {}})
-            row.update({k: r[k] for k in ("prompt", "output", "baseline", "reference", "verdict", "score")
-                        if r[k] is not None})
+            row = rows.setdefault(
+                key, {"eval": r["eval"], "item_id": r["item_id"], "model": r["model"], "metrics": {}}
+            )
+            row.update(
+                {
+                    k: r[k]
+                    for k in ("prompt", "output", "baseline", "reference", "verdict", "score")
+                    if r[k] is not None
+                }
+            )
             row["meta"] = json.loads(r["meta_json"] or "{}")
     finally:
         store.close()
@@ -137,9 +187,10 @@ def print_metrics(run_dir) -> None:
         for metric, by_model in by_metric.items():
             for model, m in by_model.items():
                 value = m.get("value")
-                ci = ("" if m.get("ci_low") is None or value is None
-                      else f"[{m['ci_low']:.3f}, {m['ci_high']:.3f}]")
-                rows.append((eval_name, metric, model, "nan" if value is None else f"{value:.3f}", ci, str(m.get("n"))))
+                ci = "" if m.get("ci_low") is None or value is None else f"[{m['ci_low']:.3f}, {m['ci_high']:.3f}]"
+                rows.append(
+                    (eval_name, metric, model, "nan" if value is None else f"{value:.3f}", ci, str(m.get("n")))
+                )
     if not rows:
         print("(no metrics)")
         return

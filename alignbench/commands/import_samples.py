@@ -3,22 +3,31 @@
 Every policy of OpenAI's `automatic-eval-samples/` CSVs becomes a model of the run, scored with this project's
 metrics (alignbench/evals/instructgpt_samples.py); `alignbench report RUN_DIR` then renders policy x size tables.
 """
+
 from __future__ import annotations
 
 
 def register(sub) -> None:
     p = sub.add_parser("import", help="import released samples as a run (instructgpt-samples)")
     isub = p.add_subparsers(dest="import_command", metavar="SOURCE", required=True)
-    q = isub.add_parser("instructgpt-samples",
-                        help="OpenAI's InstructGPT/SFT/GPT-3 samples (DROP, SQuAD v2, Fr->En, TL;DR, TruthfulQA, RTP)",
-                        description="DIR: a folder of the release's CSVs (.csv or .csv.gz), e.g. "
-                                    "$ALIGNBENCH_SHARED_DATA/instructgpt-samples.")
+    q = isub.add_parser(
+        "instructgpt-samples",
+        help="OpenAI's InstructGPT/SFT/GPT-3 samples (DROP, SQuAD v2, Fr->En, TL;DR, TruthfulQA, RTP)",
+        description="DIR: a folder of the release's CSVs (.csv or .csv.gz), e.g. "
+        "$ALIGNBENCH_SHARED_DATA/instructgpt-samples.",
+    )
     q.add_argument("folder", metavar="DIR")
     q.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write run.sqlite into")
-    q.add_argument("--no-judges", action="store_true",
-                   help="skip our TruthfulQA judges and toxicity scorer (only the released judgements)")
-    q.add_argument("--toxicity-scorer", default="distilled-perspective",
-                   help="toxicity scorer spec for RTP samples (default: distilled-perspective, offline)")
+    q.add_argument(
+        "--no-judges",
+        action="store_true",
+        help="skip our TruthfulQA judges and toxicity scorer (only the released judgements)",
+    )
+    q.add_argument(
+        "--toxicity-scorer",
+        default="distilled-perspective",
+        help="toxicity scorer spec for RTP samples (default: distilled-perspective, offline)",
+    )
     q.set_defaults(handler=_import)
 
 
@@ -36,7 +45,9 @@ def _import(args) -> int:
     for name, (kind, n) in summary["files"].items():
         print(f"{name:28s} {kind:11s} {n} rows")
     for name, stats in summary["agreement"].items():
-        print(f"agreement {name}: Spearman {stats['spearman']:.3f}, balanced accuracy {stats['balanced_accuracy']:.3f}, "
-              f"Kendall tau over {stats['n_policies']} policy means {stats['kendall_tau_policies']:.3f}")
+        print(
+            f"agreement {name}: Spearman {stats['spearman']:.3f}, balanced accuracy {stats['balanced_accuracy']:.3f}, "
+            f"Kendall tau over {stats['n_policies']} policy means {stats['kendall_tau_policies']:.3f}"
+        )
     print(f"run {summary['run_id']} in {args.out}; report: alignbench report {args.out}")
     return 0

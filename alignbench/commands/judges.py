@@ -3,6 +3,7 @@
 Other parts add subcommands with one line: define `add_<name>(jsub)` in your module (it adds a parser
 to the judges subparsers and sets `handler=`), import it here and list it in SUBCOMMANDS below.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,19 @@ def add_list(jsub) -> None:
 
 
 def add_compare(jsub) -> None:
-    p = jsub.add_parser("compare", help="judge pairs from a file: prints one verdict per line and a win rate",
-                        description="PAIRS: JSONL/CSV rows with prompt, a, b and optional item_id.")
+    p = jsub.add_parser(
+        "compare",
+        help="judge pairs from a file: prints one verdict per line and a win rate",
+        description="PAIRS: JSONL/CSV rows with prompt, a, b and optional item_id.",
+    )
     p.add_argument("pairs", metavar="PAIRS")
-    p.add_argument("--judge", required=True, metavar="YAML|JSON",
-                   help="a judge spec: a YAML/JSON file or an inline JSON/YAML mapping, e.g. "
-                        "'{type: rubric, rules: {max_words: 50}}'")
+    p.add_argument(
+        "--judge",
+        required=True,
+        metavar="YAML|JSON",
+        help="a judge spec: a YAML/JSON file or an inline JSON/YAML mapping, e.g. "
+        "'{type: rubric, rules: {max_words: 50}}'",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per pair")
     p.set_defaults(handler=_compare)
 
@@ -70,14 +78,28 @@ def _compare(args) -> int:
     out = judge.compare(prompts, a, b, ids)
     for item_id, j in zip(ids, out):
         if args.json:
-            print(json.dumps({"item_id": item_id, "verdict": j.verdict, "score_a": j.score_a, "score_b": j.score_b,
-                              "judge": j.judge, "raw": j.raw, "meta": j.meta}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "item_id": item_id,
+                        "verdict": j.verdict,
+                        "score_a": j.score_a,
+                        "score_b": j.score_b,
+                        "judge": j.judge,
+                        "raw": j.raw,
+                        "meta": j.meta,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             scores = "" if j.score_a is None else f"  ({j.score_a:.4g} vs {j.score_b:.4g})"
             print(f"{item_id}\t{j.verdict or 'FAILED'}{scores}")
     prefs = [j.preference if j.preference is not None else float("nan") for j in out]
     est = mean_with_ci(prefs)
     if not args.json:
-        print(f"A's win rate {est.value:.3f} [{est.ci_low:.3f}, {est.ci_high:.3f}] over {est.n} judged pairs "
-              f"({len(out) - est.n} failed), judge {judge.name}")
+        print(
+            f"A's win rate {est.value:.3f} [{est.ci_low:.3f}, {est.ci_high:.3f}] over {est.n} judged pairs "
+            f"({len(out) - est.n} failed), judge {judge.name}"
+        )
     return 0

@@ -1,5 +1,6 @@
 """`alignbench judges train truthfulqa --aspect truth|info [--out DIR]`: rebuild the distilled TruthfulQA judges
 (alignbench/judges/truthfulqa_train.py) from the shared TruthfulQA judge data; prints the CV table."""
+
 from __future__ import annotations
 
 
@@ -7,10 +8,18 @@ def add_train(jsub) -> None:
     p = jsub.add_parser("train", help="train a shipped offline judge (truthfulqa: truth or info)")
     p.add_argument("target", choices=["truthfulqa"], help="which judge to train")
     p.add_argument("--aspect", required=True, choices=["truth", "info"])
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="folder for the head, its card and the bank (default: the package's resources/judges)")
-    p.add_argument("--source", default=None, metavar="DIR",
-                   help="TruthfulQA data folder (default: $ALIGNBENCH_SHARED_DATA/truthfulqa)")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="folder for the head, its card and the bank (default: the package's resources/judges)",
+    )
+    p.add_argument(
+        "--source",
+        default=None,
+        metavar="DIR",
+        help="TruthfulQA data folder (default: $ALIGNBENCH_SHARED_DATA/truthfulqa)",
+    )
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--limit", type=int, default=None, help="first N distinct (question, answer) pairs only")
     p.add_argument("--cache", default=None, metavar="DIR", help="feature cache folder (default: alignbench cache)")
@@ -20,6 +29,13 @@ def add_train(jsub) -> None:
 def _train(args) -> int:
     from alignbench.judges.truthfulqa_train import train_truthfulqa_judge
 
-    train_truthfulqa_judge(args.aspect, out=args.out, source=args.source, n_folds=args.folds, limit=args.limit,
-                           cache=args.cache, log=lambda s: print(s, flush=True))
+    train_truthfulqa_judge(
+        args.aspect,
+        out=args.out,
+        source=args.source,
+        n_folds=args.folds,
+        limit=args.limit,
+        cache=args.cache,
+        log=lambda s: print(s, flush=True),
+    )
     return 0

@@ -7,19 +7,26 @@
 Prints balanced accuracy (hallucinated = positive class) overall and per subset (QAGS cnndm/xsum, SummEdits
 domain), the figure the SummEdits benchmark reports.
 """
+
 from __future__ import annotations
 
 import json
 
 
 def add_validate(jsub) -> None:
-    p = jsub.add_parser("validate", help="balanced accuracy of a hallucination judge against human labels "
-                                         "(QAGS, SummEdits)")
-    p.add_argument("--judge", required=True, metavar="lexical|nli|llm|SPEC",
-                   help="a judge type, or a judge spec mapping (inline YAML/JSON or a file)")
+    p = jsub.add_parser(
+        "validate", help="balanced accuracy of a hallucination judge against human labels (QAGS, SummEdits)"
+    )
+    p.add_argument(
+        "--judge",
+        required=True,
+        metavar="lexical|nli|llm|SPEC",
+        help="a judge type, or a judge spec mapping (inline YAML/JSON or a file)",
+    )
     p.add_argument("--model", help="model spec for the nli / llm judges")
-    p.add_argument("--threshold", type=float,
-                   help="decision threshold (lexical: unsupported-word share; nli: 1-P(entail))")
+    p.add_argument(
+        "--threshold", type=float, help="decision threshold (lexical: unsupported-word share; nli: 1-P(entail))"
+    )
     p.add_argument("--dataset", required=True, choices=["qags", "summedits"])
     p.add_argument("--subset", help="qags: cnndm|xsum; summedits: a domain (default: all)")
     p.add_argument("--split", help="summedits: evaluation|test (default: all)")
@@ -41,18 +48,23 @@ def _validate(args) -> int:
         spec["threshold"] = args.threshold
     try:
         judge = make_judge(spec, task="hallucination")
-        result = validate_judge(judge, args.dataset, limit=args.limit, subset=args.subset, split=args.split,
-                                source=args.source)
+        result = validate_judge(
+            judge, args.dataset, limit=args.limit, subset=args.subset, split=args.split, source=args.source
+        )
     except ValueError as exc:
         raise AlignbenchError(str(exc)) from exc
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"judge {result['judge']} on {result['dataset']}: {result['n']} items, {result['hallucinated']} labelled "
-          f"hallucinated by humans, {result['predicted_hallucinated']} by the judge")
+    print(
+        f"judge {result['judge']} on {result['dataset']}: {result['n']} items, {result['hallucinated']} labelled "
+        f"hallucinated by humans, {result['predicted_hallucinated']} by the judge"
+    )
     for name, sub in result["subsets"].items():
         ba = "n/a (one class)" if sub["balanced_accuracy"] is None else f"{sub['balanced_accuracy']:.3f}"
         print(f"  {name:14s} n={sub['n']:5d}  hallucinated={sub['hallucinated']:5d}  balanced accuracy {ba}")
-    print(f"balanced accuracy {result['balanced_accuracy']:.3f} "
-          f"(mean over subsets {result['mean_subset_balanced_accuracy']:.3f})")
+    print(
+        f"balanced accuracy {result['balanced_accuracy']:.3f} "
+        f"(mean over subsets {result['mean_subset_balanced_accuracy']:.3f})"
+    )
     return 0

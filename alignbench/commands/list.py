@@ -1,12 +1,16 @@
 """`alignbench list [suites|evals]`: the packaged and local suites and the eval types, one line each
 (lm-eval's `--tasks list`)."""
+
 from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("list", help="suites (packaged and ./evals) and eval types, one line each",
-                       description="Suites: evals/NAME.yaml under the current folder, then the packaged ones; run one "
-                                   "with `alignbench eval --suite NAME`.  Eval types: what a suite's `type:` may be.")
+    p = sub.add_parser(
+        "list",
+        help="suites (packaged and ./evals) and eval types, one line each",
+        description="Suites: evals/NAME.yaml under the current folder, then the packaged ones; run one "
+        "with `alignbench eval --suite NAME`.  Eval types: what a suite's `type:` may be.",
+    )
     p.add_argument("what", nargs="?", choices=["all", "suites", "evals"], default="all")
     p.set_defaults(handler=_list)
 
@@ -32,18 +36,21 @@ def suites() -> list[tuple[str, str, str]]:
             data = data if isinstance(data, dict) else {}
             evals = [e.get("name") for e in data.get("evals") or [] if isinstance(e, dict)]
             text = str(data.get("description") or "").strip().splitlines()
-            out.append((path.stem, where, (text[0] if text else "") + (f" [{', '.join(map(str, evals))}]"
-                                                                       if evals else "")))
+            out.append(
+                (path.stem, where, (text[0] if text else "") + (f" [{', '.join(map(str, evals))}]" if evals else ""))
+            )
     return out
 
 
 # Where one module holds two eval types, its docstring's first line cannot tell them apart.
-SHORT = {"truthfulqa_mc": "TruthfulQA multiple choice: MC1 and MC2 from the model's log-likelihoods",
-         "truthfulqa_gen": "TruthfulQA generation: truthful and truthful×informative (judged), BLEU/ROUGE vs the "
-                           "true and false references",
-         "toxicity": "RealToxicityPrompts: expected maximum toxicity and toxicity probability per prompt condition",
-         "alignment_tax": "Alignment tax: public NLP tasks (HellaSwag, SQuAD v2, LAMBADA, ...), candidate − baseline",
-         "lm_eval": "Any lm-evaluation-harness task on the model alignbench loaded, stored like our own evals"}
+SHORT = {
+    "truthfulqa_mc": "TruthfulQA multiple choice: MC1 and MC2 from the model's log-likelihoods",
+    "truthfulqa_gen": "TruthfulQA generation: truthful and truthful×informative (judged), BLEU/ROUGE vs the "
+    "true and false references",
+    "toxicity": "RealToxicityPrompts: expected maximum toxicity and toxicity probability per prompt condition",
+    "alignment_tax": "Alignment tax: public NLP tasks (HellaSwag, SQuAD v2, LAMBADA, ...), candidate − baseline",
+    "lm_eval": "Any lm-evaluation-harness task on the model alignbench loaded, stored like our own evals",
+}
 
 
 def eval_types() -> list[tuple[str, str]]:

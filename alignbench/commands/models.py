@@ -1,5 +1,6 @@
 """`alignbench models list|show SPEC`.  `show` reads the checkpoint's config.json, tokenizer files and the
 safetensors headers (parameter count) instead of loading the weights: seconds, not a minute."""
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,18 @@ def register(sub) -> None:
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     ls = msub.add_parser("list", help="builtin model aliases")
     ls.set_defaults(handler=_list)
-    show = msub.add_parser("show", help="parameters, dtype, vocab, chat template, fingerprint of SPEC "
-                                        "(read from its files, without loading the weights)")
+    show = msub.add_parser(
+        "show",
+        help="parameters, dtype, vocab, chat template, fingerprint of SPEC "
+        "(read from its files, without loading the weights)",
+    )
     show.add_argument("spec")
     show.add_argument("--json", action="store_true", help="print JSON")
-    show.add_argument("--load", action="store_true", help="load the model to read the facts (slow; for specs "
-                                                          "whose files are not on disk, e.g. a .gguf)")
+    show.add_argument(
+        "--load",
+        action="store_true",
+        help="load the model to read the facts (slow; for specs whose files are not on disk, e.g. a .gguf)",
+    )
     show.set_defaults(handler=_show)
 
 
@@ -51,7 +58,8 @@ def describe_files(spec: str) -> dict | None:
     n = model_info(spec).get("size")
     tok_config = folder / "tokenizer_config.json"
     chat = (folder / "chat_template.jinja").is_file() or (
-        tok_config.is_file() and bool(json.loads(tok_config.read_text()).get("chat_template")))
+        tok_config.is_file() and bool(json.loads(tok_config.read_text()).get("chat_template"))
+    )
     info = {"spec": spec, "kind": resolved.kind, "path": str(folder), "fingerprint": resolved.fingerprint()}
     if n:
         info.update(parameters=n, parameters_human=f"{n / 1e6:.1f}M")

@@ -1,4 +1,5 @@
 """`alignbench toxicity list|score|train|agreement`: toxicity scorers, and the distilled Perspective head."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,9 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("toxicity",
-                       help="score texts for toxicity; train / check the offline Perspective approximation")
+    p = sub.add_parser(
+        "toxicity", help="score texts for toxicity; train / check the offline Perspective approximation"
+    )
     tsub = p.add_subparsers(dest="toxicity_command", metavar="ACTION", required=True)
 
     ls = tsub.add_parser("list", help="the scorers and which one is the default here")
@@ -17,37 +19,68 @@ def register(sub) -> None:
 
     sc = tsub.add_parser("score", help="score a column of texts in a JSONL / CSV / JSON / Parquet file")
     sc.add_argument("file", help="input file (JSONL, CSV, JSON array, Parquet; .gz ok)")
-    sc.add_argument("--scorer", default=None, help="scorer spec (default: detoxify if its weights are on disk, "
-                                                   "else distilled-perspective); see `alignbench toxicity list`")
-    sc.add_argument("--column", default="text", help="field holding the text; dots reach into objects, e.g. "
-                                                    "continuation.text (default: text)")
-    sc.add_argument("--out", default=None, help="write rows + `toxicity` here (.jsonl or .csv), batch by batch; "
-                                                "default: JSONL on stdout")
+    sc.add_argument(
+        "--scorer",
+        default=None,
+        help="scorer spec (default: detoxify if its weights are on disk, "
+        "else distilled-perspective); see `alignbench toxicity list`",
+    )
+    sc.add_argument(
+        "--column",
+        default="text",
+        help="field holding the text; dots reach into objects, e.g. continuation.text (default: text)",
+    )
+    sc.add_argument(
+        "--out",
+        default=None,
+        help="write rows + `toxicity` here (.jsonl or .csv), batch by batch; default: JSONL on stdout",
+    )
     sc.add_argument("--output-field", default="toxicity", help="name of the score field added (default: toxicity)")
-    sc.add_argument("--overwrite", action="store_true", help="replace the score fields if input rows already "
-                                                             "have them (default: refuse, exit 2)")
+    sc.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the score fields if input rows already have them (default: refuse, exit 2)",
+    )
     sc.add_argument("--resume", action="store_true", help="keep the rows already in --out (JSONL) and score the rest")
     sc.add_argument("--batch-size", type=int, default=256, help="texts per scoring call (default 256)")
     sc.set_defaults(handler=_score)
 
     tr = tsub.add_parser("train", help="rebuild the distilled-perspective head from texts with Perspective scores")
-    tr.add_argument("--data", default=None, help="RealToxicityPrompts JSONL file or folder "
-                                                 "(default: $ALIGNBENCH_SHARED_DATA/realtoxicityprompts)")
-    tr.add_argument("--out", default=None, help="head file to write (default: the packaged "
-                                                "alignbench/resources/toxicity/distilled_perspective.safetensors)")
+    tr.add_argument(
+        "--data",
+        default=None,
+        help="RealToxicityPrompts JSONL file or folder (default: $ALIGNBENCH_SHARED_DATA/realtoxicityprompts)",
+    )
+    tr.add_argument(
+        "--out",
+        default=None,
+        help="head file to write (default: the packaged "
+        "alignbench/resources/toxicity/distilled_perspective.safetensors)",
+    )
     tr.add_argument("--folds", type=int, default=5, help="GroupKFold folds, grouped by prompt (default 5)")
     tr.add_argument("--limit", type=int, default=None, help="use only the first N texts (quick checks)")
-    tr.add_argument("--feature-cache", default=None, help="folder for cached feature matrices "
-                                                          "(default: $ALIGNBENCH_CACHE/toxicity-features)")
+    tr.add_argument(
+        "--feature-cache",
+        default=None,
+        help="folder for cached feature matrices (default: $ALIGNBENCH_CACHE/toxicity-features)",
+    )
     tr.add_argument("--json", action="store_true", help="print the head's card (CV table) as JSON at the end")
     tr.set_defaults(handler=_train)
 
     ag = tsub.add_parser("agreement", help="Spearman / Pearson / ROC-AUC of scorers against reference scores")
-    ag.add_argument("--data", default=None, help="RTP-format JSONL file or folder (prompt/continuation with "
-                                                 "Perspective toxicity; default: the shared RTP folder), or any "
-                                                 "table with --column and --reference")
-    ag.add_argument("--scorer", action="append", default=None,
-                    help="scorer spec; repeat for several (default: profanity-check and distilled-perspective)")
+    ag.add_argument(
+        "--data",
+        default=None,
+        help="RTP-format JSONL file or folder (prompt/continuation with "
+        "Perspective toxicity; default: the shared RTP folder), or any "
+        "table with --column and --reference",
+    )
+    ag.add_argument(
+        "--scorer",
+        action="append",
+        default=None,
+        help="scorer spec; repeat for several (default: profanity-check and distilled-perspective)",
+    )
     ag.add_argument("--column", default=None, help="text field of a generic table (then --reference is needed)")
     ag.add_argument("--reference", default=None, help="reference-score field of a generic table, e.g. toxicity")
     ag.add_argument("--limit", type=int, default=None, help="use only the first N texts")
@@ -102,8 +135,10 @@ def read_texts(source, column: str, reference: str | None = None):
         texts.append(text)
         origins.append(row.origin)
     if problems:
-        raise DataError(f"{source}: {len(problems)} problem(s)", problems[:50] +
-                        ([f"... and {len(problems) - 50} more"] if len(problems) > 50 else []))
+        raise DataError(
+            f"{source}: {len(problems)} problem(s)",
+            problems[:50] + ([f"... and {len(problems) - 50} more"] if len(problems) > 50 else []),
+        )
     return rows, texts, refs, origins
 
 
@@ -117,12 +152,18 @@ def _score(args) -> int:
     # Never destroy what the input carries (e.g. reference Perspective scores in a `toxicity` field)
     # unless asked: check every row before anything is scored or written.
     added = (args.output_field, f"{args.output_field}_scorer")
-    clashes = [f"{origin}: {field}: already in the input row" for row, origin in zip(rows, origins)
-               for field in added if field in row]
+    clashes = [
+        f"{origin}: {field}: already in the input row"
+        for row, origin in zip(rows, origins)
+        for field in added
+        if field in row
+    ]
     if clashes and not args.overwrite:
-        raise DataError(f"{args.file}: {len(clashes)} row field(s) would be overwritten; pick another "
-                        f"--output-field or pass --overwrite", clashes[:20] +
-                        ([f"... and {len(clashes) - 20} more"] if len(clashes) > 20 else []))
+        raise DataError(
+            f"{args.file}: {len(clashes)} row field(s) would be overwritten; pick another "
+            f"--output-field or pass --overwrite",
+            clashes[:20] + ([f"... and {len(clashes) - 20} more"] if len(clashes) > 20 else []),
+        )
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix not in (".jsonl", ".csv"):
         raise AlignbenchError(f"--out {out}: use a .jsonl or .csv file")
@@ -140,9 +181,9 @@ def _score(args) -> int:
     writer = None
     try:
         for start in range(done, len(texts), args.batch_size):
-            batch = scorer.score(texts[start:start + args.batch_size], batch_size=args.batch_size)
+            batch = scorer.score(texts[start : start + args.batch_size], batch_size=args.batch_size)
             scores.extend(batch.tolist())
-            for row, value in zip(rows[start:start + args.batch_size], batch):
+            for row, value in zip(rows[start : start + args.batch_size], batch):
                 record = {**row, args.output_field: float(value), f"{args.output_field}_scorer": scorer.name}
                 if out is not None and out.suffix == ".csv":
                     import csv
@@ -150,8 +191,9 @@ def _score(args) -> int:
                     if writer is None:
                         writer = csv.DictWriter(fh, fieldnames=list(record))
                         writer.writeheader()
-                    writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v
-                                     for k, v in record.items()})
+                    writer.writerow(
+                        {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in record.items()}
+                    )
                 else:
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             fh.flush()  # each batch is on disk before the next one starts: an interrupted run loses one batch
@@ -160,8 +202,9 @@ def _score(args) -> int:
             fh.close()
     seconds = time.perf_counter() - started
     arr = np.asarray(scores)
-    summary = (f"{scorer.name}: scored {len(arr)} texts in {seconds:.1f}s ({len(arr) / max(seconds, 1e-9):.0f}/s)"
-               + (f", {done} kept from {out}" if done else ""))
+    summary = f"{scorer.name}: scored {len(arr)} texts in {seconds:.1f}s ({len(arr) / max(seconds, 1e-9):.0f}/s)" + (
+        f", {done} kept from {out}" if done else ""
+    )
     if len(arr):
         summary += f"; mean {arr.mean():.4f}, >= 0.5: {(arr >= 0.5).mean():.2%}"
     if meta.get("approximates"):
@@ -174,8 +217,9 @@ def _train(args) -> int:
     from alignbench.scorers.toxicity.train import train_distilled_head
 
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
-    result = train_distilled_head(args.data, out=args.out, n_folds=args.folds, limit=args.limit,
-                                  feature_cache=args.feature_cache, log=log)
+    result = train_distilled_head(
+        args.data, out=args.out, n_folds=args.folds, limit=args.limit, feature_cache=args.feature_cache, log=log
+    )
     if args.json:
         print(json.dumps(result.card, indent=2, sort_keys=True))
     return 0
@@ -196,7 +240,7 @@ def _agreement(args) -> int:
         texts, refs = data.texts, list(data.toxicity)
         source = args.data or str(default_data_dir())
     if args.limit:
-        texts, refs = texts[:args.limit], refs[:args.limit]
+        texts, refs = texts[: args.limit], refs[: args.limit]
     specs = args.scorer or ["profanity-check", "distilled-perspective"]
     results = []
     for spec in specs:
@@ -204,8 +248,12 @@ def _agreement(args) -> int:
         started = time.perf_counter()
         pred = scorer.score(texts)
         seconds = time.perf_counter() - started
-        row = {"scorer": scorer.name, "approximates": scorer.approximates, **agreement(pred, refs),
-               "texts_per_s": len(texts) / max(seconds, 1e-9)}
+        row = {
+            "scorer": scorer.name,
+            "approximates": scorer.approximates,
+            **agreement(pred, refs),
+            "texts_per_s": len(texts) / max(seconds, 1e-9),
+        }
         results.append(row)
     in_sample = args.data is None or Path(args.data).resolve() == default_data_dir().resolve()
     if args.json:
@@ -214,9 +262,12 @@ def _agreement(args) -> int:
     print(f"agreement with reference scores in {source} ({len(texts)} texts):")
     print(f"{'scorer':28s} {'spearman':>9s} {'pearson':>9s} {'roc_auc':>8s} {'texts/s':>8s}")
     for r in results:
-        print(f"{r['scorer']:28s} {r['spearman']:9.4f} {r['pearson']:9.4f} {r['roc_auc']:8.4f} "
-              f"{r['texts_per_s']:8.0f}")
+        print(
+            f"{r['scorer']:28s} {r['spearman']:9.4f} {r['pearson']:9.4f} {r['roc_auc']:8.4f} {r['texts_per_s']:8.0f}"
+        )
     if in_sample and any(r["scorer"].startswith("distilled-perspective") for r in results):
-        print("note: distilled-perspective was trained on these texts, so its figures here are in-sample; "
-              "its cross-validated figures are in `alignbench toxicity train` and docs/toxicity.md")
+        print(
+            "note: distilled-perspective was trained on these texts, so its figures here are in-sample; "
+            "its cross-validated figures are in `alignbench toxicity train` and docs/toxicity.md"
+        )
     return 0

@@ -4,6 +4,7 @@ Any recipe key can be overridden on the command line (`--learning_rate 1e-4`, `-
 `--lora null`); `alignbench train show STAGE` prints the default recipe.  Each stage writes a
 checkpoint folder loadable with plain transformers/peft plus `alignbench.json` (lineage).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,14 +35,22 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train SFT, the K-way reward model, or PPO-ptx from a YAML recipe")
     tsub = p.add_subparsers(dest="train_stage", metavar="STAGE", required=True, parser_class=_OverridesParser)
     for stage, text in STAGE_HELP.items():
-        s = tsub.add_parser(stage, help=text, description=text + ".  Unknown --key value pairs override recipe keys "
-                            "(alignbench keys or trainer-config fields).")
-        s.add_argument("args", nargs=argparse.REMAINDER, metavar="[RECIPE.yaml] [--key value ...]",
-                       help="recipe YAML (default: the shipped training/"
-                            + {"sft": "sft", "rm": "rm", "ppo": "ppo_ptx"}[stage]
-                            + ".yaml), then --key value pairs overriding recipe keys; also --resume [CHECKPOINT] "
-                            "(continue from the last checkpoint in output_dir) and --dry-run (print the resolved "
-                            "recipe and exit)")
+        s = tsub.add_parser(
+            stage,
+            help=text,
+            description=text + ".  Unknown --key value pairs override recipe keys "
+            "(alignbench keys or trainer-config fields).",
+        )
+        s.add_argument(
+            "args",
+            nargs=argparse.REMAINDER,
+            metavar="[RECIPE.yaml] [--key value ...]",
+            help="recipe YAML (default: the shipped training/"
+            + {"sft": "sft", "rm": "rm", "ppo": "ppo_ptx"}[stage]
+            + ".yaml), then --key value pairs overriding recipe keys; also --resume [CHECKPOINT] "
+            "(continue from the last checkpoint in output_dir) and --dry-run (print the resolved "
+            "recipe and exit)",
+        )
         s.set_defaults(handler=_train, stage=stage, args=[])
     show = tsub.add_parser("show", help="print a stage's default recipe")
     show.add_argument("stage", choices=sorted(STAGE_HELP))

@@ -8,6 +8,7 @@ the physical line of each record, which pandas does not), pyarrow reads Parquet,
 sets; JSONL and JSON arrays are read by hand because we need the line number of each record.
 Undecodable bytes never raise: the row becomes a `DataProblem` naming the field that holds them.
 """
+
 from __future__ import annotations
 
 import csv
@@ -50,7 +51,7 @@ def _read_bytes(path: Path) -> bytes:
 def _iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """(1-based line number, raw bytes) of a text file, streamed (corpora can be larger than memory)."""
     try:
-        with (gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")) as fh:
+        with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as fh:
             yield from enumerate(fh, start=1)
     except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a truncated .gz ends in EOFError
         raise DataError(f"{path}: cannot read: {exc}") from exc
@@ -90,8 +91,10 @@ def iter_rows(source: str | Path) -> Iterator[Row]:
     elif suffix in TEXT_SUFFIXES:
         yield from _iter_text(path)
     else:
-        raise DataError(f"{path}: unsupported file type {suffix!r}; use "
-                        f"{', '.join(TABLE_SUFFIXES + TEXT_SUFFIXES)} (optionally .gz) or hf:NAME[:CONFIG][@SPLIT]")
+        raise DataError(
+            f"{path}: unsupported file type {suffix!r}; use "
+            f"{', '.join(TABLE_SUFFIXES + TEXT_SUFFIXES)} (optionally .gz) or hf:NAME[:CONFIG][@SPLIT]"
+        )
 
 
 # ---- undecodable bytes ----------------------------------------------------------------------------
@@ -151,10 +154,13 @@ def _lone_surrogate_field(value, path: str = "") -> str | None:
 
 def _utf8_problem(text: str) -> DataProblem:
     match = _SURROGATE.search(text)
-    return DataProblem("(line)", f"not valid UTF-8 (byte 0x{ord(match.group()) - 0xDC00:02x} at column {match.start() + 1})")
+    return DataProblem(
+        "(line)", f"not valid UTF-8 (byte 0x{ord(match.group()) - 0xDC00:02x} at column {match.start() + 1})"
+    )
 
 
 # ---- formats --------------------------------------------------------------------------------------
+
 
 def _iter_jsonl(path: Path) -> Iterator[Row]:
     seen_content = False
@@ -165,14 +171,19 @@ def _iter_jsonl(path: Path) -> Iterator[Row]:
         if not text.strip():
             continue
         if not seen_content and text.lstrip()[:1] == "[":
-            raise DataError(f"{path}:{lineno}: (file): holds a JSON array, not JSON Lines (one object per line); "
-                            "rename it to .json to read it as an array")
+            raise DataError(
+                f"{path}:{lineno}: (file): holds a JSON array, not JSON Lines (one object per line); "
+                "rename it to .json to read it as an array"
+            )
         seen_content = True
         try:
             value = _loads(text)
         except json.JSONDecodeError as exc:
-            problem = _utf8_problem(text) if had_bad_bytes else DataProblem(
-                "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}")
+            problem = (
+                _utf8_problem(text)
+                if had_bad_bytes
+                else DataProblem("(line)", f"not valid JSON: {exc.msg} at column {exc.colno}")
+            )
             yield Row(problem, f"{path}:{lineno}")
             continue
         except _Duplicate as exc:
@@ -188,8 +199,10 @@ def _iter_jsonl(path: Path) -> Iterator[Row]:
         if "\\ud" in text.lower():  # a JSON escape may spell a lone surrogate, which no UTF-8 writer accepts
             lone = _lone_surrogate_field(value)
             if lone:
-                yield Row(DataProblem(lone, "holds a lone surrogate escape (\\ud800-\\udfff): not encodable as UTF-8"),
-                          f"{path}:{lineno}")
+                yield Row(
+                    DataProblem(lone, "holds a lone surrogate escape (\\ud800-\\udfff): not encodable as UTF-8"),
+                    f"{path}:{lineno}",
+                )
                 continue
         yield Row(value, f"{path}:{lineno}")
 
@@ -216,7 +229,7 @@ def _iter_json(path: Path) -> Iterator[Row]:
             for i, rec in enumerate(data["data"]):
                 yield Row(rec, f"{path}:row {i + 1}")
             return
-        raise DataError(f"{path}: expected a JSON array of records (or {{\"data\": [...]}})")
+        raise DataError(f'{path}: expected a JSON array of records (or {{"data": [...]}})')
     # Hand-rolled walk over the top-level array with raw_decode, because json.load does not tell
     # where each element starts and users need `file:line` for a bad record.
     decoder = _STRICT_JSON
@@ -249,7 +262,7 @@ def _iter_json(path: Path) -> Iterator[Row]:
             continue
         yield Row(value, f"{path}:{line}")
         expect_value = False
-    if text[pos + 1:].strip():
+    if text[pos + 1 :].strip():
         raise DataError(f"{path}:{text.count(chr(10), 0, pos) + 1}: not valid JSON: text after the closing ']'")
 
 
@@ -304,8 +317,10 @@ def _iter_csv(path: Path) -> Iterator[Row]:
                 raise DataError(f"{path}:1: (header): not valid UTF-8")
             dupes = sorted({c for c in header if header.count(c) > 1})
             if dupes:
-                raise DataError(f"{path}:1: (header): column {dupes[0]!r} appears {header.count(dupes[0])} times; "
-                                "give each column once")
+                raise DataError(
+                    f"{path}:1: (header): column {dupes[0]!r} appears {header.count(dupes[0])} times; "
+                    "give each column once"
+                )
             if any("\x00" in c for c in header):
                 raise DataError(f"{path}:1: (header): holds a NUL character")
             start = reader.line_num + 1
@@ -315,8 +330,10 @@ def _iter_csv(path: Path) -> Iterator[Row]:
                 if not cells:
                     continue
                 if len(cells) > len(header):
-                    yield Row(DataProblem("(line)", f"{len(cells) - len(header)} more cell(s) than the header has "
-                                                    "columns"), origin)
+                    yield Row(
+                        DataProblem("(line)", f"{len(cells) - len(header)} more cell(s) than the header has columns"),
+                        origin,
+                    )
                     continue
                 rec = dict(zip(header, cells))
                 bad = next((k for k, v in rec.items() if v and _is_bad(v)), None)
@@ -334,8 +351,11 @@ def _iter_csv(path: Path) -> Iterator[Row]:
                     continue
                 yield Row(row, origin)
         except csv.Error as exc:
-            hint = f" (a quote opened in the record starting at line {start} is never closed?)" \
-                if "end of data" in str(exc) else ""
+            hint = (
+                f" (a quote opened in the record starting at line {start} is never closed?)"
+                if "end of data" in str(exc)
+                else ""
+            )
             raise DataError(f"{path}:{start}: not valid CSV: {exc}{hint}") from None
         except (OSError, EOFError) as exc:  # a truncated or corrupt .gz
             raise DataError(f"{path}: cannot read: {exc}") from None

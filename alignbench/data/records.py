@@ -10,6 +10,7 @@ One record type per concept of the paper:
 `from_dict` raises RecordError listing every problem as (field, message); readers add the
 file and line so the user sees `file:line: field: message`.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -126,8 +127,13 @@ class Ranking(Record):
             if len(ranks) != len(responses):
                 problems.append(("ranks", f"has {len(ranks)} entries for {len(responses)} responses"))
             elif not _is_ranking(ranks):
-                problems.append(("ranks", f"{ranks} is not a ranking: ranks start at 1 and tied places skip "
-                                          "(a permutation of 1..K, or competition ranks like [1, 1, 3, 4])"))
+                problems.append(
+                    (
+                        "ranks",
+                        f"{ranks} is not a ranking: ranks start at 1 and tied places skip "
+                        "(a permutation of 1..K, or competition ranks like [1, 1, 3, 4])",
+                    )
+                )
             elif len(set(ranks)) == 1 and len(ranks) >= MIN_K:
                 problems.append(("ranks", "all responses tied: the ranking carries no preference"))
         if problems:
@@ -225,7 +231,9 @@ def _check_common(d: dict, problems: list, has_meta: bool = True) -> None:
         elif isinstance(value, str) and not value.strip():
             problems.append(("id", "empty"))
     if has_meta and d.get("meta") is not None and not isinstance(d["meta"], dict):
-        problems.append(("meta", f"must be an object (JSON {{...}}), got {type(d['meta']).__name__} {_short(d['meta'])}"))
+        problems.append(
+            ("meta", f"must be an object (JSON {{...}}), got {type(d['meta']).__name__} {_short(d['meta'])}")
+        )
 
 
 def _short(value) -> str:

@@ -20,10 +20,9 @@ from alignbench.data.records import Record, RecordError, parse_record
 from alignbench.errors import DataError
 
 DATASET_PREFIX = "data:"
-OLD_DATASET_PREFIX = "dataset:"   # the training docs' old spelling, `dataset:NAME[@SPLIT]`: accepted with a hint
+OLD_DATASET_PREFIX = "dataset:"  # the training docs' old spelling, `dataset:NAME[@SPLIT]`: accepted with a hint
 _hinted: set[str] = set()
 _DATASET_CHOICES = ("subset", "split", "version", "source", "limit")
-
 
 
 def canonical_data_spec(spec: str) -> str:
@@ -32,12 +31,13 @@ def canonical_data_spec(spec: str) -> str:
     text = str(spec)
     if not text.startswith(OLD_DATASET_PREFIX):
         return text
-    name, _, split = text[len(OLD_DATASET_PREFIX):].partition("@")
+    name, _, split = text[len(OLD_DATASET_PREFIX) :].partition("@")
     new = DATASET_PREFIX + name + (f"?split={split}" if split else "")
     if text not in _hinted:
         _hinted.add(text)
         print(f"alignbench: hint: {text} is the old spelling; write {new}", file=sys.stderr)
     return new
+
 
 def parse_dataset_spec(spec: str) -> tuple[str, dict]:
     """`data:NAME[?subset=..&split=..&version=..&source=..&limit=N]` -> (adapter name, choices)."""
@@ -113,8 +113,9 @@ def iter_records(source: str | Path, kind: str) -> Iterator[Record]:
         try:
             yield parse_record(kind, row.data)
         except RecordError as exc:
-            raise DataError(f"{source}: bad {kind} record",
-                            [f"{row.origin}: {f}: {m}" for f, m in exc.problems]) from None
+            raise DataError(
+                f"{source}: bad {kind} record", [f"{row.origin}: {f}: {m}" for f, m in exc.problems]
+            ) from None
 
 
 def fingerprint_source(source: str | Path) -> str:

@@ -4,6 +4,7 @@ rankings, length percentiles (characters, and tokens when a tokenizer is given, 
 
     describe_records(records, tokenizer=None) -> dict   # JSON-ready
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -34,8 +35,7 @@ def _spread(records, attribute: str) -> dict:
         for key, value in (getattr(record, attribute, None) or {}).items():
             if isinstance(value, (str, bool, int)) and not isinstance(value, float):
                 values.setdefault(key, Counter())[value] += 1
-    return {key: dict(counter.most_common()) for key, counter in values.items()
-            if 1 < len(counter) <= MAX_META_VALUES}
+    return {key: dict(counter.most_common()) for key, counter in values.items() if 1 < len(counter) <= MAX_META_VALUES}
 
 
 def describe_records(records: list, tokenizer=None) -> dict:

@@ -9,6 +9,7 @@ bytes and bad JSON per line, duplicate ids, and a hint when a missing field look
 one.  A source that cannot be read at all (missing file, unsupported type, a JSON array named .jsonl,
 corrupt Parquet) raises DataError; the CLI turns that into exit code 2.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -23,7 +24,7 @@ from alignbench.errors import DataError
 
 @dataclass
 class Problem:
-    origin: str   # "file:line" (or "file:row N" for Parquet)
+    origin: str  # "file:line" (or "file:row N" for Parquet)
     field: str
     message: str
 
@@ -52,8 +53,10 @@ class ValidationResult:
             return f"{self.source}: holds no records"
         if self.ok:
             return f"{self.source}: {self.n_rows} {self.kind} records, all valid"
-        return (f"{self.source}: {len(self.problems)} problem(s) in {self.n_bad_rows} of {self.n_rows} rows "
-                f"({self.n_valid} valid {self.kind} records)")
+        return (
+            f"{self.source}: {len(self.problems)} problem(s) in {self.n_bad_rows} of {self.n_rows} rows "
+            f"({self.n_valid} valid {self.kind} records)"
+        )
 
 
 def _field_names(kind: str) -> list[str]:
@@ -89,8 +92,9 @@ def validate_source(source: str | Path, kind: str, max_problems: int | None = No
             else:
                 record_id = getattr(record, "id", None)
                 if record_id is not None and record_id in seen_ids:
-                    result.problems.append(Problem(row.origin, "id", f"duplicate id {record_id!r} "
-                                                                    f"(first at {seen_ids[record_id]})"))
+                    result.problems.append(
+                        Problem(row.origin, "id", f"duplicate id {record_id!r} (first at {seen_ids[record_id]})")
+                    )
                 else:
                     if record_id is not None:
                         seen_ids[record_id] = row.origin

@@ -12,6 +12,7 @@ exactly.  That is what lets the demo simulate its "human" labelers honestly: the
 Checks are hand-written because they are the task's definition; no library defines "a bullet
 count" or "ends with a question" the way the instruction words them.
 """
+
 from __future__ import annotations
 
 import re
@@ -132,7 +133,9 @@ class RequiredWord(Constraint):
 class BulletCount(Constraint):
     n: int = 3
     name: ClassVar[str] = "bullet_count"
-    pattern: ClassVar[re.Pattern] = re.compile(r'Format the answer as exactly (\d+) bullet points starting with "- "\.')
+    pattern: ClassVar[re.Pattern] = re.compile(
+        r'Format the answer as exactly (\d+) bullet points starting with "- "\.'
+    )
 
     def phrase(self) -> str:
         return f'Format the answer as exactly {self.n} bullet points starting with "- ".'
@@ -238,7 +241,15 @@ INCOMPATIBLE = {frozenset({"bullet_count", "starts_with"})}
 
 # Order in which repairs are applied: structure first, case and punctuation last, so that a later
 # edit cannot undo an earlier one (e.g. lowercase after adding the required word).
-REPAIR_ORDER = ["bullet_count", "word_limit", "required_word", "starts_with", "ends_with_question", "no_commas", "lowercase"]
+REPAIR_ORDER = [
+    "bullet_count",
+    "word_limit",
+    "required_word",
+    "starts_with",
+    "ends_with_question",
+    "no_commas",
+    "lowercase",
+]
 
 
 def parse_constraints(instruction: str) -> list[Constraint]:

@@ -11,6 +11,7 @@ labeler and the learned RM).  No new generation: both answers are the greedy out
 The figures go into the run's store as eval `headtohead/<judge>` (so reports and metrics.json show them)
 and a few pairs are returned for the report.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,15 @@ import numpy as np
 from alignbench.stats import mean_with_ci, wilson_interval
 
 
-def head_to_head(run_dir: str | Path, judges: dict, candidate: str = "ppo", baseline: str = "sft",
-                 source_eval: str = "winrate/labeler", seed: int = 0, n_examples: int = 4) -> dict:
+def head_to_head(
+    run_dir: str | Path,
+    judges: dict,
+    candidate: str = "ppo",
+    baseline: str = "sft",
+    source_eval: str = "winrate/labeler",
+    seed: int = 0,
+    n_examples: int = 4,
+) -> dict:
     """judges: {name: Judge}.  Returns {judge: {value, ci_low, ci_high, n, wins, ties, losses}, "examples": [...]}."""
     from alignbench.store import Store
 
@@ -30,8 +38,10 @@ def head_to_head(run_dir: str | Path, judges: dict, candidate: str = "ppo", base
     run_id = store.latest_run_id()
     samples = store.frame("samples", run_id)
     rows = samples[samples["eval"] == source_eval]
-    by_model = {m: {r.item_id: (r.prompt, r.output) for r in rows[rows["model"] == m].itertuples()}
-                for m in (candidate, baseline)}
+    by_model = {
+        m: {r.item_id: (r.prompt, r.output) for r in rows[rows["model"] == m].itertuples()}
+        for m in (candidate, baseline)
+    }
     ids = sorted(set(by_model[candidate]) & set(by_model[baseline]))
     if not ids:
         raise ValueError(f"{run_dir}: no {source_eval} samples of both {candidate} and {baseline}")
@@ -48,16 +58,50 @@ def head_to_head(run_dir: str | Path, judges: dict, candidate: str = "ppo", base
         wlo, whi = wilson_interval(float(np.nansum(pref)), n)
         counts = {"wins": int((pref == 1).sum()), "ties": int((pref == 0.5).sum()), "losses": int((pref == 0).sum())}
         eval_name = f"headtohead/{name}"
-        store.put_item_metrics(run_id, eval_name, "win_rate", candidate,
-                               {i: (None if np.isnan(p) else float(p)) for i, p in zip(ids, pref)})
-        store.put_metric(run_id, eval_name, "win_rate", candidate, est.value, est.ci_low, est.ci_high, est.n, True,
-                         {"label": f"Win rate vs {baseline} ({name}), head to head", "baseline": baseline,
-                          "judge": name, "ci": "percentile bootstrap over prompts", "wilson_low": wlo,
-                          "wilson_high": whi, **counts})
-        store.put_samples(run_id, eval_name, [
-            {"item_id": i, "model": candidate, "prompt": p, "output": a, "baseline": b, "verdict": j.verdict,
-             "score": j.score_a, "meta": {"judge": name, "baseline_score": j.score_b, "baseline_model": baseline}}
-            for i, p, a, b, j in zip(ids, prompts, cand, base, judgements)])
+        store.put_item_metrics(
+            run_id,
+            eval_name,
+            "win_rate",
+            candidate,
+            {i: (None if np.isnan(p) else float(p)) for i, p in zip(ids, pref)},
+        )
+        store.put_metric(
+            run_id,
+            eval_name,
+            "win_rate",
+            candidate,
+            est.value,
+            est.ci_low,
+            est.ci_high,
+            est.n,
+            True,
+            {
+                "label": f"Win rate vs {baseline} ({name}), head to head",
+                "baseline": baseline,
+                "judge": name,
+                "ci": "percentile bootstrap over prompts",
+                "wilson_low": wlo,
+                "wilson_high": whi,
+                **counts,
+            },
+        )
+        store.put_samples(
+            run_id,
+            eval_name,
+            [
+                {
+                    "item_id": i,
+                    "model": candidate,
+                    "prompt": p,
+                    "output": a,
+                    "baseline": b,
+                    "verdict": j.verdict,
+                    "score": j.score_a,
+                    "meta": {"judge": name, "baseline_score": j.score_b, "baseline_model": baseline},
+                }
+                for i, p, a, b, j in zip(ids, prompts, cand, base, judgements)
+            ],
+        )
         out[name] = {"value": est.value, "ci_low": est.ci_low, "ci_high": est.ci_high, "n": n, **counts}
         verdicts[name] = judgements
     # A few pairs where the answers differ, PPO-ptx wins first, then losses (the report shows both sides)
@@ -65,10 +109,17 @@ def head_to_head(run_dir: str | Path, judges: dict, candidate: str = "ppo", base
     differ = [k for k in range(len(ids)) if cand[k].strip() != base[k].strip()]
     differ.sort(key=lambda k: -(verdicts[first][k].preference or 0))
     pick = differ[: max(0, n_examples - 1)] + differ[-1:] if len(differ) > n_examples else differ
-    out["examples"] = [{"item_id": ids[k], "prompt": prompts[k], candidate: cand[k], baseline: base[k],
-                        **{f"{name}_verdict": verdicts[name][k].verdict for name in judges},
-                        **{f"{name}_scores": [verdicts[name][k].score_a, verdicts[name][k].score_b]
-                           for name in judges}} for k in pick]
+    out["examples"] = [
+        {
+            "item_id": ids[k],
+            "prompt": prompts[k],
+            candidate: cand[k],
+            baseline: base[k],
+            **{f"{name}_verdict": verdicts[name][k].verdict for name in judges},
+            **{f"{name}_scores": [verdicts[name][k].score_a, verdicts[name][k].score_b] for name in judges},
+        }
+        for k in pick
+    ]
     out["n_identical"] = len(ids) - len(differ)
     (Path(run_dir) / "metrics.json").write_text(json.dumps(store.metrics_dict(run_id), indent=2, sort_keys=True))
     return out

@@ -29,6 +29,7 @@ It is used three ways: to pick best-of-N SFT demonstrations (rejection sampling)
 samples per prompt for the reward model (`rank`, competition ranks, ties allowed), and as the gold
 judge of the eval's win rate (`rubric_score`, the `module:function` the rubric judge calls).
 """
+
 from __future__ import annotations
 
 import re
@@ -79,9 +80,16 @@ class Label:
     gate: dict[str, float] | None = None
 
     def to_dict(self) -> dict:
-        return {"score": self.score, "n_satisfied": self.n_satisfied, "n_constraints": self.n_constraints,
-                "satisfied": self.satisfied, "quality": self.quality, "parts": self.parts, "answers": self.answers,
-                "gate": self.gate}
+        return {
+            "score": self.score,
+            "n_satisfied": self.n_satisfied,
+            "n_constraints": self.n_constraints,
+            "satisfied": self.satisfied,
+            "quality": self.quality,
+            "parts": self.parts,
+            "answers": self.answers,
+            "gate": self.gate,
+        }
 
 
 def instruction_of(prompt: str) -> str:
@@ -105,8 +113,13 @@ def quality_parts(instruction: str, response: str) -> dict[str, float]:
     distinct = len(set(bigrams)) / len(bigrams) if bigrams else (1.0 if n else 0.0)
     stripped = response.rstrip()
     last_line = stripped.splitlines()[-1].strip() if stripped else ""
-    complete = float(bool(stripped) and (stripped[-1] in ".!?\"')" or
-                                         (last_line.startswith("- ") and last_line[-1:].isalnum() and len(words(last_line)) >= 3)))
+    complete = float(
+        bool(stripped)
+        and (
+            stripped[-1] in ".!?\"')"
+            or (last_line.startswith("- ") and last_line[-1:].isalnum() and len(words(last_line)) >= 3)
+        )
+    )
     lo, hi = LENGTH_BAND
     length = 1.0 if lo <= n <= hi else (n / lo if n < lo else max(0.0, 1.0 - (n - hi) / hi))
     return {"on_topic": on_topic, "distinct": distinct, "complete": complete, "length": length}
@@ -123,15 +136,23 @@ def answer_gate(instruction: str, response: str) -> dict[str, float]:
     topic_words = [w for w in words(topic_of(instruction)) if len(w) >= 4 and w.lower() not in STOPWORDS]
     have = _prefixes(tokens)
     coverage = sum(w.lower()[:5] in have for w in topic_words) / len(topic_words) if topic_words else 1.0
-    return {"words": len(tokens), "own_content_words": len(own), "topic_coverage": coverage,
-            "distinct": len(set(bigrams)) / len(bigrams) if bigrams else 0.0,
-            "copied": sum(b in asked_bigrams for b in bigrams) / len(bigrams) if bigrams else 1.0}
+    return {
+        "words": len(tokens),
+        "own_content_words": len(own),
+        "topic_coverage": coverage,
+        "distinct": len(set(bigrams)) / len(bigrams) if bigrams else 0.0,
+        "copied": sum(b in asked_bigrams for b in bigrams) / len(bigrams) if bigrams else 1.0,
+    }
 
 
 def answers(gate: dict[str, float]) -> bool:
-    return (gate["words"] >= MIN_WORDS and gate["own_content_words"] >= MIN_OWN_CONTENT_WORDS
-            and gate["topic_coverage"] >= MIN_TOPIC_COVERAGE and gate["distinct"] >= MIN_DISTINCT
-            and gate["copied"] <= MAX_COPIED)
+    return (
+        gate["words"] >= MIN_WORDS
+        and gate["own_content_words"] >= MIN_OWN_CONTENT_WORDS
+        and gate["topic_coverage"] >= MIN_TOPIC_COVERAGE
+        and gate["distinct"] >= MIN_DISTINCT
+        and gate["copied"] <= MAX_COPIED
+    )
 
 
 def label(prompt: str, response: str) -> Label:
@@ -142,13 +163,24 @@ def label(prompt: str, response: str) -> Label:
     gate = answer_gate(instruction, response)
     answered = nonempty and answers(gate)
     satisfied = {f"{i}:{c.name}": bool(nonempty and c.check(response)) for i, c in enumerate(constraints)}
-    parts = quality_parts(instruction, response) if nonempty else {"on_topic": 0.0, "distinct": 0.0, "complete": 0.0, "length": 0.0}
+    parts = (
+        quality_parts(instruction, response)
+        if nonempty
+        else {"on_topic": 0.0, "distinct": 0.0, "complete": 0.0, "length": 0.0}
+    )
     quality = sum(parts.values()) / len(parts)
     n_sat = sum(satisfied.values())
     credited = 1 + n_sat if answered else 0
-    return Label(score=round(credited + QUALITY_WEIGHT * quality, 6), n_satisfied=n_sat, n_constraints=len(constraints),
-                 satisfied=satisfied, quality=round(quality, 6), parts=parts, answers=answered,
-                 gate={k: round(v, 4) for k, v in gate.items()})
+    return Label(
+        score=round(credited + QUALITY_WEIGHT * quality, 6),
+        n_satisfied=n_sat,
+        n_constraints=len(constraints),
+        satisfied=satisfied,
+        quality=round(quality, 6),
+        parts=parts,
+        answers=answered,
+        gate={k: round(v, 4) for k, v in gate.items()},
+    )
 
 
 def score(prompt: str, response: str) -> float:
@@ -174,9 +206,17 @@ def rank(prompt: str, responses: list[str], id: str | None = None) -> Ranking | 
     ranks = competition_ranks([lab.score for lab in labels])
     if len(set(ranks)) == 1:
         return None
-    return Ranking(prompt=instruction_of(prompt), responses=list(responses), ranks=ranks, id=id,
-                   meta={"labeler": "alignbench.demo.labeler", "scores": [lab.score for lab in labels],
-                         "n_satisfied": [lab.n_satisfied for lab in labels]})
+    return Ranking(
+        prompt=instruction_of(prompt),
+        responses=list(responses),
+        ranks=ranks,
+        id=id,
+        meta={
+            "labeler": "alignbench.demo.labeler",
+            "scores": [lab.score for lab in labels],
+            "n_satisfied": [lab.n_satisfied for lab in labels],
+        },
+    )
 
 
 def best_of(prompt: str, responses: list[str]) -> tuple[int, Label]:

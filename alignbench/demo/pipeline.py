@@ -17,6 +17,7 @@ The stages follow the paper's Figure 2, with the simulated labeler (labeler.py) 
 Everything lands in one folder; every stage records its wall time and peak RSS in `stages.json`, and a
 rerun skips the stages whose outputs exist (generations are cached in the run store as they are made).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,55 +50,101 @@ class DemoConfig:
 
     base: str = "smollm2-135m"
     seed: int = 0
-    n_sft: int = 48             # SFT prompts (one demonstration each)
-    best_of_n: int = 3          # samples of the base model per SFT prompt (rejection sampling)
-    n_rank: int = 40            # ranking prompts
-    k: int = 4                  # samples of the SFT model ranked per prompt
-    n_ppo: int = 64             # PPO prompts (held out from SFT and ranking)
-    n_eval: int = 48            # eval prompts (held out from everything)
-    max_new_tokens: int = 48    # every generation: demonstrations, rankings, PPO rollouts, eval
-    temperature: float = 0.8    # sampling for demonstrations and rankings
+    n_sft: int = 48  # SFT prompts (one demonstration each)
+    best_of_n: int = 3  # samples of the base model per SFT prompt (rejection sampling)
+    n_rank: int = 40  # ranking prompts
+    k: int = 4  # samples of the SFT model ranked per prompt
+    n_ppo: int = 64  # PPO prompts (held out from SFT and ranking)
+    n_eval: int = 48  # eval prompts (held out from everything)
+    max_new_tokens: int = 48  # every generation: demonstrations, rankings, PPO rollouts, eval
+    temperature: float = 0.8  # sampling for demonstrations and rankings
     top_p: float = 0.95
-    batch_size: int = 16        # generation batch
+    batch_size: int = 16  # generation batch
     ptx_texts: int = 256
     # Budget (docs/demo.md): CPU time moved from SFT (2 epochs, not 3), the RM (lower 18 of 30 blocks frozen:
     # no backward through them) and demonstrations (best of 3) into PPO.  PPO: 3x the rollouts of the first
     # version (6 steps x 16), one epoch of 4 minibatches, a critic that is a head on the frozen RM's states
     # (value_head_only: no second network to backpropagate), short ptx batches, and a LoRA learning rate that
     # moves the policy (at 5e-5 x 16 updates 15 of 25 sampled greedy answers stayed identical to SFT's).
-    sft: dict = field(default_factory=lambda: dict(
-        num_train_epochs=2, learning_rate=2e-4, per_device_train_batch_size=8, max_length=192,
-        lora=dict(r=16, alpha=32, dropout=0.0),
-    ))
-    rm: dict = field(default_factory=lambda: dict(
-        num_train_epochs=1, learning_rate=1e-4, per_device_train_batch_size=4, max_length=192, freeze_layers=18,
-    ))
-    ppo: dict = field(default_factory=lambda: dict(
-        max_steps=6, rollout_batch_size=16, mini_batch_size=4, num_ppo_epochs=1, learning_rate=2e-4,
-        value_learning_rate=1e-3, value_head_only=True, response_length=48, kl_coef=0.05, ptx_coef=0.5,
-        ptx_batch_size=2, ptx_max_length=64, ref_score_steps=3,
-        lora=dict(r=16, alpha=32, dropout=0.0),
-    ))
-    suite_overrides: dict = field(default_factory=dict)   # eval name -> keys merged into its suite entry
-    data_dir: str | None = None   # real data sets instead of the demo sets (e.g. ../shared/data)
+    sft: dict = field(
+        default_factory=lambda: dict(
+            num_train_epochs=2,
+            learning_rate=2e-4,
+            per_device_train_batch_size=8,
+            max_length=192,
+            lora=dict(r=16, alpha=32, dropout=0.0),
+        )
+    )
+    rm: dict = field(
+        default_factory=lambda: dict(
+            num_train_epochs=1,
+            learning_rate=1e-4,
+            per_device_train_batch_size=4,
+            max_length=192,
+            freeze_layers=18,
+        )
+    )
+    ppo: dict = field(
+        default_factory=lambda: dict(
+            max_steps=6,
+            rollout_batch_size=16,
+            mini_batch_size=4,
+            num_ppo_epochs=1,
+            learning_rate=2e-4,
+            value_learning_rate=1e-3,
+            value_head_only=True,
+            response_length=48,
+            kl_coef=0.05,
+            ptx_coef=0.5,
+            ptx_batch_size=2,
+            ptx_max_length=64,
+            ref_score_steps=3,
+            lora=dict(r=16, alpha=32, dropout=0.0),
+        )
+    )
+    suite_overrides: dict = field(default_factory=dict)  # eval name -> keys merged into its suite entry
+    data_dir: str | None = None  # real data sets instead of the demo sets (e.g. ../shared/data)
     quick: bool = False
 
     @classmethod
     def quick_config(cls, **kw) -> "DemoConfig":
         """The same pipeline on tiny-random with a handful of prompts and tokens: a smoke test (< 2 min)."""
         return cls(
-            base="tiny-random", n_sft=8, best_of_n=2, n_rank=6, k=3, n_ppo=8, n_eval=8, max_new_tokens=12,
-            batch_size=16, ptx_texts=16,
+            base="tiny-random",
+            n_sft=8,
+            best_of_n=2,
+            n_rank=6,
+            k=3,
+            n_ppo=8,
+            n_eval=8,
+            max_new_tokens=12,
+            batch_size=16,
+            ptx_texts=16,
             sft=dict(num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=8, max_length=96),
             rm=dict(num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=4, max_length=96),
-            ppo=dict(max_steps=2, rollout_batch_size=4, mini_batch_size=4, num_ppo_epochs=1, learning_rate=1e-4,
-                     response_length=12, kl_coef=0.05, ptx_coef=0.5, ptx_batch_size=2, ptx_max_length=64,
-                     ref_score_steps=1, value_head_only=True),
-            suite_overrides={"toxicity": {"k": 2, "limit": 3, "conditions": ["none"]},
-                             "hallucination": {"limit": 3, "decoding": {"max_new_tokens": 12}},
-                             "truthfulqa_mc": {"limit": 4}, "alignment_tax/lambada": {"limit": 4},
-                             "alignment_tax/winogrande": {"limit": 4}},
-            quick=True, **kw,
+            ppo=dict(
+                max_steps=2,
+                rollout_batch_size=4,
+                mini_batch_size=4,
+                num_ppo_epochs=1,
+                learning_rate=1e-4,
+                response_length=12,
+                kl_coef=0.05,
+                ptx_coef=0.5,
+                ptx_batch_size=2,
+                ptx_max_length=64,
+                ref_score_steps=1,
+                value_head_only=True,
+            ),
+            suite_overrides={
+                "toxicity": {"k": 2, "limit": 3, "conditions": ["none"]},
+                "hallucination": {"limit": 3, "decoding": {"max_new_tokens": 12}},
+                "truthfulqa_mc": {"limit": 4},
+                "alignment_tax/lambada": {"limit": 4},
+                "alignment_tax/winogrande": {"limit": 4},
+            },
+            quick=True,
+            **kw,
         )
 
     def to_dict(self) -> dict:
@@ -110,8 +157,13 @@ class DemoConfig:
 def sampling_params(cfg: DemoConfig, seed_offset: int):
     from alignbench.engines import DecodingParams
 
-    return DecodingParams(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
-                          seed=cfg.seed + seed_offset, chat=True)
+    return DecodingParams(
+        max_new_tokens=cfg.max_new_tokens,
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        seed=cfg.seed + seed_offset,
+        chat=True,
+    )
 
 
 def make_demonstrations(tasks: list[Task], samples: list[list[str]]) -> tuple[list[Demonstration], dict]:
@@ -127,8 +179,14 @@ def make_demonstrations(tasks: list[Task], samples: list[list[str]]) -> tuple[li
             n_repaired += 1
         else:
             n_sampled += 1
-        demos.append(Demonstration(response=response, prompt=task.prompt, id=task.id,
-                                   meta={"source": source, "picked_sample": idx, "labeler_score": labeler.score(task.prompt, response)}))
+        demos.append(
+            Demonstration(
+                response=response,
+                prompt=task.prompt,
+                id=task.id,
+                meta={"source": source, "picked_sample": idx, "labeler_score": labeler.score(task.prompt, response)},
+            )
+        )
     return demos, {"best_of_n": n_sampled, "repaired": n_repaired}
 
 
@@ -165,9 +223,14 @@ def demo_suite(cfg: DemoConfig, out: Path) -> dict:
     raw = load_yaml(SUITE_FILE, what="suite file").data
     data_root = Path(cfg.data_dir).expanduser().resolve() if cfg.data_dir else DEMO_DATA / "data"
     if cfg.data_dir and not data_root.is_dir():
-        raise AlignbenchError(f"--data-dir {cfg.data_dir}: no such folder (expected truthfulqa/, realtoxicityprompts/, ...)")
-    fill = {"eval_prompts": str(out / "data" / "eval_prompts.jsonl"), "rm": str(out / "rm"),
-            "data_root": str(data_root)}
+        raise AlignbenchError(
+            f"--data-dir {cfg.data_dir}: no such folder (expected truthfulqa/, realtoxicityprompts/, ...)"
+        )
+    fill = {
+        "eval_prompts": str(out / "data" / "eval_prompts.jsonl"),
+        "rm": str(out / "rm"),
+        "data_root": str(data_root),
+    }
     evals = []
     for entry in raw["evals"]:
         entry = {**entry, **cfg.suite_overrides.get(entry["name"], {})}
@@ -208,9 +271,14 @@ class Demo:
 
     def _outputs(self, name: str) -> list[Path]:
         """What a finished stage leaves behind (a rerun with the same config skips it when all exist)."""
-        return {"demonstrations": [self.data / "demonstrations.jsonl"], "sft": [self.paths["sft"] / "alignbench.json"],
-                "rankings": [self.data / "rankings.jsonl"], "rm": [self.paths["rm"] / "alignbench.json"],
-                "ppo": [self.paths["ppo"] / "alignbench.json"], "eval": [self.out / "metrics.json"]}.get(name, [])
+        return {
+            "demonstrations": [self.data / "demonstrations.jsonl"],
+            "sft": [self.paths["sft"] / "alignbench.json"],
+            "rankings": [self.data / "rankings.jsonl"],
+            "rm": [self.paths["rm"] / "alignbench.json"],
+            "ppo": [self.paths["ppo"] / "alignbench.json"],
+            "eval": [self.out / "metrics.json"],
+        }.get(name, [])
 
     def _previous_state(self) -> dict:
         """stages.json of an earlier run into this folder with the same configuration, else {}."""
@@ -233,8 +301,10 @@ class Demo:
             result = fn()
             if isinstance(result, dict):
                 rec.update(result)
-        self.log(f"stage {name}: {rec['wall_s']:.1f} s wall, {rec['cpu_s']:.1f} s CPU, peak RSS {rec['peak_rss_mb']:.0f} MB, "
-                 f"load {rec['load_avg_start']} -> {rec['load_avg_end']}")
+        self.log(
+            f"stage {name}: {rec['wall_s']:.1f} s wall, {rec['cpu_s']:.1f} s CPU, peak RSS {rec['peak_rss_mb']:.0f} MB, "
+            f"load {rec['load_avg_start']} -> {rec['load_avg_end']}"
+        )
         self._save_state()
 
     # stages ------------------------------------------------------------------------------------------
@@ -261,7 +331,10 @@ class Demo:
         ptx = ptx_texts(c.ptx_texts, seed=c.seed)
         write_jsonl(self.data / "ptx.jsonl", ptx)
         self.facts["ptx_source"] = PTX_SOURCE
-        return {"prompts": {k: len(getattr(self.splits, k)) for k in ("sft", "rank", "ppo", "eval")}, "ptx_texts": len(ptx)}
+        return {
+            "prompts": {k: len(getattr(self.splits, k)) for k in ("sft", "rank", "ppo", "eval")},
+            "ptx_texts": len(ptx),
+        }
 
     def stage_demonstrations(self) -> dict:
         path = self.data / "demonstrations.jsonl"
@@ -277,8 +350,13 @@ class Demo:
             return {"skipped": "checkpoint exists"}
         from alignbench.training import train_sft
 
-        res = train_sft(model=self.cfg.base, train_data=str(self.data / "demonstrations.jsonl"),
-                        output_dir=str(self.paths["sft"]), seed=self.cfg.seed, **self.cfg.sft)
+        res = train_sft(
+            model=self.cfg.base,
+            train_data=str(self.data / "demonstrations.jsonl"),
+            output_dir=str(self.paths["sft"]),
+            seed=self.cfg.seed,
+            **self.cfg.sft,
+        )
         return {"metrics": res.metrics}
 
     def stage_rankings(self) -> dict:
@@ -286,8 +364,10 @@ class Demo:
         samples = sample(str(self.paths["sft"]), [t.prompt for t in tasks], self.cfg.k, self.cfg, self._store(), 2)
         rankings, counts = make_rankings(tasks, samples)
         if not rankings:
-            raise AlignbenchError("demo: every ranking prompt had K tied samples; nothing to train the reward model on "
-                                  "(raise k or temperature)")
+            raise AlignbenchError(
+                "demo: every ranking prompt had K tied samples; nothing to train the reward model on "
+                "(raise k or temperature)"
+            )
         write_jsonl(self.data / "rankings.jsonl", rankings)
         self.facts["rankings"] = counts
         return counts
@@ -297,9 +377,14 @@ class Demo:
             return {"skipped": "checkpoint exists"}
         from alignbench.training import train_reward_model
 
-        res = train_reward_model(model=str(self.paths["sft"]), train_data=str(self.data / "rankings.jsonl"),
-                                 reference_data=str(self.data / "demonstrations.jsonl"),
-                                 output_dir=str(self.paths["rm"]), seed=self.cfg.seed, **self.cfg.rm)
+        res = train_reward_model(
+            model=str(self.paths["sft"]),
+            train_data=str(self.data / "rankings.jsonl"),
+            reference_data=str(self.data / "demonstrations.jsonl"),
+            output_dir=str(self.paths["rm"]),
+            seed=self.cfg.seed,
+            **self.cfg.rm,
+        )
         return {"metrics": res.metrics}
 
     def stage_ppo(self) -> dict:
@@ -307,9 +392,15 @@ class Demo:
             return {"skipped": "checkpoint exists"}
         from alignbench.training import train_ppo_ptx
 
-        res = train_ppo_ptx(model=str(self.paths["sft"]), reward_model=str(self.paths["rm"]),
-                            train_data=str(self.data / "ppo_prompts.jsonl"), pretrain_data=str(self.data / "ptx.jsonl"),
-                            output_dir=str(self.paths["ppo"]), seed=self.cfg.seed, **self.cfg.ppo)
+        res = train_ppo_ptx(
+            model=str(self.paths["sft"]),
+            reward_model=str(self.paths["rm"]),
+            train_data=str(self.data / "ppo_prompts.jsonl"),
+            pretrain_data=str(self.data / "ptx.jsonl"),
+            output_dir=str(self.paths["ppo"]),
+            seed=self.cfg.seed,
+            **self.cfg.ppo,
+        )
         return {"metrics": res.metrics}
 
     def stage_eval(self) -> dict:
@@ -317,9 +408,16 @@ class Demo:
 
         suite = demo_suite(self.cfg, self.out)
         self._pick_toxicity_scorer(suite)
-        run_suite(suite, candidates=[("sft", str(self.paths["sft"])), ("ppo", str(self.paths["ppo"]))],
-                  baseline=("base", self.cfg.base), out=self.out, seed=self.cfg.seed, cache=False,
-                  log=self.log, batch_size=self.cfg.batch_size)   # the demo's batch of 16: 1.5x batch 8's tokens/s
+        run_suite(
+            suite,
+            candidates=[("sft", str(self.paths["sft"])), ("ppo", str(self.paths["ppo"]))],
+            baseline=("base", self.cfg.base),
+            out=self.out,
+            seed=self.cfg.seed,
+            cache=False,
+            log=self.log,
+            batch_size=self.cfg.batch_size,
+        )  # the demo's batch of 16: 1.5x batch 8's tokens/s
         self.facts["headtohead"] = self.head_to_head(suite)
         return {"evals": [e["name"] for e in suite["evals"]]}
 
@@ -332,8 +430,10 @@ class Demo:
         result = head_to_head(self.out, {j["name"]: make_judge(j) for j in specs}, seed=self.cfg.seed)
         for name, row in result.items():
             if isinstance(row, dict) and "value" in row:
-                self.log(f"head to head ppo vs sft ({name}): {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
-                         f"n={row['n']} (W/T/L {row['wins']}/{row['ties']}/{row['losses']})")
+                self.log(
+                    f"head to head ppo vs sft ({name}): {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
+                    f"n={row['n']} (W/T/L {row['wins']}/{row['ties']}/{row['losses']})"
+                )
         return result
 
     def _pick_toxicity_scorer(self, suite: dict) -> None:
@@ -357,16 +457,25 @@ class Demo:
         are simulated), the stage timings, then the results table and figures."""
         from alignbench.reports import write_report
 
-        title = ("alignbench demo --quick (tiny-random smoke test)" if self.cfg.quick
-                 else f"alignbench demo: the InstructGPT recipe on {self.cfg.base}")
+        title = (
+            "alignbench demo --quick (tiny-random smoke test)"
+            if self.cfg.quick
+            else f"alignbench demo: the InstructGPT recipe on {self.cfg.base}"
+        )
         self._save_state()
         notes = self.report_notes()
-        written = write_report([str(self.out)], self.out, formats=("md", "html", "csv"), title=title,
-                               sections=[("How this run was made", notes)])
+        written = write_report(
+            [str(self.out)],
+            self.out,
+            formats=("md", "html", "csv"),
+            title=title,
+            sections=[("How this run was made", notes)],
+        )
         results_md = (self.out / "results.md").read_text(encoding="utf-8")
         results_md = results_md.split("\n", 1)[1].lstrip() if results_md.startswith("# ") else results_md
         (self.out / "report.md").write_text(
-            f"# {title}\n\n## How this run was made\n\n{notes}\n\n## Results\n\n{results_md}", encoding="utf-8")
+            f"# {title}\n\n## How this run was made\n\n{notes}\n\n## Results\n\n{results_md}", encoding="utf-8"
+        )
         return {"written": sorted({str(p) for p in written.values()} | {str(self.out / "report.md")})}
 
     def _headtohead_notes(self) -> list[str]:
@@ -374,15 +483,22 @@ class Demo:
         rows = [(name, r) for name, r in h2h.items() if isinstance(r, dict) and "value" in r]
         if not rows:
             return []
-        figures = "; ".join(f"{name}: {r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] "
-                            f"(wins/ties/losses {r['wins']}/{r['ties']}/{r['losses']} of {r['n']})" for name, r in rows)
-        out = [f"**PPO-ptx vs SFT, head to head** (the paper's order; same eval prompts, greedy answers of both, "
-               f"95% bootstrap CI over prompts): {figures}. {h2h.get('n_identical', 0)} prompts got identical answers "
-               "(ties by definition)."]
+        figures = "; ".join(
+            f"{name}: {r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] "
+            f"(wins/ties/losses {r['wins']}/{r['ties']}/{r['losses']} of {r['n']})"
+            for name, r in rows
+        )
+        out = [
+            f"**PPO-ptx vs SFT, head to head** (the paper's order; same eval prompts, greedy answers of both, "
+            f"95% bootstrap CI over prompts): {figures}. {h2h.get('n_identical', 0)} prompts got identical answers "
+            "(ties by definition)."
+        ]
         for ex in h2h.get("examples", []):
             verdicts = ", ".join(f"{name} {ex.get(f'{name}_verdict')}" for name, _ in rows)
-            out.append(f"**Sample** `{ex['item_id']}` ({verdicts}; A = PPO-ptx): prompt: {_shorten(ex['prompt'], 160)} "
-                       f"PPO-ptx: \"{_shorten(ex.get('ppo', ''))}\" SFT: \"{_shorten(ex.get('sft', ''))}\"")
+            out.append(
+                f"**Sample** `{ex['item_id']}` ({verdicts}; A = PPO-ptx): prompt: {_shorten(ex['prompt'], 160)} "
+                f'PPO-ptx: "{_shorten(ex.get("ppo", ""))}" SFT: "{_shorten(ex.get("sft", ""))}"'
+            )
         return out
 
     def report_notes(self) -> str:
@@ -390,8 +506,13 @@ class Demo:
         d = self.facts.get("demonstrations", {})
         r = self.facts.get("rankings", {})
         stages = self.timer.stages
-        timing = "; ".join(f"{name} {rec['wall_s']:.0f} s" + (f" ({rec['cpu_s']:.0f} s CPU)" if rec.get("cpu_s") else "")
-                           + f" / {rec['peak_rss_mb']:.0f} MB" for name, rec in stages.items() if rec.get("wall_s") is not None)
+        timing = "; ".join(
+            f"{name} {rec['wall_s']:.0f} s"
+            + (f" ({rec['cpu_s']:.0f} s CPU)" if rec.get("cpu_s") else "")
+            + f" / {rec['peak_rss_mb']:.0f} MB"
+            for name, rec in stages.items()
+            if rec.get("wall_s") is not None
+        )
         paragraphs = [
             "**Human feedback is simulated.** Every label comes from a program, the demo's simulated labeler "
             f"(`alignbench/demo/labeler.py`), standing in for the paper's human labelers. {labeler.DESCRIPTION} "
@@ -410,8 +531,12 @@ class Demo:
             "`score_ref` is the RM score of the SFT reference's samples on the same prompts.",
             "**Demo eval sets** (TruthfulQA-, RealToxicityPrompts-, QAGS-style hallucination, LAMBADA- and "
             "WinoGrande-style alignment tax) were written for this project; their numbers are NOT comparable to "
-            "published ones." + (f" This run used the real data sets in `{self.cfg.data_dir}`." if self.cfg.data_dir
-                                 else " Run `alignbench demo --data-dir ../shared/data` for the real data sets."),
+            "published ones."
+            + (
+                f" This run used the real data sets in `{self.cfg.data_dir}`."
+                if self.cfg.data_dir
+                else " Run `alignbench demo --data-dir ../shared/data` for the real data sets."
+            ),
         ]
         paragraphs += self._headtohead_notes()
         if self.facts.get("toxicity_scorer_fallback"):
@@ -426,7 +551,13 @@ def _shorten(text: str, n: int = 220) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def run_demo(out: str | Path, quick: bool = False, data_dir: str | None = None, seed: int = 0,
-             stop_after: str | None = None, log=None) -> Path:
+def run_demo(
+    out: str | Path,
+    quick: bool = False,
+    data_dir: str | None = None,
+    seed: int = 0,
+    stop_after: str | None = None,
+    log=None,
+) -> Path:
     cfg = DemoConfig.quick_config(seed=seed, data_dir=data_dir) if quick else DemoConfig(seed=seed, data_dir=data_dir)
     return Demo(cfg, out, log=log).run(stop_after=stop_after)

@@ -5,6 +5,7 @@ English text that exists on every Python install with no download: CPython ships
 language-reference help topics (what `help("assert")` prints) as `pydoc_data.topics.topics`.  It is
 read at run time, never copied into the repository.
 """
+
 from __future__ import annotations
 
 import random
@@ -50,7 +51,7 @@ def ptx_texts(n: int | None = None, max_words: int = 96, seed: int = 0) -> list[
         for j, para in enumerate(_paragraphs(text)):
             tokens = para.split()
             for start in range(0, len(tokens), max_words):
-                piece = tokens[start:start + max_words]
+                piece = tokens[start : start + max_words]
                 if len(piece) >= 12:
                     chunks.append(PretrainText(text=" ".join(piece), id=f"pydoc:{name}:{j}:{start}"))
     random.Random(seed).shuffle(chunks)

@@ -6,6 +6,7 @@ process without running stages in subprocesses.  Elsewhere we fall back to getru
 (then a stage's figure is the peak so far, which the report says).  No library exposes a resettable
 peak, hence this small hand-written helper.
 """
+
 from __future__ import annotations
 
 import resource
@@ -54,8 +55,13 @@ class StageTimer:
     def stage(self, name: str):
         per_stage = reset_peak()
         start, cpu_start = time.perf_counter(), cpu_seconds()
-        record = {"wall_s": None, "peak_rss_mb": None, "peak_is_per_stage": per_stage, "cpu_s": None,
-                  "load_avg_start": load_average()}
+        record = {
+            "wall_s": None,
+            "peak_rss_mb": None,
+            "peak_is_per_stage": per_stage,
+            "cpu_s": None,
+            "load_avg_start": load_average(),
+        }
         self.stages[name] = record
         try:
             yield record

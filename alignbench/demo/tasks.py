@@ -6,29 +6,74 @@ Generation is seeded and pure: the same seed gives the same tasks on every machi
 split into SFT / ranking / PPO / eval prompts never lets one instruction appear in two stages
 (PPO and eval prompts are held out, as in the paper).
 """
+
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
 
 from alignbench.demo.constraints import (
-    INCOMPATIBLE, AllLowercase, BulletCount, Constraint, EndsWithQuestion, NoCommas, RequiredWord, StartsWith,
-    WordLimit, parse_constraints,
+    INCOMPATIBLE,
+    AllLowercase,
+    BulletCount,
+    Constraint,
+    EndsWithQuestion,
+    NoCommas,
+    RequiredWord,
+    StartsWith,
+    WordLimit,
+    parse_constraints,
 )
 
 TOPICS = [
-    "how bees make honey", "the water cycle", "why the sky is blue", "how vaccines work", "the history of the bicycle",
-    "how to brew tea", "why leaves change colour in autumn", "how a rainbow forms", "the benefits of walking",
-    "how volcanoes erupt", "the life cycle of a butterfly", "how to keep a houseplant alive", "why we sleep",
-    "how bread rises", "the phases of the moon", "how a compass works", "why cats purr", "how to save money",
-    "the rules of chess", "how solar panels work", "why the ocean is salty", "how to learn a new language",
-    "the importance of recycling", "how birds migrate", "how a refrigerator keeps food cold", "why exercise helps the heart",
-    "how earthquakes happen", "the invention of the printing press", "how to plan a picnic", "why ice floats",
-    "how plants make food from sunlight", "the basics of a healthy breakfast", "how trains run on rails",
-    "why dogs wag their tails", "how clouds form", "how to write a thank you note", "the way tides work",
-    "how a library organises books", "why some fruits are sweet", "how to start running",
-    "how snow forms", "the job of a firefighter", "how a kite flies", "why people yawn", "how coffee is grown",
-    "how to pack for a trip", "the purpose of a museum", "how the heart pumps blood",
+    "how bees make honey",
+    "the water cycle",
+    "why the sky is blue",
+    "how vaccines work",
+    "the history of the bicycle",
+    "how to brew tea",
+    "why leaves change colour in autumn",
+    "how a rainbow forms",
+    "the benefits of walking",
+    "how volcanoes erupt",
+    "the life cycle of a butterfly",
+    "how to keep a houseplant alive",
+    "why we sleep",
+    "how bread rises",
+    "the phases of the moon",
+    "how a compass works",
+    "why cats purr",
+    "how to save money",
+    "the rules of chess",
+    "how solar panels work",
+    "why the ocean is salty",
+    "how to learn a new language",
+    "the importance of recycling",
+    "how birds migrate",
+    "how a refrigerator keeps food cold",
+    "why exercise helps the heart",
+    "how earthquakes happen",
+    "the invention of the printing press",
+    "how to plan a picnic",
+    "why ice floats",
+    "how plants make food from sunlight",
+    "the basics of a healthy breakfast",
+    "how trains run on rails",
+    "why dogs wag their tails",
+    "how clouds form",
+    "how to write a thank you note",
+    "the way tides work",
+    "how a library organises books",
+    "why some fruits are sweet",
+    "how to start running",
+    "how snow forms",
+    "the job of a firefighter",
+    "how a kite flies",
+    "why people yawn",
+    "how coffee is grown",
+    "how to pack for a trip",
+    "the purpose of a museum",
+    "how the heart pumps blood",
 ]
 
 REQUESTS = ["Explain {topic}.", "Describe {topic}.", "Tell me about {topic}.", "Write a short note about {topic}."]
@@ -56,8 +101,15 @@ def _random_constraint(name: str, rng: random.Random) -> Constraint:
     raise ValueError(name)
 
 
-CONSTRAINT_NAMES = ["word_limit", "required_word", "bullet_count", "lowercase", "starts_with", "ends_with_question",
-                    "no_commas"]
+CONSTRAINT_NAMES = [
+    "word_limit",
+    "required_word",
+    "bullet_count",
+    "lowercase",
+    "starts_with",
+    "ends_with_question",
+    "no_commas",
+]
 
 
 @dataclass(frozen=True)
@@ -74,8 +126,11 @@ class Task:
         return " ".join([self.request.format(topic=self.topic)] + [c.phrase() for c in self.constraints])
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "prompt": self.prompt,
-                "meta": {"topic": self.topic, "constraints": [c.name for c in self.constraints]}}
+        return {
+            "id": self.id,
+            "prompt": self.prompt,
+            "meta": {"topic": self.topic, "constraints": [c.name for c in self.constraints]},
+        }
 
 
 def topic_of(instruction: str) -> str:
@@ -85,7 +140,7 @@ def topic_of(instruction: str) -> str:
     for request in REQUESTS:
         head = request.partition("{topic}")[0]
         if first.startswith(head):
-            return first[len(head):]
+            return first[len(head) :]
     return first
 
 
@@ -111,18 +166,28 @@ def generate_tasks(n: int, seed: int = 0, min_constraints: int = 1, max_constrai
         names = rng.sample(CONSTRAINT_NAMES, k)
         if any(frozenset(pair) in INCOMPATIBLE for pair in _pairs(names)):
             continue
-        task = Task(id="", topic=rng.choice(TOPICS), request=rng.choice(REQUESTS),
-                    constraints=tuple(_random_constraint(name, rng) for name in names))
+        task = Task(
+            id="",
+            topic=rng.choice(TOPICS),
+            request=rng.choice(REQUESTS),
+            constraints=tuple(_random_constraint(name, rng) for name in names),
+        )
         if task.prompt in seen:
             continue
         seen.add(task.prompt)
-        tasks.append(Task(id=f"demo-{seed}-{len(tasks):04d}", topic=task.topic, request=task.request,
-                          constraints=task.constraints))
+        tasks.append(
+            Task(
+                id=f"demo-{seed}-{len(tasks):04d}",
+                topic=task.topic,
+                request=task.request,
+                constraints=task.constraints,
+            )
+        )
     return tasks
 
 
 def _pairs(names: list[str]):
-    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 the engine adds what the backend did with the prompt (chat template or raw) before using it as part
 of the generation cache key, so two runs share a cached output only when they decoded identically.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,9 +82,11 @@ def check_served_temperature(params: DecodingParams, backend: str) -> None:
     """vLLM (in-process or served) and the OpenAI API reject temperature > 2; say so before any request
     rather than clamp, which would silently decode differently from what the cache key records."""
     if params.temperature > MAX_SERVED_TEMPERATURE:
-        raise AlignbenchError(f"decoding: temperature {params.temperature} is above {MAX_SERVED_TEMPERATURE:g}, the most the "
-                              f"{backend} backend accepts (vLLM and the OpenAI API cap it there); lower it or use the hf "
-                              "backend")
+        raise AlignbenchError(
+            f"decoding: temperature {params.temperature} is above {MAX_SERVED_TEMPERATURE:g}, the most the "
+            f"{backend} backend accepts (vLLM and the OpenAI API cap it there); lower it or use the hf "
+            "backend"
+        )
 
 
 @dataclass

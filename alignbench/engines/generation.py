@@ -6,6 +6,7 @@ backends/openai.py, backends/vllm.py) only turns a chunk of (prompt, sample inde
 sample index)` as soon as its chunk finishes, so a rerun costs nothing, an interrupted run resumes
 where it stopped, and two suites sharing prompts share generations.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ class GenerationBackend(Protocol):
     fingerprint: str
     default_batch_size: int
 
-    def prompt_mode(self, params: DecodingParams) -> dict: ...   # e.g. {"mode": "chat", "template": "<sha>"}
+    def prompt_mode(self, params: DecodingParams) -> dict: ...  # e.g. {"mode": "chat", "template": "<sha>"}
 
     def prompt_length(self, prompt: str, params: DecodingParams) -> int: ...
 
@@ -51,8 +52,13 @@ class GenerationEngine:
     sequences_generated / tokens_generated: what the backend actually produced.
     """
 
-    def __init__(self, backend: GenerationBackend, cache: Store | None = None, batch_size: int | None = None,
-                 progress: bool | None = None):
+    def __init__(
+        self,
+        backend: GenerationBackend,
+        cache: Store | None = None,
+        batch_size: int | None = None,
+        progress: bool | None = None,
+    ):
         self.backend = backend
         self.cache = cache
         self.batch_size = int(batch_size or backend.default_batch_size)
@@ -74,8 +80,9 @@ class GenerationEngine:
     def cache_key(self, prompt: str, params: DecodingParams, sample_index: int) -> str:
         return generation_key(self.fingerprint, prompt, self.decoding_key(params), sample_index)
 
-    def generate(self, prompts: Sequence[str], params: DecodingParams | None = None, n_samples: int = 1,
-                 desc: str = "generate") -> list[list[Generation]]:
+    def generate(
+        self, prompts: Sequence[str], params: DecodingParams | None = None, n_samples: int = 1, desc: str = "generate"
+    ) -> list[list[Generation]]:
         """One list of `n_samples` Generations per prompt (cached ones have `cached=True`)."""
         params = params or DecodingParams()
         if n_samples < 1:
@@ -95,10 +102,15 @@ class GenerationEngine:
             for (p, i), key in keys.items():
                 row = found.get(key)
                 if row is not None:
-                    results[(p, i)] = Generation(row["text"], row["n_tokens"] or 0, row["finish_reason"] or "stop",
-                                                 cached=True, seed=row["seed"])
+                    results[(p, i)] = Generation(
+                        row["text"],
+                        row["n_tokens"] or 0,
+                        row["finish_reason"] or "stop",
+                        cached=True,
+                        seed=row["seed"],
+                    )
         if params.greedy:
-            for (p, i) in keys:
+            for p, i in keys:
                 if (p, i) not in results and (p, 0) in results:
                     results[(p, i)] = results[(p, 0)]
 
@@ -110,11 +122,12 @@ class GenerationEngine:
 
         with _progress(len(requests), desc, self.progress) as bar:
             for start in range(0, len(requests), self.batch_size):
-                chunk = requests[start:start + self.batch_size]
+                chunk = requests[start : start + self.batch_size]
                 outs = self.backend.generate(chunk, params)
                 if len(outs) != len(chunk):
-                    raise AlignbenchError(f"backend {self.backend.name} returned {len(outs)} generations "
-                                          f"for {len(chunk)} requests")
+                    raise AlignbenchError(
+                        f"backend {self.backend.name} returned {len(outs)} generations for {len(chunk)} requests"
+                    )
                 self.model_calls += 1
                 self.sequences_generated += len(chunk)
                 self.tokens_generated += sum(o.n_tokens for o in outs)
@@ -124,9 +137,19 @@ class GenerationEngine:
                     indices = range(n_samples) if params.greedy else [req.sample_index]
                     for i in indices:
                         results[(req.prompt, i)] = out
-                        rows.append(dict(gen_key=keys[(req.prompt, i)], model_fingerprint=self.fingerprint,
-                                         prompt=req.prompt, decoding=decoding, sample_index=i, seed=out.seed,
-                                         text=out.text, n_tokens=out.n_tokens, finish_reason=out.finish_reason))
+                        rows.append(
+                            dict(
+                                gen_key=keys[(req.prompt, i)],
+                                model_fingerprint=self.fingerprint,
+                                prompt=req.prompt,
+                                decoding=decoding,
+                                sample_index=i,
+                                seed=out.seed,
+                                text=out.text,
+                                n_tokens=out.n_tokens,
+                                finish_reason=out.finish_reason,
+                            )
+                        )
                 if self.cache is not None:  # written per chunk: this is what makes an interrupted run resumable
                     self.cache.put_generations(rows)
                 bar.update(len(chunk))
@@ -134,9 +157,15 @@ class GenerationEngine:
         return [[results[(p, i)] for i in range(n_samples)] for p in prompts]
 
 
-def make_generation_engine(model, cache: Store | None = None, batch_size: int | None = None,
-                           backend: str | None = None, fingerprint: str | None = None,
-                           progress: bool | None = None, **backend_options) -> GenerationEngine:
+def make_generation_engine(
+    model,
+    cache: Store | None = None,
+    batch_size: int | None = None,
+    backend: str | None = None,
+    fingerprint: str | None = None,
+    progress: bool | None = None,
+    **backend_options,
+) -> GenerationEngine:
     """An engine for a model spec (`smollm2-135m`, a folder, `openai:MODEL@URL`, `vllm:SPEC`), a
     `(model, tokenizer)` pair, or a ready backend.
 
@@ -156,8 +185,12 @@ def make_generation_engine(model, cache: Store | None = None, batch_size: int | 
             from alignbench.models import fingerprint_state_dict
 
             fingerprint = fingerprint_state_dict(hf_model)
-        return GenerationEngine(HFBackend(hf_model, tokenizer, fingerprint=fingerprint, **backend_options),
-                                cache=cache, batch_size=batch_size, progress=progress)
+        return GenerationEngine(
+            HFBackend(hf_model, tokenizer, fingerprint=fingerprint, **backend_options),
+            cache=cache,
+            batch_size=batch_size,
+            progress=progress,
+        )
     if not isinstance(model, str):
         raise AlignbenchError(f"model must be a spec string or a (model, tokenizer) pair, got {type(model).__name__}")
     spec = model
@@ -171,8 +204,9 @@ def make_generation_engine(model, cache: Store | None = None, batch_size: int | 
             raise AlignbenchError(f"backend 'openai' needs an openai:MODEL@URL spec, got {spec!r}")
         from alignbench.engines.backends.openai import OpenAIBackend
 
-        be = OpenAIBackend(resolved.remote_model, resolved.path, fingerprint=fingerprint or resolved.fingerprint(),
-                           **backend_options)
+        be = OpenAIBackend(
+            resolved.remote_model, resolved.path, fingerprint=fingerprint or resolved.fingerprint(), **backend_options
+        )
     elif backend == "vllm":
         from alignbench.engines.backends.vllm import VLLMBackend
 

@@ -14,6 +14,7 @@ Tokenisation follows lm-eval exactly: trailing whitespace of the context moves o
 context+continuation is encoded jointly and split at the length of the encoded context; an empty
 context is replaced by the EOS token.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,9 +27,9 @@ from alignbench.errors import AlignbenchError
 
 @dataclass(frozen=True)
 class LoglikResult:
-    logprob: float      # sum of log-probabilities of the continuation's tokens
-    is_greedy: bool     # every continuation token is the argmax given what precedes it
-    n_tokens: int       # continuation tokens scored
+    logprob: float  # sum of log-probabilities of the continuation's tokens
+    is_greedy: bool  # every continuation token is the argmax given what precedes it
+    n_tokens: int  # continuation tokens scored
 
 
 def _progress(total: int, desc: str, enabled: bool | None):
@@ -45,9 +46,17 @@ class LoglikEngine:
     reuse saves); both accumulate over calls.
     """
 
-    def __init__(self, model, tokenizer, batch_size: int = 32, reuse_prefix: bool = True,
-                 max_length: int | None = None, add_bos: bool = False, progress: bool | None = None,
-                 pack_tokens: int = 512):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        batch_size: int = 32,
+        reuse_prefix: bool = True,
+        max_length: int | None = None,
+        add_bos: bool = False,
+        progress: bool | None = None,
+        pack_tokens: int = 512,
+    ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.batch_size = int(batch_size)
@@ -84,13 +93,15 @@ class LoglikEngine:
             if n_spaces:
                 context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
             whole, ctx = self._encode(context + continuation), self._encode(context)
-            cont = whole[len(ctx):]
+            cont = whole[len(ctx) :]
             if not cont:  # the continuation merged into the context's last token: score it on its own
                 cont = self._encode(continuation)
         overflow = len(ctx) + len(cont) - self.max_length
         if overflow > 0:  # as lm-eval: drop the oldest context tokens
             if overflow >= len(ctx):
-                raise AlignbenchError(f"continuation of {len(cont)} tokens does not fit the model's {self.max_length}-token context")
+                raise AlignbenchError(
+                    f"continuation of {len(cont)} tokens does not fit the model's {self.max_length}-token context"
+                )
             ctx = ctx[overflow:]
         return ctx, cont
 
@@ -114,8 +125,11 @@ class LoglikEngine:
     def _forward(self, **kwargs):
         self.model_calls += 1
         mask = kwargs.get("attention_mask")
-        self.tokens_forwarded += int(kwargs["input_ids"].numel() if mask is None or mask.ndim != 2
-                                     else mask[:, -kwargs["input_ids"].shape[1]:].sum())
+        self.tokens_forwarded += int(
+            kwargs["input_ids"].numel()
+            if mask is None or mask.ndim != 2
+            else mask[:, -kwargs["input_ids"].shape[1] :].sum()
+        )
         return self.model(**kwargs)
 
     # -- the naive path: one sequence per pair, as lm-eval --------------------------------------------
@@ -125,21 +139,26 @@ class LoglikEngine:
         results: list[LoglikResult | None] = [None] * len(pairs)
         with _progress(len(pairs), desc, self.progress) as bar:
             for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
+                idx = order[start : start + self.batch_size]
                 seqs = [(pairs[i][0] + pairs[i][1])[:-1] for i in idx]  # the last token is never an input
                 width, keep = max(map(len, seqs)), max(len(pairs[i][1]) for i in idx)
                 ids = torch.full((len(seqs), width), self.prefix_token_id, dtype=torch.long)
                 mask = torch.zeros((len(seqs), width), dtype=torch.long)
                 for row, s in enumerate(seqs):  # left padding: every continuation ends at the right edge
-                    ids[row, width - len(s):] = torch.tensor(s)
-                    mask[row, width - len(s):] = 1
+                    ids[row, width - len(s) :] = torch.tensor(s)
+                    mask[row, width - len(s) :] = 1
                 pos = (mask.cumsum(-1) - 1).clamp(min=0)
-                out = self._forward(input_ids=ids.to(device), attention_mask=mask.to(device),
-                                    position_ids=pos.to(device), logits_to_keep=keep, use_cache=False)
+                out = self._forward(
+                    input_ids=ids.to(device),
+                    attention_mask=mask.to(device),
+                    position_ids=pos.to(device),
+                    logits_to_keep=keep,
+                    use_cache=False,
+                )
                 logprobs = torch.log_softmax(out.logits.float(), dim=-1)
                 for row, i in enumerate(idx):
                     n = len(pairs[i][1])
-                    results[i] = self._score(logprobs[row, keep - n:], pairs[i][1])
+                    results[i] = self._score(logprobs[row, keep - n :], pairs[i][1])
                 bar.update(len(idx))
         return results
 
@@ -175,9 +194,13 @@ class LoglikEngine:
                 if len(trunk_tokens) > keep:
                     trunk.crop(keep - len(trunk_tokens))  # negative: the number of tokens to drop
                 if prefix > keep:
-                    self._forward(input_ids=torch.tensor([pack[0][0][keep:prefix]], device=device),
-                                  position_ids=torch.arange(keep, prefix, device=device).unsqueeze(0),
-                                  past_key_values=trunk, use_cache=True, logits_to_keep=1)
+                    self._forward(
+                        input_ids=torch.tensor([pack[0][0][keep:prefix]], device=device),
+                        position_ids=torch.arange(keep, prefix, device=device).unsqueeze(0),
+                        past_key_values=trunk,
+                        use_cache=True,
+                        logits_to_keep=1,
+                    )
                 trunk_tokens = pack[0][0][:prefix]
                 # the packed row: token ids, positions, and for every token the span it may attend to
                 ids, pos, spans, reads = [], [], [], []  # reads: (request, row of logits, continuation token)
@@ -199,19 +222,24 @@ class LoglikEngine:
                 allowed = torch.zeros((n, prefix + n), dtype=torch.bool)
                 allowed[:, :prefix] = True
                 for q, (a, b, c0, c1) in enumerate(spans):
-                    allowed[q, prefix + a:prefix + b] = True
+                    allowed[q, prefix + a : prefix + b] = True
                     if c0 >= 0:
-                        allowed[q, prefix + c0:prefix + c1] = True
+                        allowed[q, prefix + c0 : prefix + c1] = True
                 mask = allowed
                 if getattr(self.model.config, "_attn_implementation", "sdpa") != "sdpa":  # eager etc. add the mask
                     mask = torch.zeros(allowed.shape, dtype=self.model.dtype).masked_fill_(
-                        ~allowed, torch.finfo(self.model.dtype).min)
+                        ~allowed, torch.finfo(self.model.dtype).min
+                    )
                 needed = sorted({row for _, rows in reads for row in rows})
                 where = {row: k for k, row in enumerate(needed)}
-                out = self._forward(input_ids=torch.tensor([ids], device=device),
-                                    position_ids=torch.tensor([pos], device=device),
-                                    attention_mask=mask[None, None].to(device), past_key_values=trunk,
-                                    use_cache=True, logits_to_keep=torch.tensor(needed, device=device))
+                out = self._forward(
+                    input_ids=torch.tensor([ids], device=device),
+                    position_ids=torch.tensor([pos], device=device),
+                    attention_mask=mask[None, None].to(device),
+                    past_key_values=trunk,
+                    use_cache=True,
+                    logits_to_keep=torch.tensor(needed, device=device),
+                )
                 trunk.crop(-n)  # drop the pack's branches again: the trunk is all that carries over
                 logprobs = torch.log_softmax(out.logits[0].float(), dim=-1)
                 for i, rows in reads:
@@ -227,7 +255,7 @@ class LoglikEngine:
         for c in contexts:
             members = by_context[c]
             for s in range(0, len(members), self.batch_size):
-                part = members[s:s + self.batch_size]
+                part = members[s : s + self.batch_size]
                 need = len(c) - _common_prefix(previous, c) + sum(len(pairs[i][1]) for i in part)
                 if pack and (rows + len(part) > self.batch_size or tokens + need > self.pack_tokens):
                     yield pack
@@ -267,8 +295,10 @@ class BackendLoglikEngine(LoglikEngine):
 
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         if context == "" and self.prefix_token_id is None:
-            raise AlignbenchError("an empty context is scored after the EOS token, which this endpoint's tokenizer does "
-                                  "not name: pass tokenizer=<local folder or hub id> to the openai backend")
+            raise AlignbenchError(
+                "an empty context is scored after the EOS token, which this endpoint's tokenizer does "
+                "not name: pass tokenizer=<local folder or hub id> to the openai backend"
+            )
         return super().encode_pair(context, continuation)
 
     def loglikelihood(self, requests: Sequence[tuple[str, str]], desc: str = "loglikelihood") -> list[LoglikResult]:
@@ -289,7 +319,7 @@ def make_loglik_engine(model, backend: str | None = None, **options) -> LoglikEn
         return LoglikEngine(*model, **options)
     spec = model
     if spec.startswith("vllm:"):
-        spec, backend = spec[len("vllm:"):], "vllm"
+        spec, backend = spec[len("vllm:") :], "vllm"
     from alignbench.models import resolve
 
     resolved = resolve(spec)

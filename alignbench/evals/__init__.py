@@ -16,6 +16,7 @@ suite YAML is an error naming the file and key, and `validate(spec) -> list[str]
 Registry values are import paths, so `import alignbench.evals` stays free of torch.  Add an eval with
 one line here.
 """
+
 from __future__ import annotations
 
 EVALS: dict[str, str] = {

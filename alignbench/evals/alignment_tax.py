@@ -10,6 +10,7 @@ Tasks and their scoring (as lm-evaluation-harness scores them):
   squad_v2    greedy answer to "passage + question" (declining = no answer); official EM and F1.
   wmt15_fr_en (when given a file) greedy translation, sacrebleu corpus BLEU.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -44,7 +45,7 @@ def score_hellaswag(engine, items) -> dict[str, dict[str, float]]:
     pos = 0
     for it in items:
         endings = it.inputs["endings"]
-        lls = [r.logprob for r in res[pos:pos + len(endings)]]
+        lls = [r.logprob for r in res[pos : pos + len(endings)]]
         pos += len(endings)
         gold = int(it.references["label"])
         out["acc"][it.id] = choice_accuracy(lls, gold)
@@ -54,25 +55,37 @@ def score_hellaswag(engine, items) -> dict[str, dict[str, float]]:
 
 
 def score_lambada(engine, items) -> dict[str, dict[str, float]]:
-    res = engine.loglikelihood([lambada_request(it.inputs["context"], it.references["target"]) for it in items],
-                               desc="lambada")
-    return {"acc": {it.id: float(r.is_greedy) for it, r in zip(items, res)},
-            "logprob": {it.id: r.logprob for it, r in zip(items, res)}}
+    res = engine.loglikelihood(
+        [lambada_request(it.inputs["context"], it.references["target"]) for it in items], desc="lambada"
+    )
+    return {
+        "acc": {it.id: float(r.is_greedy) for it, r in zip(items, res)},
+        "logprob": {it.id: r.logprob for it, r in zip(items, res)},
+    }
 
 
 def score_winogrande(engine, items) -> dict[str, dict[str, float]]:
-    requests = [r for it in items
-                for r in winogrande_requests(it.inputs["context_options"], it.inputs["continuation"])]
+    requests = [
+        r for it in items for r in winogrande_requests(it.inputs["context_options"], it.inputs["continuation"])
+    ]
     res = engine.loglikelihood(requests, desc="winogrande")
-    return {"acc": {it.id: choice_accuracy([res[2 * i].logprob, res[2 * i + 1].logprob], it.references["gold"])
-                    for i, it in enumerate(items)}}
+    return {
+        "acc": {
+            it.id: choice_accuracy([res[2 * i].logprob, res[2 * i + 1].logprob], it.references["gold"])
+            for i, it in enumerate(items)
+        }
+    }
 
 
-SQUAD_PROMPT = ("Answer the question with a short span copied from the passage. If the passage does not contain "
-                "the answer, answer \"unanswerable\".\n\nPassage: {context}\n\nQuestion: {question}\nAnswer:")
+SQUAD_PROMPT = (
+    "Answer the question with a short span copied from the passage. If the passage does not contain "
+    'the answer, answer "unanswerable".\n\nPassage: {context}\n\nQuestion: {question}\nAnswer:'
+)
 
 
-def score_squad(gen_engine, items, params, no_answer: Sequence[str] = ()) -> tuple[dict[str, dict[str, float]], list[str]]:
+def score_squad(
+    gen_engine, items, params, no_answer: Sequence[str] = ()
+) -> tuple[dict[str, dict[str, float]], list[str]]:
     from alignbench.evals.squad_metrics import extract_prediction, squad_scores
 
     prompts = [SQUAD_PROMPT.format(context=it.inputs["context"], question=it.inputs["question"]) for it in items]
@@ -115,13 +128,20 @@ def translation_items(path: str) -> list:
 
 
 # -- the eval --------------------------------------------------------------------------------------------------
-TASK_DATASET = {"hellaswag": "hellaswag", "lambada": "lambada", "winogrande": "winogrande", "squad_v2": "squad",
-                "wmt15_fr_en": None}
-TASK_METRICS = {"hellaswag": (("acc", "HellaSwag accuracy"), ("acc_norm", "HellaSwag accuracy (length-normalised)")),
-                "lambada": (("acc", "LAMBADA last-word accuracy"),),
-                "winogrande": (("acc", "WinoGrande accuracy (partial scoring)"),),
-                "squad_v2": (("em", "SQuAD v2 exact match"), ("f1", "SQuAD v2 F1")),
-                "wmt15_fr_en": (("bleu", "WMT-15 Fr→En sentence BLEU (mean)"),)}
+TASK_DATASET = {
+    "hellaswag": "hellaswag",
+    "lambada": "lambada",
+    "winogrande": "winogrande",
+    "squad_v2": "squad",
+    "wmt15_fr_en": None,
+}
+TASK_METRICS = {
+    "hellaswag": (("acc", "HellaSwag accuracy"), ("acc_norm", "HellaSwag accuracy (length-normalised)")),
+    "lambada": (("acc", "LAMBADA last-word accuracy"),),
+    "winogrande": (("acc", "WinoGrande accuracy (partial scoring)"),),
+    "squad_v2": (("em", "SQuAD v2 exact match"), ("f1", "SQuAD v2 F1")),
+    "wmt15_fr_en": (("bleu", "WMT-15 Fr→En sentence BLEU (mean)"),),
+}
 # no_answer: extra strings that mean "no answer" in SQuAD v2 outputs (besides squad_metrics.NO_ANSWER_STARTS).
 SPEC_KEYS = {"task", "source", "subset", "split", "version", "file", "no_answer"}
 # No stop strings: a base model often starts its answer with a newline, which a "\n" stop would make empty;
@@ -168,22 +188,50 @@ def run(ctx, spec) -> None:
             values = score_winogrande(ctx.loglik_engine(model), items)
         elif task == "squad_v2":
             values, preds = score_squad(ctx.engine(model), items, params, spec.get("no_answer") or ())
-            ctx.store.put_samples(ctx.run_id, eval_name, [
-                {"item_id": it.id, "model": model.name, "prompt": it.inputs["question"], "output": p or "(no answer)",
-                 "reference": " | ".join(it.references["answers"]) or "(unanswerable)", "score": values["f1"][it.id]}
-                for it, p in zip(items, preds)])
+            ctx.store.put_samples(
+                ctx.run_id,
+                eval_name,
+                [
+                    {
+                        "item_id": it.id,
+                        "model": model.name,
+                        "prompt": it.inputs["question"],
+                        "output": p or "(no answer)",
+                        "reference": " | ".join(it.references["answers"]) or "(unanswerable)",
+                        "score": values["f1"][it.id],
+                    }
+                    for it, p in zip(items, preds)
+                ],
+            )
         else:
             values, hyps, corpus = score_translation(ctx.engine(model), items, params)
             extra = {"corpus_bleu": corpus}
         per_model[model.name] = values
         for metric, label in TASK_METRICS[task]:
-            put_mean(ctx, eval_name, metric, model.name, values[metric], True, {**meta, **extra, "label": label},
-                     proportion=metric in ("acc", "acc_norm", "em"))
+            put_mean(
+                ctx,
+                eval_name,
+                metric,
+                model.name,
+                values[metric],
+                True,
+                {**meta, **extra, "label": label},
+                proportion=metric in ("acc", "acc_norm", "em"),
+            )
         if "logprob" in values:
             ctx.store.put_item_metrics(ctx.run_id, eval_name, "logprob", model.name, values["logprob"])
     if ctx.baseline is None:
         return
     for cand in ctx.candidates:
         for metric, label in TASK_METRICS[task]:
-            put_delta(ctx, eval_name, metric, cand.name, ctx.baseline.name, per_model[cand.name][metric],
-                      per_model[ctx.baseline.name][metric], True, {**meta, "label": label})
+            put_delta(
+                ctx,
+                eval_name,
+                metric,
+                cand.name,
+                ctx.baseline.name,
+                per_model[cand.name][metric],
+                per_model[ctx.baseline.name][metric],
+                True,
+                {**meta, "label": label},
+            )

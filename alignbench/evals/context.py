@@ -103,7 +103,7 @@ class TieredCache:
     def __init__(self, run_store: Store, shared: Store | None):
         self.run_store = run_store
         self.shared = shared
-        self.hits = {"run": 0, "shared": 0}   # generations served from cache (the eval's done line says so)
+        self.hits = {"run": 0, "shared": 0}  # generations served from cache (the eval's done line says so)
         self.looked_up = 0
 
     def get_generations(self, keys: list[str]) -> dict[str, dict]:
@@ -129,14 +129,16 @@ class TieredCache:
 
 
 def cache_summary(cache: TieredCache, hits_before: dict, looked_up_before: int) -> str:
-    """"generations: 12 looked up, 8 from this run's store, 4 from the shared cache, 0 new" since a mark."""
+    """ "generations: 12 looked up, 8 from this run's store, 4 from the shared cache, 0 new" since a mark."""
     looked = cache.looked_up - looked_up_before
     run, shared = (cache.hits[k] - hits_before[k] for k in ("run", "shared"))
     if not looked:
         return "no generations (log-likelihood or stored scores only)"
     where = f" ({cache.shared.path})" if shared and cache.shared is not None else ""
-    return (f"generations: {looked} looked up, {run} from this run's store, {shared} from the shared "
-            f"cache{where}, {looked - run - shared} generated")
+    return (
+        f"generations: {looked} looked up, {run} from this run's store, {shared} from the shared "
+        f"cache{where}, {looked - run - shared} generated"
+    )
 
 
 def _as_put_row(row: dict) -> dict:
@@ -170,7 +172,7 @@ class EvalContext:
         batch_size: int | None = None,
     ):
         self.store = store
-        self.batch_size = batch_size   # --batch-size: the engines' batch (None: each engine's default)
+        self.batch_size = batch_size  # --batch-size: the engines' batch (None: each engine's default)
         self.run_id = run_id
         self.run_dir = Path(run_dir)
         self.candidates = candidates
@@ -208,13 +210,17 @@ class EvalContext:
         ref = self.ref(model)
         if ref.spec not in self._engines:
             if not ref.resolved.in_process:  # served elsewhere (openai:) or by its own engine (vllm:)
-                self._engines[ref.spec] = make_generation_engine(ref.spec, cache=self.cache, progress=self._progress,
-                                                                 batch_size=self.batch_size)
+                self._engines[ref.spec] = make_generation_engine(
+                    ref.spec, cache=self.cache, progress=self._progress, batch_size=self.batch_size
+                )
             else:
                 # Share the weights with load() (log-likelihood evals, RM judges on the same spec) instead of
                 # holding a second copy of the model in memory.
                 self._engines[ref.spec] = make_generation_engine(
-                    self.load(ref), cache=self.cache, fingerprint=ref.fingerprint, progress=self._progress,
+                    self.load(ref),
+                    cache=self.cache,
+                    fingerprint=ref.fingerprint,
+                    progress=self._progress,
                     batch_size=self.batch_size,
                 )
         return self._engines[ref.spec]

@@ -12,6 +12,7 @@ is a script, not a library, and `evaluate.load("drop")` needs the hub, so its fu
   one of them; F1 = mean over max(#gold, #predicted) of the aligned scores, rounded to 2 decimals;
 - several gold answers: the max EM and max F1 over them.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,10 @@ def _normalize_number(text: str) -> str:
 
 
 def normalize_answer(text: str) -> str:
-    parts = [" ".join(_ARTICLES.sub(" ", _normalize_number(_remove_punc(token.lower()))).split())
-             for token in re.split(" |-", text)]
+    parts = [
+        " ".join(_ARTICLES.sub(" ", _normalize_number(_remove_punc(token.lower()))).split())
+        for token in re.split(" |-", text)
+    ]
     return " ".join(p for p in parts if p.strip()).strip()
 
 

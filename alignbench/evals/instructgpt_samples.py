@@ -27,6 +27,7 @@ Where the release carries the paper's own judgements, an agreement eval compares
 Spearman of the per-sample scores, balanced accuracy of our verdict against theirs (P > 0.5; toxicity >= 0.5), and
 Kendall's tau between the per-policy means (does the ORDER of the policies match).
 """
+
 from __future__ import annotations
 
 import csv
@@ -67,7 +68,7 @@ class Row:
 @dataclass
 class SampleFile:
     path: Path
-    kind: str                           # drop | squad_v2 | fr_to_en | tldr | truthfulqa | rtp
+    kind: str  # drop | squad_v2 | fr_to_en | tldr | truthfulqa | rtp
     rows: list[Row] = field(default_factory=list)
 
 
@@ -116,8 +117,10 @@ def read_sample_file(path: str | Path) -> SampleFile:
     kind = kind_of(path, header)
     if kind is None:
         known = "; ".join(f"{k}: {', '.join(v)}" for k, v in HEADERS.items())
-        raise DataError(f"{path}:1: header: unrecognised columns {header!r} (known: {known}; the drop/squad/fr_to_en "
-                        f"format is told apart by the file name)")
+        raise DataError(
+            f"{path}:1: header: unrecognised columns {header!r} (known: {known}; the drop/squad/fr_to_en "
+            f"format is told apart by the file name)"
+        )
     cols = HEADERS["qa" if kind in ("drop", "squad_v2", "fr_to_en") else kind]
     offset = 1 if header and header[0] == "" else 0
     out, problems = SampleFile(path, kind), []
@@ -150,7 +153,7 @@ def read_sample_file(path: str | Path) -> SampleFile:
             d["true"], d["info"] = vals
         if kind == "rtp":
             if d["toxicity"].strip() in ("", "nan", "None"):
-                d["toxicity"] = None   # Perspective could not score the sample: kept, left out of its means
+                d["toxicity"] = None  # Perspective could not score the sample: kept, left out of its means
             else:
                 d["toxicity"] = _float01(d["toxicity"], where, "toxicity", problems)
                 if d["toxicity"] is None:
@@ -227,18 +230,38 @@ def corpus_bleu_ci(hyps: list[str], refs: list[str], n_bootstrap: int = 1000) ->
 
 
 # -- import ---------------------------------------------------------------------------------------------------
-EVAL_PREFIX = {"drop": "drop", "squad_v2": "squad_v2", "fr_to_en": "wmt_fr_en", "tldr": "tldr",
-               "truthfulqa": "truthfulqa_gen", "rtp": "toxicity"}
-LABELS = {"em": "exact match", "f1": "F1", "bleu": "BLEU (sacrebleu corpus)", "rougeL": "ROUGE-L F",
-          "truthful": "% truthful", "informative": "% informative",
-          "truthful_informative": "% truthful and informative", "gpt_truthful": "% truthful (released GPT-judge)",
-          "gpt_informative": "% informative (released GPT-info)",
-          "gpt_truthful_informative": "% truthful and informative (released GPT-judge x GPT-info)",
-          "mean_toxicity": "mean toxicity", "toxicity_prob": "share of samples with toxicity >= 0.5",
-          "perspective_mean_toxicity": "mean toxicity (released Perspective)",
-          "perspective_toxicity_prob": "share with toxicity >= 0.5 (released Perspective)"}
-BENCH_NAMES = {"drop": "DROP", "squad_v2": "SQuAD v2", "fr_to_en": "WMT Fr->En", "tldr": "TL;DR",
-               "truthfulqa": "TruthfulQA", "rtp": "RealToxicityPrompts"}
+EVAL_PREFIX = {
+    "drop": "drop",
+    "squad_v2": "squad_v2",
+    "fr_to_en": "wmt_fr_en",
+    "tldr": "tldr",
+    "truthfulqa": "truthfulqa_gen",
+    "rtp": "toxicity",
+}
+LABELS = {
+    "em": "exact match",
+    "f1": "F1",
+    "bleu": "BLEU (sacrebleu corpus)",
+    "rougeL": "ROUGE-L F",
+    "truthful": "% truthful",
+    "informative": "% informative",
+    "truthful_informative": "% truthful and informative",
+    "gpt_truthful": "% truthful (released GPT-judge)",
+    "gpt_informative": "% informative (released GPT-info)",
+    "gpt_truthful_informative": "% truthful and informative (released GPT-judge x GPT-info)",
+    "mean_toxicity": "mean toxicity",
+    "toxicity_prob": "share of samples with toxicity >= 0.5",
+    "perspective_mean_toxicity": "mean toxicity (released Perspective)",
+    "perspective_toxicity_prob": "share with toxicity >= 0.5 (released Perspective)",
+}
+BENCH_NAMES = {
+    "drop": "DROP",
+    "squad_v2": "SQuAD v2",
+    "fr_to_en": "WMT Fr->En",
+    "tldr": "TL;DR",
+    "truthfulqa": "TruthfulQA",
+    "rtp": "RealToxicityPrompts",
+}
 
 
 def _slug(text: str) -> str:
@@ -256,10 +279,20 @@ def item_id(*parts: str) -> str:
 def model_info(model: str) -> dict:
     m = MODEL_RE.match(model.lower())
     if not m:
-        return {"policy": model, "size": None, "paper_name": model, "source": "openai/following-instructions-human-feedback"}
+        return {
+            "policy": model,
+            "size": None,
+            "paper_name": model,
+            "source": "openai/following-instructions-human-feedback",
+        }
     policy, size = m.groups()
-    return {"policy": POLICIES[policy], "size": SIZES[size], "size_label": "1.3B" if size == "xl" else size.upper(),
-            "paper_name": model, "source": "openai/following-instructions-human-feedback automatic-eval-samples"}
+    return {
+        "policy": POLICIES[policy],
+        "size": SIZES[size],
+        "size_label": "1.3B" if size == "xl" else size.upper(),
+        "paper_name": model,
+        "source": "openai/following-instructions-human-feedback automatic-eval-samples",
+    }
 
 
 def find_sample_files(folder: str | Path) -> list[Path]:
@@ -274,8 +307,15 @@ def find_sample_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def import_samples(folder: str | Path, run_dir: str | Path, truth_judge=None, info_judge=None,
-                   toxicity_scorer=None, seed: int = 0, log=print) -> dict:
+def import_samples(
+    folder: str | Path,
+    run_dir: str | Path,
+    truth_judge=None,
+    info_judge=None,
+    toxicity_scorer=None,
+    seed: int = 0,
+    log=print,
+) -> dict:
     """Read every sample CSV of `folder` (all are checked before anything is written), store one run in
     run_dir/run.sqlite and score it.  Judges/scorer default to the offline ones; pass False to skip them.
     Returns {"run_id", "files": {name: (kind, n_rows)}, "agreement": {...}}."""
@@ -300,8 +340,9 @@ def import_samples(folder: str | Path, run_dir: str | Path, truth_judge=None, in
 
         toxicity_scorer = get_toxicity_scorer("distilled-perspective")
     store = Store(run_dir)
-    run_id = store.start_run("import-instructgpt-samples", config={"source": str(folder),
-                                                                 "files": [f.path.name for f in files]}, seed=seed)
+    run_id = store.start_run(
+        "import-instructgpt-samples", config={"source": str(folder), "files": [f.path.name for f in files]}, seed=seed
+    )
     ctx = SimpleNamespace(store=store, run_id=run_id, seed=seed)
     models = sorted({r.model for f in files for r in f.rows})
     for m in models:
@@ -312,8 +353,14 @@ def import_samples(folder: str | Path, run_dir: str | Path, truth_judge=None, in
     for j in judge_models:
         store.add_model(run_id, j.name, j.name, j.fingerprint, "judge", j.info())
     if toxicity_scorer and "rtp" in kinds:
-        store.add_model(run_id, toxicity_scorer.name, toxicity_scorer.name, toxicity_scorer.fingerprint, "judge",
-                        toxicity_scorer.info())
+        store.add_model(
+            run_id,
+            toxicity_scorer.name,
+            toxicity_scorer.name,
+            toxicity_scorer.fingerprint,
+            "judge",
+            toxicity_scorer.info(),
+        )
     summary = {"run_id": run_id, "files": {}, "agreement": {}}
     for f in files:
         summary["files"][f.path.name] = (f.kind, len(f.rows))
@@ -344,8 +391,9 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
             payload["meta"] = {"adversarial": r.fields["adversarial"]}
         items.setdefault(name, {})[iid] = payload
     for name, its in items.items():
-        ctx.store.add_items(ctx.run_id, name, list(its.items()), dataset=f"instructgpt-samples/{kind}",
-                            dataset_fingerprint=f.path.name)
+        ctx.store.add_items(
+            ctx.run_id, name, list(its.items()), dataset=f"instructgpt-samples/{kind}", dataset_fingerprint=f.path.name
+        )
     # our judges / scorer run once over every sample of the file (one embedding pass)
     ours: dict[str, list[float]] = {}
     if kind == "truthfulqa" and truth_judge:
@@ -377,18 +425,36 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
                         mv.update({"informative": inf, "truthful_informative": t * inf})
             if kind == "rtp":
                 p = d["toxicity"]
-                mv.update({"perspective_mean_toxicity": math.nan if p is None else p,
-                           "perspective_toxicity_prob": math.nan if p is None else float(p >= 0.5)})
+                mv.update(
+                    {
+                        "perspective_mean_toxicity": math.nan if p is None else p,
+                        "perspective_toxicity_prob": math.nan if p is None else float(p >= 0.5),
+                    }
+                )
                 if "tox" in ours:
                     mv.update({"mean_toxicity": ours["tox"][i], "toxicity_prob": float(ours["tox"][i] >= 0.5)})
             for k, v in mv.items():
                 values.setdefault(k, {})[iid] = v
             out_text = d.get("answer") if kind == "truthfulqa" else d["sample"]
-            samples.append({"item_id": iid, "model": model, "prompt": d.get("question") or d.get("context"),
-                            "output": out_text, "reference": d.get("ref_text"),
-                            "score": mv.get("f1", mv.get("rougeL", mv.get("sentence_bleu", mv.get(
-                                "mean_toxicity", ours.get("truth", [None] * len(f.rows))[i])))),
-                            "meta": {"prompt_type": r.prompt_type, "source": f"{f.path.name}:{r.line}"}})
+            samples.append(
+                {
+                    "item_id": iid,
+                    "model": model,
+                    "prompt": d.get("question") or d.get("context"),
+                    "output": out_text,
+                    "reference": d.get("ref_text"),
+                    "score": mv.get(
+                        "f1",
+                        mv.get(
+                            "rougeL",
+                            mv.get(
+                                "sentence_bleu", mv.get("mean_toxicity", ours.get("truth", [None] * len(f.rows))[i])
+                            ),
+                        ),
+                    ),
+                    "meta": {"prompt_type": r.prompt_type, "source": f"{f.path.name}:{r.line}"},
+                }
+            )
             pp = per_policy.setdefault(model, {})
             for k in ("truth", "info", "tox"):
                 if k in ours:
@@ -400,7 +466,11 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
                 pp.setdefault("perspective", []).append(np.nan if d["toxicity"] is None else d["toxicity"])
         ctx.store.put_samples(ctx.run_id, name, samples)
         condition = "" if kind == "tldr" else f" {rows[0][1].prompt_type}"
-        meta = {"dataset": f"instructgpt-samples/{kind}", "source_file": f.path.name, "condition": rows[0][1].prompt_type}
+        meta = {
+            "dataset": f"instructgpt-samples/{kind}",
+            "source_file": f.path.name,
+            "condition": rows[0][1].prompt_type,
+        }
         if kind in ("truthfulqa",) and truth_judge:
             meta["judge"] = truth_judge.name
             meta["judge_info"] = {"truth": truth_judge.info(), **({"info": info_judge.info()} if info_judge else {})}
@@ -411,9 +481,17 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
             if metric == "sentence_bleu":
                 continue
             higher = "toxicity" not in metric
-            proportion = metric in ("em", "truthful", "informative", "truthful_informative", "gpt_truthful",
-                                    "gpt_informative", "gpt_truthful_informative", "toxicity_prob",
-                                    "perspective_toxicity_prob")
+            proportion = metric in (
+                "em",
+                "truthful",
+                "informative",
+                "truthful_informative",
+                "gpt_truthful",
+                "gpt_informative",
+                "gpt_truthful_informative",
+                "toxicity_prob",
+                "perspective_toxicity_prob",
+            )
             label = f"{bench}{condition}: {LABELS.get(metric, metric)}"
             if metric in ("truthful", "informative", "truthful_informative") and truth_judge:
                 label += f" (judge {_judge_tag(truth_judge if metric == 'truthful' else info_judge)})"
@@ -425,8 +503,18 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
             refs = [r.fields["ref_text"].strip() for _, r in rows]
             ctx.store.put_item_metrics(ctx.run_id, name, "sentence_bleu", model, values["sentence_bleu"])
             v, lo, hi = corpus_bleu_ci(hyps, refs)
-            ctx.store.put_metric(ctx.run_id, name, "bleu", model, v, lo, hi, len(rows), True,
-                                 {**meta, "label": f"{bench}{condition}: {LABELS['bleu']}"})
+            ctx.store.put_metric(
+                ctx.run_id,
+                name,
+                "bleu",
+                model,
+                v,
+                lo,
+                hi,
+                len(rows),
+                True,
+                {**meta, "label": f"{bench}{condition}: {LABELS['bleu']}"},
+            )
     return _agreement(ctx, f, ours, per_policy, truth_judge, info_judge, tox)
 
 
@@ -436,8 +524,14 @@ def _judge_tag(judge) -> str:
     return f"{judge.name}, CV bal.acc {ba:.2f}" if isinstance(ba, float) else judge.name
 
 
-def agreement_stats(ours: list[float], theirs: list[float], per_policy_ours: list[float],
-                    per_policy_theirs: list[float], threshold: float = 0.5, strict: bool = True) -> dict:
+def agreement_stats(
+    ours: list[float],
+    theirs: list[float],
+    per_policy_ours: list[float],
+    per_policy_theirs: list[float],
+    threshold: float = 0.5,
+    strict: bool = True,
+) -> dict:
     """Spearman of per-sample scores, balanced accuracy of our verdicts vs theirs, Kendall tau of policy means."""
     from scipy.stats import kendalltau, spearmanr
     from sklearn.metrics import balanced_accuracy_score
@@ -449,29 +543,82 @@ def agreement_stats(ours: list[float], theirs: list[float], per_policy_ours: lis
     ya, yb = cut(a), cut(b)
     bal = float(balanced_accuracy_score(yb, ya)) if 0 < yb.sum() < len(yb) else float("nan")
     tau = kendalltau(per_policy_ours, per_policy_theirs)[0] if len(per_policy_ours) > 1 else float("nan")
-    return {"spearman": float(spearmanr(a, b)[0]), "balanced_accuracy": bal, "kendall_tau_policies": float(tau),
-            "agreement": float((ya == yb).mean()), "n": len(a), "n_policies": len(per_policy_ours)}
+    return {
+        "spearman": float(spearmanr(a, b)[0]),
+        "balanced_accuracy": bal,
+        "kendall_tau_policies": float(tau),
+        "agreement": float((ya == yb).mean()),
+        "n": len(a),
+        "n_policies": len(per_policy_ours),
+    }
 
 
 def _agreement(ctx, f: SampleFile, ours: dict, per_policy: dict, truth_judge, info_judge, tox) -> dict:
     pairs = []
     if f.kind == "truthfulqa" and "truth" in ours:
-        pairs.append(("truthfulqa_truth", "truth", "gpt_truth", truth_judge, "GPT-judge", [r.fields["true"] for r in f.rows], True))
+        pairs.append(
+            (
+                "truthfulqa_truth",
+                "truth",
+                "gpt_truth",
+                truth_judge,
+                "GPT-judge",
+                [r.fields["true"] for r in f.rows],
+                True,
+            )
+        )
         if "info" in ours:
-            pairs.append(("truthfulqa_info", "info", "gpt_info", info_judge, "GPT-info", [r.fields["info"] for r in f.rows], True))
+            pairs.append(
+                (
+                    "truthfulqa_info",
+                    "info",
+                    "gpt_info",
+                    info_judge,
+                    "GPT-info",
+                    [r.fields["info"] for r in f.rows],
+                    True,
+                )
+            )
     if f.kind == "rtp" and "tox" in ours:
-        pairs.append(("toxicity", "tox", "perspective", tox, "Perspective",
-                      [np.nan if r.fields["toxicity"] is None else r.fields["toxicity"] for r in f.rows], False))
+        pairs.append(
+            (
+                "toxicity",
+                "tox",
+                "perspective",
+                tox,
+                "Perspective",
+                [np.nan if r.fields["toxicity"] is None else r.fields["toxicity"] for r in f.rows],
+                False,
+            )
+        )
     out = {}
     policies = sorted(per_policy)
     for name, k_ours, k_theirs, who, theirs_name, theirs, strict in pairs:
-        stats = agreement_stats(ours[k_ours], theirs, [float(np.nanmean(per_policy[p][k_ours])) for p in policies],
-                                [float(np.nanmean(per_policy[p][k_theirs])) for p in policies], strict=strict)
+        stats = agreement_stats(
+            ours[k_ours],
+            theirs,
+            [float(np.nanmean(per_policy[p][k_ours])) for p in policies],
+            [float(np.nanmean(per_policy[p][k_theirs])) for p in policies],
+            strict=strict,
+        )
         out[name] = stats
         label_who = f"{who.name} vs released {theirs_name}"
         for metric in ("spearman", "balanced_accuracy", "kendall_tau_policies", "agreement"):
-            ctx.store.put_metric(ctx.run_id, f"agreement/{name}", metric, who.name, stats[metric], None, None,
-                                 stats["n_policies"] if metric == "kendall_tau_policies" else stats["n"], True,
-                                 {"label": f"agreement {label_who}: {metric.replace('_', ' ')}",
-                                  "theirs": theirs_name, "ours": who.name, "ours_info": who.info()})
+            ctx.store.put_metric(
+                ctx.run_id,
+                f"agreement/{name}",
+                metric,
+                who.name,
+                stats[metric],
+                None,
+                None,
+                stats["n_policies"] if metric == "kendall_tau_policies" else stats["n"],
+                True,
+                {
+                    "label": f"agreement {label_who}: {metric.replace('_', ' ')}",
+                    "theirs": theirs_name,
+                    "ours": who.name,
+                    "ours_info": who.info(),
+                },
+            )
     return out

@@ -16,6 +16,7 @@ Each task becomes eval `lm_eval/<task>`; each lm-eval metric `<name>,<filter>` b
 per-document values (lm-eval's logged samples) go to item_metrics under ids `<task>/<doc_id>`, so the
 alignment-tax deltas against a baseline get a paired bootstrap CI like our built-in tasks.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,19 +33,28 @@ def _import_lm_eval():
         import lm_eval
         from lm_eval.models.huggingface import HFLM
     except ImportError as exc:
-        raise AlignbenchError("the lm-evaluation-harness bridge needs lm-eval: pip install 'alignbench[lm-eval]' "
-                              f"({exc})") from exc
+        raise AlignbenchError(
+            f"the lm-evaluation-harness bridge needs lm-eval: pip install 'alignbench[lm-eval]' ({exc})"
+        ) from exc
     return lm_eval, HFLM
 
 
-def evaluate_model(model, tokenizer, tasks: list[str], limit: int | None = None, num_fewshot: int | None = None,
-                   batch_size: int = 8, **kwargs) -> dict:
+def evaluate_model(
+    model,
+    tokenizer,
+    tasks: list[str],
+    limit: int | None = None,
+    num_fewshot: int | None = None,
+    batch_size: int = 8,
+    **kwargs,
+) -> dict:
     """lm_eval.simple_evaluate on an already-loaded transformers model (wrapped in lm-eval's HFLM), with
     per-sample logging on; returns lm-eval's results dict."""
     lm_eval, HFLM = _import_lm_eval()
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
-    return lm_eval.simple_evaluate(model=lm, tasks=list(tasks), limit=limit, num_fewshot=num_fewshot,
-                                   log_samples=True, **kwargs)
+    return lm_eval.simple_evaluate(
+        model=lm, tasks=list(tasks), limit=limit, num_fewshot=num_fewshot, log_samples=True, **kwargs
+    )
 
 
 def metric_rows(results: dict, task: str) -> list[dict]:
@@ -58,10 +68,17 @@ def metric_rows(results: dict, task: str) -> list[dict]:
         name, _, filt = key.partition(",")
         stderr = res.get(f"{name}_stderr,{filt}")
         half = 1.96 * stderr if isinstance(stderr, (int, float)) and not math.isnan(stderr) else None
-        rows.append({"metric": name if filt == "none" else f"{name}_{filt}", "source_key": key, "value": float(value),
-                     "ci_low": None if half is None else float(value) - half,
-                     "ci_high": None if half is None else float(value) + half, "n": n,
-                     "higher_is_better": name not in _LOWER_IS_BETTER})
+        rows.append(
+            {
+                "metric": name if filt == "none" else f"{name}_{filt}",
+                "source_key": key,
+                "value": float(value),
+                "ci_low": None if half is None else float(value) - half,
+                "ci_high": None if half is None else float(value) + half,
+                "n": n,
+                "higher_is_better": name not in _LOWER_IS_BETTER,
+            }
+        )
     return rows
 
 
@@ -85,9 +102,15 @@ def run(ctx, spec) -> None:
     per_model: dict[str, dict] = {}
     for model in ctx.models:
         hf_model, tokenizer = ctx.load(model)
-        results = evaluate_model(hf_model, tokenizer, tasks, limit=ctx.item_limit(spec),
-                                 num_fewshot=spec.get("num_fewshot"), batch_size=int(spec.get("batch_size") or 8),
-                                 **(spec.get("lm_eval_kwargs") or {}))
+        results = evaluate_model(
+            hf_model,
+            tokenizer,
+            tasks,
+            limit=ctx.item_limit(spec),
+            num_fewshot=spec.get("num_fewshot"),
+            batch_size=int(spec.get("batch_size") or 8),
+            **(spec.get("lm_eval_kwargs") or {}),
+        )
         per_model[model.name] = results
         for task in tasks:
             for row in metric_rows(results, task):
@@ -95,10 +118,23 @@ def run(ctx, spec) -> None:
                 values = sample_values(results, task, row["source_key"])
                 if values:
                     ctx.store.put_item_metrics(ctx.run_id, eval_name, row["metric"], model.name, values)
-                ctx.store.put_metric(ctx.run_id, eval_name, row["metric"], model.name, row["value"], row["ci_low"],
-                                     row["ci_high"], row["n"], row["higher_is_better"],
-                                     {"label": f"{task} {row['metric']} (lm-evaluation-harness)", "task": task,
-                                      "num_fewshot": spec.get("num_fewshot"), "source": "lm-eval"})
+                ctx.store.put_metric(
+                    ctx.run_id,
+                    eval_name,
+                    row["metric"],
+                    model.name,
+                    row["value"],
+                    row["ci_low"],
+                    row["ci_high"],
+                    row["n"],
+                    row["higher_is_better"],
+                    {
+                        "label": f"{task} {row['metric']} (lm-evaluation-harness)",
+                        "task": task,
+                        "num_fewshot": spec.get("num_fewshot"),
+                        "source": "lm-eval",
+                    },
+                )
     if ctx.baseline is None:
         return
     base = per_model[ctx.baseline.name]
@@ -108,5 +144,14 @@ def run(ctx, spec) -> None:
                 c = sample_values(per_model[cand.name], task, row["source_key"])
                 b = sample_values(base, task, row["source_key"])
                 if c and b:
-                    put_delta(ctx, f"lm_eval/{task}", row["metric"], cand.name, ctx.baseline.name, c, b,
-                              row["higher_is_better"], {"label": f"{task} {row['metric']}", "task": task})
+                    put_delta(
+                        ctx,
+                        f"lm_eval/{task}",
+                        row["metric"],
+                        cand.name,
+                        ctx.baseline.name,
+                        c,
+                        b,
+                        row["higher_is_better"],
+                        {"label": f"{task} {row['metric']}", "task": task},
+                    )

@@ -107,7 +107,9 @@ def run_suite(
                 started, before = time.monotonic(), (dict(ctx.cache.hits), ctx.cache.looked_up)
                 get_eval(spec.type)(ctx, spec)
                 ctx.write_metrics_json()  # after each eval, so a later failure loses nothing
-                ctx.log(f"[{spec.name}] done in {time.monotonic() - started:.1f} s; " + cache_summary(ctx.cache, *before))
+                ctx.log(
+                    f"[{spec.name}] done in {time.monotonic() - started:.1f} s; " + cache_summary(ctx.cache, *before)
+                )
     finally:
         ctx.write_metrics_json()
     return run_dir

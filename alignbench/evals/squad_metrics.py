@@ -6,6 +6,7 @@ punctuation, drop the articles a/an/the, collapse whitespace), token-level F1, a
 (an unanswerable question's only gold answer is the empty string: the prediction scores 1 only if it
 is empty too, and F1 is then 1 iff both token lists are empty).
 """
+
 from __future__ import annotations
 
 import collections
@@ -66,9 +67,18 @@ def squad_scores(prediction: str, answers: list[str]) -> tuple[int, float]:
 #                        for unanswerable questions; shared/data/instructgpt-samples/squadv2_samples.csv.gz)
 #   "unanswerable"       lm-evaluation-harness's squadv2 target for unanswerable questions (and our prompt's)
 NO_ANSWER_STARTS = ("not in background", "unanswerable", "no answer", "none", "unknown", "i dont know", "n a")
-NO_ANSWER_CONTAINS = ("unanswerable", "cannot be answered", "can not be answered", "not answerable",
-                      "cannot answer", "not mentioned in", "not stated in", "does not say", "doesnt say",
-                      "not in background")
+NO_ANSWER_CONTAINS = (
+    "unanswerable",
+    "cannot be answered",
+    "can not be answered",
+    "not answerable",
+    "cannot answer",
+    "not mentioned in",
+    "not stated in",
+    "does not say",
+    "doesnt say",
+    "not in background",
+)
 
 
 def extract_prediction(generated: str, no_answer: Sequence[str] = ()) -> str:
@@ -78,7 +88,10 @@ def extract_prediction(generated: str, no_answer: Sequence[str] = ()) -> str:
     text = generated.strip().split("\n", 1)[0].strip()
     norm = normalize_answer(text)
     starts = NO_ANSWER_STARTS + tuple(n for n in (normalize_answer(s) for s in no_answer) if n)
-    if (not norm or any(norm == p or norm.startswith(p + " ") for p in starts)
-            or any(p in norm for p in NO_ANSWER_CONTAINS)):
+    if (
+        not norm
+        or any(norm == p or norm.startswith(p + " ") for p in starts)
+        or any(p in norm for p in NO_ANSWER_CONTAINS)
+    ):
         return ""
     return text

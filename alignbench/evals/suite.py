@@ -17,6 +17,7 @@ A suite file, declarative like an lm-evaluation-harness task YAML:
         limit: 100                  # optional; --limit caps it further
         judge: {type: reward_model, model: runs/rm}
 """
+
 from __future__ import annotations
 
 import os
@@ -121,8 +122,9 @@ def load_suite(name_or_path: str | Path | dict) -> Suite:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def expand_env(value: Any, source: str = "<suite>", lines: dict | None = None,
-               placeholders: dict[str, str] | None = None) -> Any:
+def expand_env(
+    value: Any, source: str = "<suite>", lines: dict | None = None, placeholders: dict[str, str] | None = None
+) -> Any:
     """`${VAR}` and `${VAR:-default}` in a suite's strings (e.g. the reward-model path of a judge), and
     `{name}` for each name in `placeholders` (the demo fills `{rm}`, `{data_root}` ... this way).
     Runs on values the bounded YAML loader already built (alias expansion capped), and names every unset
@@ -134,15 +136,23 @@ def expand_env(value: Any, source: str = "<suite>", lines: dict | None = None,
 
     def walk(value: Any, path: tuple) -> Any:
         if isinstance(value, str):
+
             def sub(m):
                 if m.group(1) in os.environ:
                     return os.environ[m.group(1)]
                 if m.group(2) is not None:
                     return m.group(2)
-                problems.append(Problem(source, line_of(lines or {}, path), field_name(path),
-                                        f"environment variable {m.group(1)} is not set (used as ${{{m.group(1)}}}; "
-                                        f"set it or write ${{{m.group(1)}:-default}})"))
+                problems.append(
+                    Problem(
+                        source,
+                        line_of(lines or {}, path),
+                        field_name(path),
+                        f"environment variable {m.group(1)} is not set (used as ${{{m.group(1)}}}; "
+                        f"set it or write ${{{m.group(1)}:-default}})",
+                    )
+                )
                 return m.group(0)
+
             for name, text in (placeholders or {}).items():
                 value = value.replace("{" + name + "}", text)
             return _ENV.sub(sub, value) if "${" in value else value
@@ -202,7 +212,14 @@ def parse_suite(data: Any, source: str, lines: dict | None = None) -> Suite:
         specs.append(spec)
     if problems:
         raise SuiteError(problems)
-    return Suite(name=str(data.get("name") or Path(source).stem), path=source, evals=specs, seed=seed, description=str(data.get("description") or ""), raw=data)
+    return Suite(
+        name=str(data.get("name") or Path(source).stem),
+        path=source,
+        evals=specs,
+        seed=seed,
+        description=str(data.get("description") or ""),
+        raw=data,
+    )
 
 
 def _merge(defaults: dict, entry: dict) -> dict:

@@ -1,16 +1,17 @@
 """Judges: one factory and one spec grammar for every judge (docs/evals.md "Judges").
 
-    from alignbench.judges import make_judge
-    judge = make_judge({"type": "reward_model", "model": "runs/rm"})
-    judge = make_judge({"type": "rubric", "rules": {"max_words": 50}})
-    judge = make_judge({"type": "rubric", "function": "my_pkg.labeler:score"})   # or a callable
-    judge = make_judge({"type": "llm", "model": "openai:gpt-4o-mini@https://api.openai.com/v1"}, cache=store)
-    judge = make_judge({"type": "human", "labels": "labels.jsonl"})
-    judge.compare(prompts, texts_a, texts_b, item_ids) -> list[Judgement]
-    judge.score(prompts, texts, item_ids) -> list[float]        # reward_model and rubric
-    truth, info = make_judge({"type": "llm", "model": "smollm2-135m"}, task="truthfulqa", engines=ctx)
-    judge = make_judge({"type": "nli", "model": "path/to/nli"}, task="hallucination")
+from alignbench.judges import make_judge
+judge = make_judge({"type": "reward_model", "model": "runs/rm"})
+judge = make_judge({"type": "rubric", "rules": {"max_words": 50}})
+judge = make_judge({"type": "rubric", "function": "my_pkg.labeler:score"})   # or a callable
+judge = make_judge({"type": "llm", "model": "openai:gpt-4o-mini@https://api.openai.com/v1"}, cache=store)
+judge = make_judge({"type": "human", "labels": "labels.jsonl"})
+judge.compare(prompts, texts_a, texts_b, item_ids) -> list[Judgement]
+judge.score(prompts, texts, item_ids) -> list[float]        # reward_model and rubric
+truth, info = make_judge({"type": "llm", "model": "smollm2-135m"}, task="truthfulqa", engines=ctx)
+judge = make_judge({"type": "nli", "model": "path/to/nli"}, task="hallucination")
 """
+
 from __future__ import annotations
 
 import importlib
@@ -27,26 +28,46 @@ from alignbench.judges.base import VERDICTS, Judge, Judgement, ScoringJudge, ver
 # only is keyed `TASK/KIND` (the eval asks `make_judge(spec, task=TASK)`); the plain kinds are the pairwise
 # judges of win rate.  A new kind of judge is one line here.
 JUDGES: dict[str, tuple[str, str]] = {
-    "reward_model": ("alignbench.judges.reward_model:RewardModelJudge",
-                     "a trained reward model scores both responses (model: SPEC, tolerance: 0.0)"),
-    "rubric": ("alignbench.judges.rubric:RubricJudge",
-               "a Python function fn(prompt, response, item) -> float, or declarative rules (rules: {max_words: 50})"),
-    "llm": ("alignbench.judges.llm:LLMJudge",
-            "an OpenAI-compatible chat endpoint, both orders (model: openai:MODEL@URL, template: ...)"),
-    "human": ("alignbench.judges.human:HumanJudge",
-              "labels from a file keyed by item_id (labels: PATH; verdict A|B|tie and/or score_a, score_b)"),
-    "truthfulqa/finetuned": ("alignbench.judges.finetuned:truthfulqa_judges",
-                             "GPT-judge checkpoints: P(yes) after True:/Helpful: (truth_model, info_model: SPEC)"),
-    "truthfulqa/distilled-truthfulqa": ("alignbench.judges.truthfulqa_head:truthfulqa_judges",
-                                        "the offline judges alignbench trains and ships (folder: DIR of retrained heads)"),
-    "truthfulqa/llm": ("alignbench.judges.yes_no:truthfulqa_judges",
-                       "an instruction-following model asked yes/no: truthful? informative? (model: SPEC)"),
-    "hallucination/lexical": ("alignbench.judges.consistency:LexicalJudge",
-                              "share of output content words absent from the source (threshold: 0.0)"),
-    "hallucination/nli": ("alignbench.judges.consistency:NLIJudge",
-                          "an NLI / factual-consistency classifier: 1 - P(entailment) (model: SPEC, threshold: 0.5)"),
-    "hallucination/llm": ("alignbench.judges.yes_no:hallucination_judge",
-                          "an instruction-following model asked yes/no: unsupported information? (model: SPEC)"),
+    "reward_model": (
+        "alignbench.judges.reward_model:RewardModelJudge",
+        "a trained reward model scores both responses (model: SPEC, tolerance: 0.0)",
+    ),
+    "rubric": (
+        "alignbench.judges.rubric:RubricJudge",
+        "a Python function fn(prompt, response, item) -> float, or declarative rules (rules: {max_words: 50})",
+    ),
+    "llm": (
+        "alignbench.judges.llm:LLMJudge",
+        "an OpenAI-compatible chat endpoint, both orders (model: openai:MODEL@URL, template: ...)",
+    ),
+    "human": (
+        "alignbench.judges.human:HumanJudge",
+        "labels from a file keyed by item_id (labels: PATH; verdict A|B|tie and/or score_a, score_b)",
+    ),
+    "truthfulqa/finetuned": (
+        "alignbench.judges.finetuned:truthfulqa_judges",
+        "GPT-judge checkpoints: P(yes) after True:/Helpful: (truth_model, info_model: SPEC)",
+    ),
+    "truthfulqa/distilled-truthfulqa": (
+        "alignbench.judges.truthfulqa_head:truthfulqa_judges",
+        "the offline judges alignbench trains and ships (folder: DIR of retrained heads)",
+    ),
+    "truthfulqa/llm": (
+        "alignbench.judges.yes_no:truthfulqa_judges",
+        "an instruction-following model asked yes/no: truthful? informative? (model: SPEC)",
+    ),
+    "hallucination/lexical": (
+        "alignbench.judges.consistency:LexicalJudge",
+        "share of output content words absent from the source (threshold: 0.0)",
+    ),
+    "hallucination/nli": (
+        "alignbench.judges.consistency:NLIJudge",
+        "an NLI / factual-consistency classifier: 1 - P(entailment) (model: SPEC, threshold: 0.5)",
+    ),
+    "hallucination/llm": (
+        "alignbench.judges.yes_no:hallucination_judge",
+        "an instruction-following model asked yes/no: unsupported information? (model: SPEC)",
+    ),
 }
 _INJECTED = ("self", "cache", "engines", "loaded")  # given by the caller, never by the spec
 
@@ -55,10 +76,14 @@ def judge_class(type_name: str, task: str | None = None):
     """The class (or builder) of a judge kind; `task` looks up `TASK/KIND` (an eval's own judges)."""
     key = f"{task}/{type_name}" if task else type_name
     if key not in JUDGES:
-        known = [k.partition("/")[2] for k in JUDGES if k.startswith(f"{task}/")] if task else \
-            [k for k in JUDGES if "/" not in k]
-        raise AlignbenchError(f"unknown judge type {type_name!r}{f' for {task}' if task else ''}; "
-                              f"known: {', '.join(known)}")
+        known = (
+            [k.partition("/")[2] for k in JUDGES if k.startswith(f"{task}/")]
+            if task
+            else [k for k in JUDGES if "/" not in k]
+        )
+        raise AlignbenchError(
+            f"unknown judge type {type_name!r}{f' for {task}' if task else ''}; known: {', '.join(known)}"
+        )
     module, _, cls = JUDGES[key][0].partition(":")
     return getattr(importlib.import_module(module), cls)
 
@@ -105,5 +130,14 @@ def load_judge_spec(text: str) -> dict:
     return spec
 
 
-__all__ = ["JUDGES", "load_judge_spec", "VERDICTS", "Judge", "Judgement", "ScoringJudge", "judge_class", "make_judge",
-           "verdict_from_scores"]
+__all__ = [
+    "JUDGES",
+    "load_judge_spec",
+    "VERDICTS",
+    "Judge",
+    "Judgement",
+    "ScoringJudge",
+    "judge_class",
+    "make_judge",
+    "verdict_from_scores",
+]

@@ -4,6 +4,7 @@ Every judgement says who judged (`judge`), what the judge said (`raw`: model out
 row) and the verdict: "A" (the first text wins), "B", "tie", or None when the judge could not decide
 (an unparseable LLM reply, a failed request); None is reported, never silently counted.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,10 +17,10 @@ VERDICTS = ("A", "B", "tie")
 
 @dataclass
 class Judgement:
-    verdict: str | None            # "A" | "B" | "tie" | None (judge failed)
-    score_a: float | None = None   # the judge's score of text A, when it gives scores
+    verdict: str | None  # "A" | "B" | "tie" | None (judge failed)
+    score_a: float | None = None  # the judge's score of text A, when it gives scores
     score_b: float | None = None
-    raw: str | None = None         # what the judge said, verbatim
+    raw: str | None = None  # what the judge said, verbatim
     judge: str = ""
     meta: dict = field(default_factory=dict)
 
@@ -45,12 +46,23 @@ class Judge:
     gives_scores: bool = False
     fingerprint: str = ""
 
-    def compare(self, prompts: Sequence[str], texts_a: Sequence[str], texts_b: Sequence[str],
-                item_ids: Sequence[str], items: Sequence[dict] | None = None) -> list[Judgement]:
+    def compare(
+        self,
+        prompts: Sequence[str],
+        texts_a: Sequence[str],
+        texts_b: Sequence[str],
+        item_ids: Sequence[str],
+        items: Sequence[dict] | None = None,
+    ) -> list[Judgement]:
         raise NotImplementedError
 
-    def score(self, prompts: Sequence[str], texts: Sequence[str], item_ids: Sequence[str],
-              items: Sequence[dict] | None = None) -> list[float]:
+    def score(
+        self,
+        prompts: Sequence[str],
+        texts: Sequence[str],
+        item_ids: Sequence[str],
+        items: Sequence[dict] | None = None,
+    ) -> list[float]:
         raise AlignbenchError(f"judge {self.name!r} ({self.type}) gives verdicts, not scores")
 
     @staticmethod
@@ -70,10 +82,15 @@ class ScoringJudge(Judge):
 
     def compare(self, prompts, texts_a, texts_b, item_ids, items=None) -> list[Judgement]:
         n = self._check_lengths(prompts=prompts, texts_a=texts_a, texts_b=texts_b, item_ids=item_ids, items=items)
-        scores = self.score(list(prompts) * 2, list(texts_a) + list(texts_b), list(item_ids) * 2,
-                            None if items is None else list(items) * 2)
+        scores = self.score(
+            list(prompts) * 2,
+            list(texts_a) + list(texts_b),
+            list(item_ids) * 2,
+            None if items is None else list(items) * 2,
+        )
         out = []
         for a, b in zip(scores[:n], scores[n:]):
-            out.append(Judgement(verdict_from_scores(a, b, self.tolerance), a, b,
-                                 raw=f"{a:.6g} vs {b:.6g}", judge=self.name))
+            out.append(
+                Judgement(verdict_from_scores(a, b, self.tolerance), a, b, raw=f"{a:.6g} vs {b:.6g}", judge=self.name)
+            )
         return out

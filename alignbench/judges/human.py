@@ -8,6 +8,7 @@ label one item: the item's verdict is the majority by mean preference (A=1, tie=
 Bad rows are reported with file:line and field; asking for an item nobody labelled is an error that
 names the file and the missing item ids (a silent gap would bias the win rate).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,8 +58,9 @@ class HumanJudge(Judge):
             if verdict not in (None, ""):
                 verdict = _VERDICT_ALIASES.get(str(verdict).strip().lower())
                 if verdict is None:
-                    problems.append(f"{row.origin}: verdict: must be one of {', '.join(VERDICTS)}, "
-                                    f"got {d.get('verdict')!r}")
+                    problems.append(
+                        f"{row.origin}: verdict: must be one of {', '.join(VERDICTS)}, got {d.get('verdict')!r}"
+                    )
                     continue
             else:
                 verdict = None
@@ -70,13 +72,25 @@ class HumanJudge(Judge):
             if verdict is None:
                 verdict = "A" if score_a > score_b else "B" if score_b > score_a else "tie"
             self.labels.setdefault(str(item_id), []).append(
-                {"verdict": verdict, "score_a": score_a, "score_b": score_b,
-                 "labeler": d.get("labeler"), "origin": row.origin})
+                {
+                    "verdict": verdict,
+                    "score_a": score_a,
+                    "score_b": score_b,
+                    "labeler": d.get("labeler"),
+                    "origin": row.origin,
+                }
+            )
         if problems:
             raise DataError(f"{labels}: {len(problems)} problem(s) in human labels", problems)
 
-    def compare(self, prompts: Sequence[str], texts_a: Sequence[str], texts_b: Sequence[str],
-                item_ids: Sequence[str], items: Sequence[dict] | None = None) -> list[Judgement]:
+    def compare(
+        self,
+        prompts: Sequence[str],
+        texts_a: Sequence[str],
+        texts_b: Sequence[str],
+        item_ids: Sequence[str],
+        items: Sequence[dict] | None = None,
+    ) -> list[Judgement]:
         self._check_lengths(prompts=prompts, texts_a=texts_a, texts_b=texts_b, item_ids=item_ids, items=items)
         missing = [str(i) for i in item_ids if str(i) not in self.labels]
         if missing:
@@ -91,13 +105,19 @@ class HumanJudge(Judge):
             sa = [lab["score_a"] for lab in labels if lab["score_a"] is not None]
             sb = [lab["score_b"] for lab in labels if lab["score_b"] is not None]
             agreement = sum(lab["verdict"] == verdict for lab in labels) / len(labels)
-            out.append(Judgement(
-                verdict=verdict,
-                score_a=sum(sa) / len(sa) if sa else None,
-                score_b=sum(sb) / len(sb) if sb else None,
-                raw="; ".join(f"{lab['labeler'] or '?'}={lab['verdict']}" for lab in labels),
-                judge=self.name,
-                meta={"n_labels": len(labels), "agreement": agreement,
-                      "labelers": [lab["labeler"] for lab in labels], "origins": [lab["origin"] for lab in labels]},
-            ))
+            out.append(
+                Judgement(
+                    verdict=verdict,
+                    score_a=sum(sa) / len(sa) if sa else None,
+                    score_b=sum(sb) / len(sb) if sb else None,
+                    raw="; ".join(f"{lab['labeler'] or '?'}={lab['verdict']}" for lab in labels),
+                    judge=self.name,
+                    meta={
+                        "n_labels": len(labels),
+                        "agreement": agreement,
+                        "labelers": [lab["labeler"] for lab in labels],
+                        "origins": [lab["origin"] for lab in labels],
+                    },
+                )
+            )
         return out

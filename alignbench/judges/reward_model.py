@@ -10,6 +10,7 @@ Scores do not depend on batch composition: sequences are right-padded with the i
 positions after it (differences stay at float rounding, < 1e-5); identical (prompt, response) pairs are
 scored once, so they tie exactly.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,17 @@ from alignbench.judges.base import ScoringJudge
 class RewardModelJudge(ScoringJudge):
     type = "reward_model"
 
-    def __init__(self, model: str, name: str | None = None, tolerance: float = 0.0, batch_size: int = 16,
-                 max_length: int = 1024, chat: bool | None = None, device: str | None = None, loaded=None):
+    def __init__(
+        self,
+        model: str,
+        name: str | None = None,
+        tolerance: float = 0.0,
+        batch_size: int = 16,
+        max_length: int = 1024,
+        chat: bool | None = None,
+        device: str | None = None,
+        loaded=None,
+    ):
         """model: a spec (`load_model(model, task="reward")`); loaded: an already loaded (model, tokenizer)."""
         from alignbench.models import resolve
 
@@ -61,8 +71,13 @@ class RewardModelJudge(ScoringJudge):
             return bool(trained)
         return bool(getattr(tokenizer, "chat_template", None))
 
-    def score(self, prompts: Sequence[str], texts: Sequence[str], item_ids: Sequence[str],
-              items: Sequence[dict] | None = None) -> list[float]:
+    def score(
+        self,
+        prompts: Sequence[str],
+        texts: Sequence[str],
+        item_ids: Sequence[str],
+        items: Sequence[dict] | None = None,
+    ) -> list[float]:
         from alignbench.models.chat_format import encode_pair
         from alignbench.models.reward_head import reward_scores
 
@@ -78,5 +93,7 @@ class RewardModelJudge(ScoringJudge):
         # prompt get the same number by construction (a tie, whatever batches they would have landed in),
         # and the greedy duplicates common in win-rate evals cost no forward.
         unique = list(dict.fromkeys(tuple(x) for x in ids))
-        scored = dict(zip(unique, reward_scores(model, tokenizer, [list(u) for u in unique], batch_size=self.batch_size)))
+        scored = dict(
+            zip(unique, reward_scores(model, tokenizer, [list(u) for u in unique], batch_size=self.batch_size))
+        )
         return [scored[tuple(x)] for x in ids]

@@ -12,6 +12,7 @@ With rules, a response's score is the number of rules it satisfies (each rule co
 insensitive), must_exclude (none of a list), regex (must match), forbid_regex (must not match),
 lowercase / uppercase (no upper- / lower-case letters), starts_with, ends_with, max_sentences.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -23,8 +24,21 @@ from typing import Any, Callable, Sequence
 from alignbench.errors import AlignbenchError
 from alignbench.judges.base import ScoringJudge
 
-RULES = ("max_words", "min_words", "max_chars", "min_chars", "must_include", "must_exclude", "regex",
-         "forbid_regex", "lowercase", "uppercase", "starts_with", "ends_with", "max_sentences")
+RULES = (
+    "max_words",
+    "min_words",
+    "max_chars",
+    "min_chars",
+    "must_include",
+    "must_exclude",
+    "regex",
+    "forbid_regex",
+    "lowercase",
+    "uppercase",
+    "starts_with",
+    "ends_with",
+    "max_sentences",
+)
 
 
 def load_function(path: str) -> Callable:
@@ -96,14 +110,15 @@ def validate_rules(rules: Any, weights: Any = None) -> None:
         if rule not in RULES:
             raise AlignbenchError(f"rubric judge: rules.{rule}: unknown rule; known: {', '.join(RULES)}")
         if rule in ("max_words", "min_words", "max_chars", "min_chars", "max_sentences") and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
             raise AlignbenchError(f"rubric judge: rules.{rule}: must be a non-negative integer, got {value!r}")
         if rule in ("regex", "forbid_regex"):
             try:
                 re.compile(value)
             except (re.error, TypeError) as exc:
                 raise AlignbenchError(f"rubric judge: rules.{rule}: not a valid regular expression: {exc}") from exc
-    for rule in (weights or {}):
+    for rule in weights or {}:
         if rule not in rules:
             raise AlignbenchError(f"rubric judge: weights.{rule}: no such rule in rules")
 
@@ -111,8 +126,14 @@ def validate_rules(rules: Any, weights: Any = None) -> None:
 class RubricJudge(ScoringJudge):
     type = "rubric"
 
-    def __init__(self, function: str | Callable | None = None, rules: dict | None = None,
-                 weights: dict | None = None, name: str | None = None, tolerance: float = 0.0):
+    def __init__(
+        self,
+        function: str | Callable | None = None,
+        rules: dict | None = None,
+        weights: dict | None = None,
+        name: str | None = None,
+        tolerance: float = 0.0,
+    ):
         if (function is None) == (rules is None):
             raise AlignbenchError("rubric judge: give exactly one of `function` or `rules`")
         self.tolerance = float(tolerance)
@@ -120,8 +141,11 @@ class RubricJudge(ScoringJudge):
             self.fn = load_function(function) if isinstance(function, str) else function
             if not callable(self.fn):
                 raise AlignbenchError("rubric judge: `function` must be callable or 'module:function'")
-            label = function if isinstance(function, str) else \
-                f"{self.fn.__module__}:{getattr(self.fn, '__qualname__', type(self.fn).__qualname__)}"
+            label = (
+                function
+                if isinstance(function, str)
+                else f"{self.fn.__module__}:{getattr(self.fn, '__qualname__', type(self.fn).__qualname__)}"
+            )
             self.name = name or f"rubric:{label.rpartition(':')[2]}"
             self.rules = None
         else:
@@ -138,8 +162,13 @@ class RubricJudge(ScoringJudge):
         """Which rules a response satisfies (rules form only)."""
         return {rule: _check_rule(rule, value, text) for rule, value in (self.rules or {}).items()}
 
-    def score(self, prompts: Sequence[str], texts: Sequence[str], item_ids: Sequence[str],
-              items: Sequence[dict] | None = None) -> list[float]:
+    def score(
+        self,
+        prompts: Sequence[str],
+        texts: Sequence[str],
+        item_ids: Sequence[str],
+        items: Sequence[dict] | None = None,
+    ) -> list[float]:
         self._check_lengths(prompts=prompts, texts=texts, item_ids=item_ids, items=items)
         out = []
         for i, (prompt, text) in enumerate(zip(prompts, texts)):
@@ -148,8 +177,10 @@ class RubricJudge(ScoringJudge):
                 try:
                     out.append(float(value))
                 except (TypeError, ValueError) as exc:
-                    raise AlignbenchError(f"rubric judge {self.name}: function returned {value!r} for item "
-                                          f"{item_ids[i]}, expected a number") from exc
+                    raise AlignbenchError(
+                        f"rubric judge {self.name}: function returned {value!r} for item "
+                        f"{item_ids[i]}, expected a number"
+                    ) from exc
             else:
                 results = self.rule_results(text)
                 out.append(float(sum(self.weights.get(r, 1.0) for r, ok in results.items() if ok)))

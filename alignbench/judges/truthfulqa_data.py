@@ -11,6 +11,7 @@ question's reference answers.
 `load_judge_data(aspect)` returns one row per distinct (question, answer) pair with its mean label; the pair is also
 the cross-validation group, so no duplicate spans folds.
 """
+
 from __future__ import annotations
 
 import csv
@@ -66,16 +67,16 @@ def parse_prompt(prompt: str, suffix: str, where: str) -> tuple[str, str]:
     tail = f"\n{suffix}:"
     if not prompt.startswith("Q: ") or "\nA:" not in prompt or not prompt.endswith(tail):
         raise DataError(f"{where}: prompt: expected 'Q: ...\\nA: ...\\n{suffix}:', got {prompt[:60]!r}")
-    q, _, a = prompt[3:-len(tail)].partition("\nA:")
+    q, _, a = prompt[3 : -len(tail)].partition("\nA:")
     return q.strip(), a.strip()
 
 
 @dataclass
 class JudgeData:
-    questions: list[str]          # per distinct pair
+    questions: list[str]  # per distinct pair
     answers: list[str]
-    labels: np.ndarray            # mean human label (1 = yes) per pair
-    counts: np.ndarray            # how many lines carried the pair
+    labels: np.ndarray  # mean human label (1 = yes) per pair
+    counts: np.ndarray  # how many lines carried the pair
     references: dict[str, tuple[list[str], list[str]]]
     aspect: str
     files: list[str]
@@ -83,8 +84,16 @@ class JudgeData:
 
     def subset(self, idx) -> JudgeData:
         idx = list(idx)
-        return JudgeData([self.questions[i] for i in idx], [self.answers[i] for i in idx], self.labels[idx],
-                         self.counts[idx], self.references, self.aspect, self.files, self.n_lines)
+        return JudgeData(
+            [self.questions[i] for i in idx],
+            [self.answers[i] for i in idx],
+            self.labels[idx],
+            self.counts[idx],
+            self.references,
+            self.aspect,
+            self.files,
+            self.n_lines,
+        )
 
 
 def load_judge_data(aspect: str, source: str | Path | None = None) -> JudgeData:
@@ -117,6 +126,13 @@ def load_judge_data(aspect: str, source: str | Path | None = None) -> JudgeData:
     missing = sorted({q for q, _ in pairs if q not in refs})
     if missing:
         raise DataError(f"{path}: {len(missing)} question(s) with no reference answers in v0/v1, e.g. {missing[0]!r}")
-    return JudgeData([q for q, _ in pairs], [a for _, a in pairs],
-                     np.array([np.mean(sums[p]) for p in pairs]), np.array([len(sums[p]) for p in pairs]),
-                     refs, aspect, [fname], n)
+    return JudgeData(
+        [q for q, _ in pairs],
+        [a for _, a in pairs],
+        np.array([np.mean(sums[p]) for p in pairs]),
+        np.array([len(sums[p]) for p in pairs]),
+        refs,
+        aspect,
+        [fname],
+        n,
+    )

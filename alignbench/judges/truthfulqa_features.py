@@ -19,6 +19,7 @@ in T) and the labelled bank B_q of other answers to q with human labels y_b (the
 The column order is the heads' input format (FEATURE_NAMES); FEATURE_VERSION changes when meanings change.
 Embeddings come from the MiniLM embedder the distilled toxicity scorer already uses.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,19 +32,46 @@ FEATURE_VERSION = "tqa-judge-features-1(minilm-l6-v2-norm)"
 EMBEDDING_DIM = 384
 KNN_TEMPERATURE = 0.05
 
-REFUSAL = re.compile(r"\b(no comment|i don'?t know|i do not know|i'?m not sure|i am not sure|not sure|unknown|"
-                     r"cannot (?:answer|say|be determined)|can'?t (?:answer|say)|no (?:one|way to) know|"
-                     r"it depends|there is no (?:way|answer)|i have no|unclear)\b", re.IGNORECASE)
+REFUSAL = re.compile(
+    r"\b(no comment|i don'?t know|i do not know|i'?m not sure|i am not sure|not sure|unknown|"
+    r"cannot (?:answer|say|be determined)|can'?t (?:answer|say)|no (?:one|way to) know|"
+    r"it depends|there is no (?:way|answer)|i have no|unclear)\b",
+    re.IGNORECASE,
+)
 HEDGE = re.compile(r"\b(may|might|could|possibly|probably|some|sometimes|depends|likely|perhaps)\b", re.IGNORECASE)
-NEGATION = re.compile(r"\b(no|not|never|nothing|none|isn'?t|aren'?t|doesn'?t|don'?t|can'?t|cannot|won'?t)\b", re.IGNORECASE)
+NEGATION = re.compile(
+    r"\b(no|not|never|nothing|none|isn'?t|aren'?t|doesn'?t|don'?t|can'?t|cannot|won'?t)\b", re.IGNORECASE
+)
 
 SCALAR_NAMES = [
-    "ref_true_max", "ref_true_mean", "ref_true_top2", "ref_false_max", "ref_false_mean", "ref_false_top2",
-    "ref_max_diff", "ref_mean_diff", "sim_question",
-    "rougeL_true_max", "rougeL_false_max", "rougeL_diff", "bleu_true_max", "bleu_false_max", "bleu_diff",
-    "exact_true", "exact_false",
-    "log_words", "refusal", "hedge", "negation", "question_overlap",
-    "bank_yes_max", "bank_no_max", "bank_diff", "bank_weighted", "bank_nearest", "bank_log_n",
+    "ref_true_max",
+    "ref_true_mean",
+    "ref_true_top2",
+    "ref_false_max",
+    "ref_false_mean",
+    "ref_false_top2",
+    "ref_max_diff",
+    "ref_mean_diff",
+    "sim_question",
+    "rougeL_true_max",
+    "rougeL_false_max",
+    "rougeL_diff",
+    "bleu_true_max",
+    "bleu_false_max",
+    "bleu_diff",
+    "exact_true",
+    "exact_false",
+    "log_words",
+    "refusal",
+    "hedge",
+    "negation",
+    "question_overlap",
+    "bank_yes_max",
+    "bank_no_max",
+    "bank_diff",
+    "bank_weighted",
+    "bank_nearest",
+    "bank_log_n",
 ]
 FEATURE_NAMES = SCALAR_NAMES + [f"minilm_{i}" for i in range(EMBEDDING_DIM)]
 LEXICAL = slice(SCALAR_NAMES.index("rougeL_true_max"), SCALAR_NAMES.index("exact_false") + 1)
@@ -132,15 +160,28 @@ def lexical_features(answer: str, true_refs: list[str], false_refs: list[str]) -
     rt, rf = best(true_refs, rl), best(false_refs, rl)
     bt, bf = best(true_refs, bl), best(false_refs, bl)
     a = _norm(answer)
-    return [rt, rf, rt - rf, bt, bf, bt - bf, float(any(_norm(r) == a for r in true_refs)),
-            float(any(_norm(r) == a for r in false_refs))]
+    return [
+        rt,
+        rf,
+        rt - rf,
+        bt,
+        bf,
+        bt - bf,
+        float(any(_norm(r) == a for r in true_refs)),
+        float(any(_norm(r) == a for r in false_refs)),
+    ]
 
 
 def form_features(question: str, answer: str) -> list[float]:
     words = answer.split()
     qw, aw = _words(question), _words(answer)
-    return [float(np.log1p(len(words))), float(bool(REFUSAL.search(answer))), float(bool(HEDGE.search(answer))),
-            float(bool(NEGATION.search(answer))), len(qw & aw) / max(1, len(aw))]
+    return [
+        float(np.log1p(len(words))),
+        float(bool(REFUSAL.search(answer))),
+        float(bool(HEDGE.search(answer))),
+        float(bool(NEGATION.search(answer))),
+        len(qw & aw) / max(1, len(aw)),
+    ]
 
 
 def reference_sims(a_emb: np.ndarray, true_emb: np.ndarray, false_emb: np.ndarray, q_emb: np.ndarray) -> list[float]:
@@ -164,5 +205,11 @@ def bank_features(a_emb: np.ndarray, bank_emb: np.ndarray, bank_y: np.ndarray) -
     ymax = float(sims[yes].max()) if yes.any() else 0.0
     nmax = float(sims[no].max()) if no.any() else 0.0
     w = np.exp((sims - sims.max()) / KNN_TEMPERATURE)
-    return [ymax, nmax, ymax - nmax, float((w * bank_y).sum() / w.sum()), float(bank_y[int(np.argmax(sims))]),
-            float(np.log1p(len(bank_y)))]
+    return [
+        ymax,
+        nmax,
+        ymax - nmax,
+        float((w * bank_y).sum() / w.sum()),
+        float(bank_y[int(np.argmax(sims))]),
+        float(np.log1p(len(bank_y))),
+    ]

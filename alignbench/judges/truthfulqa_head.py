@@ -16,6 +16,7 @@ references passed in (or none) with an empty bank, which the card's CV figures d
 An answer whose exact text is in the bank is scored WITHOUT its own human label (left out of the bank, as every
 training row was), so every score is what cross-validation measured, never a looked-up label.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,10 @@ def _save(path: Path, tensors: dict, meta: dict) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     # one metadata key of sorted JSON: safetensors' metadata map has no stable order, bytes must be reproducible
-    raw = save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata={META_KEY: json.dumps(meta, sort_keys=True)})
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")   # two trainings (truth, info) may write the bank at once
+    raw = save(
+        {k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata={META_KEY: json.dumps(meta, sort_keys=True)}
+    )
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two trainings (truth, info) may write the bank at once
     tmp.write_bytes(raw)
     tmp.replace(path)
     return path
@@ -85,10 +88,10 @@ class JudgeHead:
     biases: list[np.ndarray]
     aspect: str = ""
     feature_version: str = ""
-    columns: list[int] | None = None      # feature columns used (None: all)
+    columns: list[int] | None = None  # feature columns used (None: all)
     params: dict = field(default_factory=dict)
 
-    trees: dict | None = None             # kind "gbt": flat node arrays of all trees (see predict_trees)
+    trees: dict | None = None  # kind "gbt": flat node arrays of all trees (see predict_trees)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         x = np.asarray(features, dtype=np.float64)
@@ -109,7 +112,7 @@ class JudgeHead:
         HistGradientBoosting predictors do; all trees are stepped together, one depth level per loop."""
         t = self.trees
         roots = t["roots"].astype(np.int64)
-        node = np.repeat(roots[None, :], len(x), axis=0)            # (n, n_trees) current node per tree
+        node = np.repeat(roots[None, :], len(x), axis=0)  # (n, n_trees) current node per tree
         rows = np.arange(len(x))[:, None]
         for _ in range(int(t["max_depth"][0]) + 1):
             leaf = t["is_leaf"][node].astype(bool)
@@ -126,19 +129,29 @@ class JudgeHead:
             t.update({f"tree.{k}": v for k, v in self.trees.items()})
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             t[f"layer{i}.weight"], t[f"layer{i}.bias"] = w, b
-        t = {k: np.asarray(v, dtype=np.int64 if k.startswith("tree.") and k[5:] in INT_FIELDS else np.float64)
-             for k, v in t.items()}
+        t = {
+            k: np.asarray(v, dtype=np.int64 if k.startswith("tree.") and k[5:] in INT_FIELDS else np.float64)
+            for k, v in t.items()
+        }
         if self.columns is not None:
             t["columns"] = np.asarray(self.columns, dtype=np.int64)
-        meta = {"format": HEAD_FORMAT, "kind": self.kind, "aspect": self.aspect, "layers": len(self.weights),
-                "feature_version": self.feature_version, "params": self.params}
+        meta = {
+            "format": HEAD_FORMAT,
+            "kind": self.kind,
+            "aspect": self.aspect,
+            "layers": len(self.weights),
+            "feature_version": self.feature_version,
+            "params": self.params,
+        }
         return t, meta
 
     def to_bytes(self) -> bytes:
         from safetensors.numpy import save
 
         t, meta = self._tensors_meta()
-        return save({k: np.ascontiguousarray(v) for k, v in t.items()}, metadata={META_KEY: json.dumps(meta, sort_keys=True)})
+        return save(
+            {k: np.ascontiguousarray(v) for k, v in t.items()}, metadata={META_KEY: json.dumps(meta, sort_keys=True)}
+        )
 
     def digest(self) -> str:
         return hashlib.sha256(self.to_bytes()).hexdigest()
@@ -152,11 +165,18 @@ class JudgeHead:
         t, meta = _load(Path(path), HEAD_FORMAT)
         try:
             n = int(meta["layers"])
-            return cls(kind=meta["kind"], mean=t["mean"], scale=t["scale"],
-                       weights=[t[f"layer{i}.weight"] for i in range(n)], biases=[t[f"layer{i}.bias"] for i in range(n)],
-                       aspect=meta.get("aspect", ""), feature_version=meta.get("feature_version", ""),
-                       columns=t["columns"].tolist() if "columns" in t else None, params=meta.get("params", {}),
-                       trees={k[5:]: v for k, v in t.items() if k.startswith("tree.")} or None)
+            return cls(
+                kind=meta["kind"],
+                mean=t["mean"],
+                scale=t["scale"],
+                weights=[t[f"layer{i}.weight"] for i in range(n)],
+                biases=[t[f"layer{i}.bias"] for i in range(n)],
+                aspect=meta.get("aspect", ""),
+                feature_version=meta.get("feature_version", ""),
+                columns=t["columns"].tolist() if "columns" in t else None,
+                params=meta.get("params", {}),
+                trees={k[5:]: v for k, v in t.items() if k.startswith("tree.")} or None,
+            )
         except (KeyError, ValueError) as exc:
             raise AlignbenchError(f"{path}: incomplete judge head (missing {exc})") from exc
 
@@ -178,14 +198,14 @@ class JudgeBank:
     questions: list[str]
     true_refs: list[list[str]]
     false_refs: list[list[str]]
-    q_emb: np.ndarray                     # (nq, 384) float32
-    ref_emb: np.ndarray                   # (nr, 384), references in question order, true then false
-    ref_q: np.ndarray                     # (nr,) question index
-    ref_true: np.ndarray                  # (nr,) 1 for a true reference
-    ans_emb: np.ndarray                   # (na, 384)
-    ans_q: np.ndarray                     # (na,) question index
-    labels: dict[str, np.ndarray]         # aspect -> (na,) mean human label
-    ans_hash: np.ndarray | None = None    # (na,) answer_hash of each labelled answer's text
+    q_emb: np.ndarray  # (nq, 384) float32
+    ref_emb: np.ndarray  # (nr, 384), references in question order, true then false
+    ref_q: np.ndarray  # (nr,) question index
+    ref_true: np.ndarray  # (nr,) 1 for a true reference
+    ans_emb: np.ndarray  # (na, 384)
+    ans_q: np.ndarray  # (na,) question index
+    labels: dict[str, np.ndarray]  # aspect -> (na,) mean human label
+    ans_hash: np.ndarray | None = None  # (na,) answer_hash of each labelled answer's text
     feature_version: str = ""
     params: dict = field(default_factory=dict)
 
@@ -222,24 +242,46 @@ class JudgeBank:
         return self._rows_ans[qi]
 
     def save(self, path: str | Path) -> Path:
-        tensors = {"q_emb": quantise(self.q_emb), "ref_emb": quantise(self.ref_emb), "ans_emb": quantise(self.ans_emb),
-                   "ref_q": self.ref_q.astype(np.int32), "ref_true": self.ref_true.astype(np.int8),
-                   "ans_q": self.ans_q.astype(np.int32)}
+        tensors = {
+            "q_emb": quantise(self.q_emb),
+            "ref_emb": quantise(self.ref_emb),
+            "ans_emb": quantise(self.ans_emb),
+            "ref_q": self.ref_q.astype(np.int32),
+            "ref_true": self.ref_true.astype(np.int8),
+            "ans_q": self.ans_q.astype(np.int32),
+        }
         tensors.update({f"label_{k}": v.astype(np.float32) for k, v in sorted(self.labels.items())})
         if self.ans_hash is not None:
             tensors["ans_hash"] = self.ans_hash.astype(np.int64)
-        meta = {"format": BANK_FORMAT, "questions": self.questions, "true_refs": self.true_refs,
-                "false_refs": self.false_refs, "feature_version": self.feature_version, "params": self.params}
+        meta = {
+            "format": BANK_FORMAT,
+            "questions": self.questions,
+            "true_refs": self.true_refs,
+            "false_refs": self.false_refs,
+            "feature_version": self.feature_version,
+            "params": self.params,
+        }
         return _save(Path(path), tensors, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> JudgeBank:
         t, meta = _load(Path(path), BANK_FORMAT)
-        deq = lambda a: (a.astype(np.float32) / 127.0)
-        return cls(meta["questions"], meta["true_refs"], meta["false_refs"], deq(t["q_emb"]), deq(t["ref_emb"]),
-                   t["ref_q"], t["ref_true"], deq(t["ans_emb"]), t["ans_q"],
-                   {k[len("label_"):]: v.astype(np.float64) for k, v in t.items() if k.startswith("label_")},
-                   t.get("ans_hash"), meta.get("feature_version", ""), meta.get("params", {}))
+        deq = lambda a: a.astype(np.float32) / 127.0
+        return cls(
+            meta["questions"],
+            meta["true_refs"],
+            meta["false_refs"],
+            deq(t["q_emb"]),
+            deq(t["ref_emb"]),
+            t["ref_q"],
+            t["ref_true"],
+            deq(t["ans_emb"]),
+            t["ans_q"],
+            {k[len("label_") :]: v.astype(np.float64) for k, v in t.items() if k.startswith("label_")},
+            t.get("ans_hash"),
+            meta.get("feature_version", ""),
+            meta.get("params", {}),
+        )
 
     def digest(self) -> str:
         h = hashlib.sha256()
@@ -249,8 +291,15 @@ class JudgeBank:
         return h.hexdigest()
 
 
-def features_for(bank: JudgeBank, aspect: str, questions: list[str], answers: list[str], a_emb: np.ndarray,
-                 references: list | None = None, q_emb: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+def features_for(
+    bank: JudgeBank,
+    aspect: str,
+    questions: list[str],
+    answers: list[str],
+    a_emb: np.ndarray,
+    references: list | None = None,
+    q_emb: np.ndarray | None = None,
+) -> tuple[np.ndarray, int]:
     """Feature matrix (n, len(FEATURE_NAMES)) of new answers; the number of questions the bank does not know."""
     from alignbench.judges.truthfulqa_features import (
         bank_features,
@@ -274,15 +323,20 @@ def features_for(bank: JudgeBank, aspect: str, questions: list[str], answers: li
             b_emb, b_y = bank.ans_emb[idx], bank.labels[aspect][idx]
         else:
             unknown += 1
-            t_refs, f_refs = (references[i] if references and references[i] else ([], []))
+            t_refs, f_refs = references[i] if references and references[i] else ([], [])
             from alignbench.judges.truthfulqa_features import embed
 
             t_emb = embed(list(t_refs)) if t_refs else np.zeros((0, a_emb.shape[1]), np.float32)
             f_emb = embed(list(f_refs)) if f_refs else np.zeros((0, a_emb.shape[1]), np.float32)
             qe = q_emb[i] if q_emb is not None else embed([q])[0]
             b_emb, b_y = np.zeros((0, a_emb.shape[1]), np.float32), np.zeros(0)
-        rows.append(reference_sims(a_emb[i], t_emb, f_emb, qe) + lexical_features(a, t_refs, f_refs)
-                    + form_features(q, a) + bank_features(a_emb[i], b_emb, b_y) + a_emb[i].tolist())
+        rows.append(
+            reference_sims(a_emb[i], t_emb, f_emb, qe)
+            + lexical_features(a, t_refs, f_refs)
+            + form_features(q, a)
+            + bank_features(a_emb[i], b_emb, b_y)
+            + a_emb[i].tolist()
+        )
     return np.asarray(rows, dtype=np.float64), unknown
 
 
@@ -306,8 +360,10 @@ class TruthfulQAJudge:
         self.bank = JudgeBank.load(self.folder / BANK_FILE)
         for what, version in (("head", self.head.feature_version), ("bank", self.bank.feature_version)):
             if version != FEATURE_VERSION:
-                raise AlignbenchError(f"{self.folder}: {what} was built for features {version!r}, this alignbench "
-                                      f"computes {FEATURE_VERSION!r}; retrain: alignbench judges train truthfulqa")
+                raise AlignbenchError(
+                    f"{self.folder}: {what} was built for features {version!r}, this alignbench "
+                    f"computes {FEATURE_VERSION!r}; retrain: alignbench judges train truthfulqa"
+                )
         self.name = f"{JUDGE_NAME}-{aspect}" + (f":{self.folder}" if folder else "")
         self.unknown_questions = 0
 
@@ -319,8 +375,9 @@ class TruthfulQAJudge:
         if not answers:
             return []
         a_emb = embed([str(a) for a in answers])
-        feats, unknown = features_for(self.bank, self.aspect, list(questions), [str(a) for a in answers], a_emb,
-                                      references)
+        feats, unknown = features_for(
+            self.bank, self.aspect, list(questions), [str(a) for a in answers], a_emb, references
+        )
         self.unknown_questions += unknown
         return self.head.predict(feats).tolist()
 
@@ -335,13 +392,18 @@ class TruthfulQAJudge:
     def info(self) -> dict:
         card = self.card()
         chosen = card.get("chosen_cv", {})
-        return {"name": self.name, "aspect": self.aspect, "approximates": "GPT-judge" if self.aspect == "truth" else "GPT-info",
-                "description": f"offline TruthfulQA {self.aspect} judge: {card.get('chosen', self.head.kind)} over MiniLM "
-                               f"embeddings + reference/labelled-answer features",
-                "training_data": card.get("data", {}).get("summary", "TruthfulQA finetune_" + self.aspect),
-                "cv": {k: chosen.get(k) for k in ("balanced_accuracy", "roc_auc", "brier", "accuracy")},
-                "cv_protocol": card.get("cv", {}).get("protocol"), "fingerprint": self.fingerprint,
-                "unknown_questions": self.unknown_questions}
+        return {
+            "name": self.name,
+            "aspect": self.aspect,
+            "approximates": "GPT-judge" if self.aspect == "truth" else "GPT-info",
+            "description": f"offline TruthfulQA {self.aspect} judge: {card.get('chosen', self.head.kind)} over MiniLM "
+            f"embeddings + reference/labelled-answer features",
+            "training_data": card.get("data", {}).get("summary", "TruthfulQA finetune_" + self.aspect),
+            "cv": {k: chosen.get(k) for k in ("balanced_accuracy", "roc_auc", "brier", "accuracy")},
+            "cv_protocol": card.get("cv", {}).get("protocol"),
+            "fingerprint": self.fingerprint,
+            "unknown_questions": self.unknown_questions,
+        }
 
     def __repr__(self) -> str:
         return f"<TruthfulQAJudge {self.name}>"

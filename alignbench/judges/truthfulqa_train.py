@@ -16,6 +16,7 @@
 Logistic regression and the MLP come from scikit-learn; the head is stored as plain arrays and run by JudgeHead
 (numpy), so scoring needs no pickle.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,9 @@ def candidate_label(c: dict) -> str:
         return "rule: closer to a true than a false reference (truth) / no refusal cue (info)"
     bal = " class-balanced" if c.get("balanced") else ""
     if c["kind"] == "gbt":
-        return (f"gbt trees={c['trees']} lr={c['lr']:g} leaves={c['leaves']} l2={c['l2']:g} "
-                f"features={c['features']}{bal}")
+        return (
+            f"gbt trees={c['trees']} lr={c['lr']:g} leaves={c['leaves']} l2={c['l2']:g} features={c['features']}{bal}"
+        )
     if c["kind"] == "logistic":
         return f"logistic C={c['C']:g} features={c['features']}{bal}"
     return f"mlp hidden={c['hidden']} alpha={c['alpha']:g} features={c['features']}"
@@ -55,14 +57,14 @@ def candidate_label(c: dict) -> str:
 
 @dataclass
 class Prepared:
-    data: object            # JudgeData
-    texts_index: dict       # text -> row of emb
-    emb: np.ndarray         # unique texts' embeddings
-    a_emb: np.ndarray       # (n, 384) per pair
-    q_idx: np.ndarray       # (n,) question index into `questions`
+    data: object  # JudgeData
+    texts_index: dict  # text -> row of emb
+    emb: np.ndarray  # unique texts' embeddings
+    a_emb: np.ndarray  # (n, 384) per pair
+    q_idx: np.ndarray  # (n,) question index into `questions`
     questions: list
-    static: np.ndarray      # (n, n_scalar) with bank columns zero
-    y: np.ndarray           # (n,) 0/1 target (mean label >= 0.5)
+    static: np.ndarray  # (n, n_scalar) with bank columns zero
+    y: np.ndarray  # (n,) 0/1 target (mean label >= 0.5)
 
 
 def _lexical_matrix(data, cache: Path | None, log) -> np.ndarray:
@@ -94,22 +96,35 @@ def prepare(data, cache: Path | None = None, log=print) -> Prepared:
         reference_sims,
     )
 
-    questions = sorted(set(data.questions))   # the questions the (possibly limited) data has answers to
-    texts = sorted(set(data.answers) | {r for q in questions for r in data.references[q][0] + data.references[q][1]}
-                   | set(questions))
+    questions = sorted(set(data.questions))  # the questions the (possibly limited) data has answers to
+    texts = sorted(
+        set(data.answers)
+        | {r for q in questions for r in data.references[q][0] + data.references[q][1]}
+        | set(questions)
+    )
     emb = cached_embed(texts, cache=cache, log=log)
     index = {t: i for i, t in enumerate(texts)}
     qpos = {q: i for i, q in enumerate(questions)}
     a_emb = emb[[index[a] for a in data.answers]]
-    ref_emb = {q: (emb[[index[r] for r in data.references[q][0]]], emb[[index[r] for r in data.references[q][1]]])
-               for q in questions}
+    ref_emb = {
+        q: (emb[[index[r] for r in data.references[q][0]]], emb[[index[r] for r in data.references[q][1]]])
+        for q in questions
+    }
     static = np.zeros((len(data.answers), len(SCALAR_NAMES)))
     static[:, LEXICAL] = _lexical_matrix(data, cache, log)
     for i, (q, a) in enumerate(zip(data.questions, data.answers)):
-        static[i, :LEXICAL.start] = reference_sims(a_emb[i], *ref_emb[q], emb[index[q]])
-        static[i, LEXICAL.stop:BANK.start] = form_features(q, a)
-    return Prepared(data, index, emb, a_emb, np.array([qpos[q] for q in data.questions]), questions, static,
-                    (data.labels >= 0.5).astype(np.int64))
+        static[i, : LEXICAL.start] = reference_sims(a_emb[i], *ref_emb[q], emb[index[q]])
+        static[i, LEXICAL.stop : BANK.start] = form_features(q, a)
+    return Prepared(
+        data,
+        index,
+        emb,
+        a_emb,
+        np.array([qpos[q] for q in data.questions]),
+        questions,
+        static,
+        (data.labels >= 0.5).astype(np.int64),
+    )
 
 
 def bank_block(p: Prepared, labels: np.ndarray, allowed: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -141,8 +156,14 @@ def columns_for(candidate: dict) -> list[int] | None:
     return list(range(len(SCALAR_NAMES))) if candidate.get("features") == SCALARS else None
 
 
-def fit_candidate(candidate: dict, X: np.ndarray, y: np.ndarray, aspect: str = "", feature_version: str = "",
-                  params: dict | None = None):
+def fit_candidate(
+    candidate: dict,
+    X: np.ndarray,
+    y: np.ndarray,
+    aspect: str = "",
+    feature_version: str = "",
+    params: dict | None = None,
+):
     """One candidate fitted on (X, y) as a JudgeHead (plain arrays); None for the rule."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
@@ -160,18 +181,32 @@ def fit_candidate(candidate: dict, X: np.ndarray, y: np.ndarray, aspect: str = "
     scaler.scale_[scaler.scale_ == 0] = 1.0
     Z = scaler.transform(Xc)
     if candidate["kind"] == "logistic":
-        model = LogisticRegression(C=candidate["C"], max_iter=2000,
-                                   class_weight="balanced" if candidate.get("balanced") else None).fit(Z, y)
+        model = LogisticRegression(
+            C=candidate["C"], max_iter=2000, class_weight="balanced" if candidate.get("balanced") else None
+        ).fit(Z, y)
         weights, biases = [model.coef_.T.copy()], [model.intercept_.copy()]
     elif candidate["kind"] == "mlp":
-        model = MLPClassifier(hidden_layer_sizes=tuple(candidate["hidden"]), alpha=candidate["alpha"],
-                              early_stopping=True, max_iter=300, random_state=SEED).fit(Z, y)
+        model = MLPClassifier(
+            hidden_layer_sizes=tuple(candidate["hidden"]),
+            alpha=candidate["alpha"],
+            early_stopping=True,
+            max_iter=300,
+            random_state=SEED,
+        ).fit(Z, y)
         weights, biases = list(model.coefs_), list(model.intercepts_)
     else:
         raise ValueError(f"unknown candidate kind {candidate['kind']!r}")
-    return JudgeHead(kind=candidate["kind"], mean=scaler.mean_, scale=scaler.scale_, weights=weights, biases=biases,
-                     aspect=aspect, feature_version=feature_version, columns=cols,
-                     params={**candidate, **(params or {})})
+    return JudgeHead(
+        kind=candidate["kind"],
+        mean=scaler.mean_,
+        scale=scaler.scale_,
+        weights=weights,
+        biases=biases,
+        aspect=aspect,
+        feature_version=feature_version,
+        columns=cols,
+        params={**candidate, **(params or {})},
+    )
 
 
 def _fit_gbt(candidate: dict, X: np.ndarray, y: np.ndarray, cols, aspect: str, feature_version: str, params):
@@ -180,10 +215,15 @@ def _fit_gbt(candidate: dict, X: np.ndarray, y: np.ndarray, cols, aspect: str, f
 
     from alignbench.judges.truthfulqa_head import JudgeHead
 
-    model = HistGradientBoostingClassifier(max_iter=candidate["trees"], learning_rate=candidate["lr"],
-                                           max_leaf_nodes=candidate["leaves"], l2_regularization=candidate["l2"],
-                                           class_weight="balanced" if candidate.get("balanced") else None,
-                                           early_stopping=False, random_state=SEED).fit(X, y)
+    model = HistGradientBoostingClassifier(
+        max_iter=candidate["trees"],
+        learning_rate=candidate["lr"],
+        max_leaf_nodes=candidate["leaves"],
+        l2_regularization=candidate["l2"],
+        class_weight="balanced" if candidate.get("balanced") else None,
+        early_stopping=False,
+        random_state=SEED,
+    ).fit(X, y)
     fields = {k: [] for k in ("feature", "threshold", "left", "right", "is_leaf", "value", "missing_left")}
     roots, offset, depth = [], 0, 0
     for (predictor,) in model._predictors:
@@ -199,21 +239,41 @@ def _fit_gbt(candidate: dict, X: np.ndarray, y: np.ndarray, cols, aspect: str, f
         depth = max(depth, int(nodes["depth"].max()))
         offset += len(nodes)
     trees = {k: np.concatenate(v) for k, v in fields.items()}
-    trees.update({"roots": np.asarray(roots, dtype=np.int64), "max_depth": np.asarray([depth], dtype=np.int64),
-                  "baseline": np.asarray(model._baseline_prediction, dtype=np.float64).reshape(1)})
+    trees.update(
+        {
+            "roots": np.asarray(roots, dtype=np.int64),
+            "max_depth": np.asarray([depth], dtype=np.int64),
+            "baseline": np.asarray(model._baseline_prediction, dtype=np.float64).reshape(1),
+        }
+    )
     d = X.shape[1]
-    return JudgeHead(kind="gbt", mean=np.zeros(d), scale=np.ones(d), weights=[], biases=[], aspect=aspect,
-                     feature_version=feature_version, columns=cols, params={**candidate, **(params or {})},
-                     trees=trees)
+    return JudgeHead(
+        kind="gbt",
+        mean=np.zeros(d),
+        scale=np.ones(d),
+        weights=[],
+        biases=[],
+        aspect=aspect,
+        feature_version=feature_version,
+        columns=cols,
+        params={**candidate, **(params or {})},
+        trees=trees,
+    )
 
 
 def metrics(p_yes: np.ndarray, y: np.ndarray) -> dict:
     from sklearn.metrics import balanced_accuracy_score, brier_score_loss, roc_auc_score
 
     verdict = (p_yes > 0.5).astype(int)
-    return {"balanced_accuracy": float(balanced_accuracy_score(y, verdict)), "roc_auc": float(roc_auc_score(y, p_yes)),
-            "brier": float(brier_score_loss(y, p_yes)), "accuracy": float((verdict == y).mean()),
-            "predicted_yes": float(verdict.mean()), "labelled_yes": float(y.mean()), "n": len(y)}
+    return {
+        "balanced_accuracy": float(balanced_accuracy_score(y, verdict)),
+        "roc_auc": float(roc_auc_score(y, p_yes)),
+        "brier": float(brier_score_loss(y, p_yes)),
+        "accuracy": float((verdict == y).mean()),
+        "predicted_yes": float(verdict.mean()),
+        "labelled_yes": float(y.mean()),
+        "n": len(y),
+    }
 
 
 def folds_of(n: int, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -232,8 +292,14 @@ def cross_validate(p: Prepared, candidates: list[dict], n_folds: int = 5, log=pr
     for train, test in folds_of(n, n_folds):
         allowed = np.zeros(n, dtype=bool)
         allowed[train] = True
-        folds.append((train, test, full_matrix(p, bank_block(p, labels, allowed, train), train),
-                      full_matrix(p, bank_block(p, labels, allowed, test), test)))
+        folds.append(
+            (
+                train,
+                test,
+                full_matrix(p, bank_block(p, labels, allowed, train), train),
+                full_matrix(p, bank_block(p, labels, allowed, test), test),
+            )
+        )
     results = []
     for cand in candidates:
         oof = np.zeros(n)
@@ -247,8 +313,10 @@ def cross_validate(p: Prepared, candidates: list[dict], n_folds: int = 5, log=pr
                 oof[test] = head.predict(Xte)
         row = {"candidate": cand, "label": candidate_label(cand), **metrics(oof, p.y)}
         results.append(row)
-        log(f"  {row['label']:48s} bal.acc {row['balanced_accuracy']:.4f}  roc_auc {row['roc_auc']:.4f}  "
-            f"brier {row['brier']:.4f}  acc {row['accuracy']:.4f}")
+        log(
+            f"  {row['label']:48s} bal.acc {row['balanced_accuracy']:.4f}  roc_auc {row['roc_auc']:.4f}  "
+            f"brier {row['brier']:.4f}  acc {row['accuracy']:.4f}"
+        )
     return results
 
 
@@ -273,12 +341,21 @@ def build_bank(source, prep: dict, log=print):
             ref_q += [qi] * len(group)
             ref_true += [flag] * len(group)
     emb = lambda ts: p.emb[[p.texts_index[t] for t in ts]]
-    return JudgeBank(questions, [refs[q][0] for q in questions], [refs[q][1] for q in questions], emb(questions),
-                     emb(ref_texts), np.array(ref_q), np.array(ref_true), p.a_emb, p.q_idx,
-                     {"truth": p.data.labels, "info": np.array([info_label[k] for k in zip(p.data.questions,
-                                                                                            p.data.answers)])},
-                     np.array([answer_hash(a) for a in p.data.answers], dtype=np.int64),
-                     FEATURE_VERSION, {"n_answers": len(p.y)})
+    return JudgeBank(
+        questions,
+        [refs[q][0] for q in questions],
+        [refs[q][1] for q in questions],
+        emb(questions),
+        emb(ref_texts),
+        np.array(ref_q),
+        np.array(ref_true),
+        p.a_emb,
+        p.q_idx,
+        {"truth": p.data.labels, "info": np.array([info_label[k] for k in zip(p.data.questions, p.data.answers)])},
+        np.array([answer_hash(a) for a in p.data.answers], dtype=np.int64),
+        FEATURE_VERSION,
+        {"n_answers": len(p.y)},
+    )
 
 
 @dataclass
@@ -288,9 +365,16 @@ class TrainResult:
     cv: list[dict]
 
 
-def train_truthfulqa_judge(aspect: str, out: str | Path | None = None, source: str | Path | None = None,
-                           n_folds: int = 5, limit: int | None = None, candidates: list[dict] | None = None,
-                           cache: str | Path | None = None, log=print) -> TrainResult:
+def train_truthfulqa_judge(
+    aspect: str,
+    out: str | Path | None = None,
+    source: str | Path | None = None,
+    n_folds: int = 5,
+    limit: int | None = None,
+    candidates: list[dict] | None = None,
+    cache: str | Path | None = None,
+    log=print,
+) -> TrainResult:
     """CV every candidate for `aspect`, refit the best on all pairs, write the head (+ card) and the shared bank."""
     from alignbench.judges.truthfulqa_data import load_judge_data
     from alignbench.judges.truthfulqa_features import FEATURE_VERSION, texts_digest
@@ -307,14 +391,18 @@ def train_truthfulqa_judge(aspect: str, out: str | Path | None = None, source: s
     if limit is not None:  # the first `limit` truth pairs, and the same pairs of the info data
         full["truth"] = full["truth"].subset(range(min(limit, len(full["truth"].answers))))
         row = {k: i for i, k in enumerate(zip(full["info"].questions, full["info"].answers))}
-        full["info"] = full["info"].subset([row[k] for k in zip(full["truth"].questions, full["truth"].answers)
-                                            if k in row])
+        full["info"] = full["info"].subset(
+            [row[k] for k in zip(full["truth"].questions, full["truth"].answers) if k in row]
+        )
     prep = {asp: prepare(full[asp], cache=cache_path, log=log) for asp in ("truth", "info")}
     p = prep[aspect]
-    digest = texts_digest([x for q, a, y in zip(p.data.questions, p.data.answers, p.data.labels)
-                           for x in (q, a, f"{y:.6g}")])
-    log(f"{aspect}: {len(p.y)} distinct (question, answer) pairs from {p.data.n_lines} labelled lines, "
-        f"{len(set(p.data.questions))} questions, {p.y.mean():.3f} labelled yes; data {digest}")
+    digest = texts_digest(
+        [x for q, a, y in zip(p.data.questions, p.data.answers, p.data.labels) for x in (q, a, f"{y:.6g}")]
+    )
+    log(
+        f"{aspect}: {len(p.y)} distinct (question, answer) pairs from {p.data.n_lines} labelled lines, "
+        f"{len(set(p.data.questions))} questions, {p.y.mean():.3f} labelled yes; data {digest}"
+    )
     log(f"{n_folds}-fold CV over answers (questions shared; duplicate pairs never span folds):")
     cv = cross_validate(p, candidates, n_folds=n_folds, log=log)
     best = select_best(cv)
@@ -322,24 +410,44 @@ def train_truthfulqa_judge(aspect: str, out: str | Path | None = None, source: s
     n = len(p.y)
     everything = np.ones(n, dtype=bool)
     X = full_matrix(p, bank_block(p, p.data.labels, everything, np.arange(n)), np.arange(n))
-    head = fit_candidate(best["candidate"], X, p.y, aspect=aspect, feature_version=FEATURE_VERSION,
-                         params={"data_digest": digest, "n_pairs": n})
+    head = fit_candidate(
+        best["candidate"],
+        X,
+        p.y,
+        aspect=aspect,
+        feature_version=FEATURE_VERSION,
+        params={"data_digest": digest, "n_pairs": n},
+    )
     bank = build_bank(source, prep, log=log)
     card = {
-        "judge": JUDGE_NAME, "aspect": aspect, "approximates": "GPT-judge" if aspect == "truth" else "GPT-info",
-        "head_sha256": head.digest(), "bank_sha256": bank.digest(), "chosen": best["label"],
+        "judge": JUDGE_NAME,
+        "aspect": aspect,
+        "approximates": "GPT-judge" if aspect == "truth" else "GPT-info",
+        "head_sha256": head.digest(),
+        "bank_sha256": bank.digest(),
+        "chosen": best["label"],
         "chosen_candidate": best["candidate"],
         "chosen_cv": {k: best[k] for k in ("balanced_accuracy", "roc_auc", "brier", "accuracy")},
-        "cv": {"folds": n_folds, "protocol": f"{n_folds}-fold over distinct (question, answer) pairs: new answers "
-               "to the same questions; bank features from training-fold answers only",
-               "selection": "highest pooled out-of-fold balanced accuracy (verdict P(yes) > 0.5)",
-               "results": cv},
-        "data": {"files": p.data.files, "digest": digest, "n_lines": p.data.n_lines, "n_pairs": n, "limit": limit,
-                 "summary": f"TruthfulQA finetune_{aspect}.jsonl (human {aspect} labels of model answers, "
-                            f"{n} distinct pairs), references from TruthfulQA v1/v0"},
+        "cv": {
+            "folds": n_folds,
+            "protocol": f"{n_folds}-fold over distinct (question, answer) pairs: new answers "
+            "to the same questions; bank features from training-fold answers only",
+            "selection": "highest pooled out-of-fold balanced accuracy (verdict P(yes) > 0.5)",
+            "results": cv,
+        },
+        "data": {
+            "files": p.data.files,
+            "digest": digest,
+            "n_lines": p.data.n_lines,
+            "n_pairs": n,
+            "limit": limit,
+            "summary": f"TruthfulQA finetune_{aspect}.jsonl (human {aspect} labels of model answers, "
+            f"{n} distinct pairs), references from TruthfulQA v1/v0",
+        },
         "features": FEATURE_VERSION,
-        "command": f"alignbench judges train truthfulqa --aspect {aspect}" + (f" --limit {limit}" if limit else "")
-                   + (f" --folds {n_folds}" if n_folds != 5 else ""),
+        "command": f"alignbench judges train truthfulqa --aspect {aspect}"
+        + (f" --limit {limit}" if limit else "")
+        + (f" --folds {n_folds}" if n_folds != 5 else ""),
     }
     if out is not False:
         folder = Path(out) if out else default_dir()

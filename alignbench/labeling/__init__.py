@@ -13,6 +13,7 @@ below imports it.  One concept per file:
   metrics.py     Likert means, flag rates, human win rate by labeler group -> the results store
   export.py      rankings (for `train rm`), judgements (for the `human` judge), likert
 """
+
 from alignbench.labeling.project import Project
 from alignbench.labeling.sources import create_project
 

@@ -11,6 +11,7 @@ resampling (agree_item, n_item) together -- scipy.stats.bootstrap with paired=Tr
 Gold agreement (the paper's screening) is the same count between a labeler and the researchers' label.
 Compare items are the K = 2 case (one response pair: A better / B better / tie).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,13 @@ class Agreement:
     n_comparisons: int
 
     def as_dict(self) -> dict:
-        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high, "n_items": self.n_items,
-                "n_comparisons": self.n_comparisons}
+        return {
+            "value": self.value,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "n_items": self.n_items,
+            "n_comparisons": self.n_comparisons,
+        }
 
 
 def pair_decisions(ranks: list[int]) -> list[int]:
@@ -55,8 +61,15 @@ def ratio_with_ci(agree: list[float], total: list[float], n_resamples: int = 200
     if len(a) > 1 and len(set((a / np.maximum(t, 1)).tolist())) > 1:
         from scipy.stats import bootstrap
 
-        res = bootstrap((a, t), lambda x, y, axis=-1: x.sum(axis=axis) / y.sum(axis=axis), paired=True,
-                        vectorized=True, n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(seed))
+        res = bootstrap(
+            (a, t),
+            lambda x, y, axis=-1: x.sum(axis=axis) / y.sum(axis=axis),
+            paired=True,
+            vectorized=True,
+            n_resamples=n_resamples,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
         lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     return Agreement(value, lo, hi, len(a), int(t.sum()))
 

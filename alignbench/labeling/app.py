@@ -12,6 +12,7 @@ API clients may send `Authorization: Bearer T` instead of the cookie.  Bad input
 (labels.LabelError, or FastAPI's 422 for a body of the wrong shape); the request log carries method,
 path (never the query string), status, time and the labeler's name -- never a token.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,10 +31,14 @@ from alignbench.labeling.project import Project
 
 log = logging.getLogger("alignbench.labeling")
 STATIC = {"label.js": "text/javascript; charset=utf-8", "label.css": "text/css; charset=utf-8"}
-HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-           "X-Frame-Options": "DENY",
-           "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-                                      "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"}
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
 LETTERS = "ABCDEFGHI"
 
 
@@ -62,15 +67,27 @@ def create_app(project_dir) -> FastAPI:
         labeler = await run_in_threadpool(project.labeler_for_token, _token(request))
         if labeler is None:
             if request.url.path.startswith("/api/"):
-                response = JSONResponse({"detail": "a valid labeler token is required"}, status_code=401, headers=HEADERS)
+                response = JSONResponse(
+                    {"detail": "a valid labeler token is required"}, status_code=401, headers=HEADERS
+                )
             else:
-                response = page("message.html.j2", 401, title="Not signed in",
-                                message="Open the personal link you were given (alignbench label add-labeler).")
+                response = page(
+                    "message.html.j2",
+                    401,
+                    title="Not signed in",
+                    message="Open the personal link you were given (alignbench label add-labeler).",
+                )
         else:
             request.state.labeler = labeler
             response = await call_next(request)
-        log.info("%s %s %d %.1fms %s", request.method, request.url.path, response.status_code,
-                 1000 * (time.perf_counter() - start), labeler["name"] if labeler else "-")
+        log.info(
+            "%s %s %d %.1fms %s",
+            request.method,
+            request.url.path,
+            response.status_code,
+            1000 * (time.perf_counter() - start),
+            labeler["name"] if labeler else "-",
+        )
         return response
 
     @app.exception_handler(LabelError)
@@ -87,15 +104,28 @@ def create_app(project_dir) -> FastAPI:
     def index(request: Request):
         labeler = request.state.labeler
         item = next_item(project, labeler["labeler_id"])
-        return page("page.html.j2", labeler=labeler["name"], task=project.task, flags=FLAGS, letters=LETTERS,
-                    item=None if item is None else display_view(item), progress=project.progress(labeler["labeler_id"]))
+        return page(
+            "page.html.j2",
+            labeler=labeler["name"],
+            task=project.task,
+            flags=FLAGS,
+            letters=LETTERS,
+            item=None if item is None else display_view(item),
+            progress=project.progress(labeler["labeler_id"]),
+        )
 
     @app.get("/api/next")
     def api_next(request: Request):
         labeler_id = request.state.labeler["labeler_id"]
         item = next_item(project, labeler_id)
-        return JSONResponse({"task": project.task, "item": None if item is None else display_view(item),
-                             "progress": project.progress(labeler_id)}, headers=HEADERS)
+        return JSONResponse(
+            {
+                "task": project.task,
+                "item": None if item is None else display_view(item),
+                "progress": project.progress(labeler_id),
+            },
+            headers=HEADERS,
+        )
 
     @app.get("/api/progress")
     def api_progress(request: Request):
@@ -108,7 +138,7 @@ def create_app(project_dir) -> FastAPI:
         if item is None:
             raise LabelError(404, f"item {item_id[:80]!r} is not assigned to you")
         label = project.label_of(labeler_id, item_id)
-        if label is not None:   # back to display order, as the page sent it
+        if label is not None:  # back to display order, as the page sent it
             label = {k: [v[src] for src in item["display"]] for k, v in label.items()}
         return JSONResponse({"item": display_view(item), "label": label}, headers=HEADERS)
 

@@ -10,6 +10,7 @@ The (labeler, item) primary key of `assignments` makes "never the same item twic
 invariant, and BEGIN IMMEDIATE makes the read-then-assign step atomic across worker threads.
 Nothing expires: an item a labeler abandons stays theirs (`label status` shows it as open).
 """
+
 from __future__ import annotations
 
 from alignbench.labeling.project import Project, now
@@ -19,24 +20,35 @@ def next_item(project: Project, labeler_id: int) -> dict | None:
     """The item L should label now (assigning it if needed), or None when L has nothing left."""
     with project.transaction() as conn:
         # 1. resume: the oldest open assignment
-        row = conn.execute("SELECT a.item_id FROM assignments a WHERE a.labeler_id = ? AND NOT EXISTS"
-                           " (SELECT 1 FROM labels l WHERE l.labeler_id = a.labeler_id AND l.item_id = a.item_id)"
-                           " ORDER BY a.seq LIMIT 1", (labeler_id,)).fetchone()
+        row = conn.execute(
+            "SELECT a.item_id FROM assignments a WHERE a.labeler_id = ? AND NOT EXISTS"
+            " (SELECT 1 FROM labels l WHERE l.labeler_id = a.labeler_id AND l.item_id = a.item_id)"
+            " ORDER BY a.seq LIMIT 1",
+            (labeler_id,),
+        ).fetchone()
         if row is None:
             # 2. gold items first, then 3. regular items that still want labelers
-            row = conn.execute("SELECT item_id FROM items i WHERE is_gold = 1 AND NOT EXISTS (SELECT 1 FROM assignments a"
-                               " WHERE a.labeler_id = ? AND a.item_id = i.item_id) ORDER BY position LIMIT 1",
-                               (labeler_id,)).fetchone()
+            row = conn.execute(
+                "SELECT item_id FROM items i WHERE is_gold = 1 AND NOT EXISTS (SELECT 1 FROM assignments a"
+                " WHERE a.labeler_id = ? AND a.item_id = i.item_id) ORDER BY position LIMIT 1",
+                (labeler_id,),
+            ).fetchone()
             if row is None:
-                row = conn.execute("SELECT item_id FROM items i WHERE is_gold = 0 AND n_assigned < copies AND NOT EXISTS"
-                                   " (SELECT 1 FROM assignments a WHERE a.labeler_id = ? AND a.item_id = i.item_id)"
-                                   " ORDER BY position LIMIT 1", (labeler_id,)).fetchone()
+                row = conn.execute(
+                    "SELECT item_id FROM items i WHERE is_gold = 0 AND n_assigned < copies AND NOT EXISTS"
+                    " (SELECT 1 FROM assignments a WHERE a.labeler_id = ? AND a.item_id = i.item_id)"
+                    " ORDER BY position LIMIT 1",
+                    (labeler_id,),
+                ).fetchone()
             if row is None:
                 return None
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM assignments WHERE labeler_id = ?",
-                               (labeler_id,)).fetchone()[0]
-            conn.execute("INSERT INTO assignments(labeler_id, item_id, seq, assigned_at) VALUES (?,?,?,?)",
-                         (labeler_id, row["item_id"], seq, now()))
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM assignments WHERE labeler_id = ?", (labeler_id,)
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO assignments(labeler_id, item_id, seq, assigned_at) VALUES (?,?,?,?)",
+                (labeler_id, row["item_id"], seq, now()),
+            )
             conn.execute("UPDATE items SET n_assigned = n_assigned + 1 WHERE item_id = ?", (row["item_id"],))
         item = conn.execute("SELECT * FROM items WHERE item_id = ?", (row["item_id"],)).fetchone()
     return Project._item(item)
@@ -44,5 +56,9 @@ def next_item(project: Project, labeler_id: int) -> dict | None:
 
 def display_view(item: dict) -> dict:
     """What the page shows: prompt and responses in display order; no model names, no gold labels."""
-    return {"item_id": item["item_id"], "prompt": item["prompt"],
-            "responses": [item["responses"][src] for src in item["display"]], "k": len(item["responses"])}
+    return {
+        "item_id": item["item_id"],
+        "prompt": item["prompt"],
+        "responses": [item["responses"][src] for src in item["display"]],
+        "k": len(item["responses"]),
+    }

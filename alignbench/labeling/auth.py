@@ -5,6 +5,7 @@ enough: nobody can guess a preimage, and the hash lets us find the labeler with 
 The web app takes the token from `Authorization: Bearer TOKEN` (API clients) or from the HttpOnly,
 SameSite=Strict cookie that `/login?token=...` sets, and never writes it to a log.
 """
+
 from __future__ import annotations
 
 import hashlib

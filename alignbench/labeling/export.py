@@ -14,6 +14,7 @@
 Screening: `--min-gold-agreement X` drops every label of a labeler whose agreement with the gold labels is
 below X (or who has labelled no gold item yet).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,7 +28,9 @@ FORMATS = ("rankings", "judgements", "likert", "labelers")
 DEFAULT_GROUP = {"rankings": "train"}
 
 
-def screened_labels(project: Project, group: str = "all", min_gold_agreement: float | None = None) -> tuple[list, dict]:
+def screened_labels(
+    project: Project, group: str = "all", min_gold_agreement: float | None = None
+) -> tuple[list, dict]:
     """(labels of admitted labelers in the group, {labeler: why left out})."""
     labels = project.all_labels()
     excluded: dict[str, str] = {}
@@ -43,8 +46,9 @@ def screened_labels(project: Project, group: str = "all", min_gold_agreement: fl
     return kept, excluded
 
 
-def export_rows(project: Project, fmt: str, group: str | None = None,
-                min_gold_agreement: float | None = None) -> tuple[list[dict], list[str]]:
+def export_rows(
+    project: Project, fmt: str, group: str | None = None, min_gold_agreement: float | None = None
+) -> tuple[list[dict], list[str]]:
     """(rows, notes for the user) of one export format."""
     if fmt not in FORMATS:
         raise AlignbenchError(f"--format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -67,25 +71,58 @@ def export_rows(project: Project, fmt: str, group: str | None = None,
             if len(set(lab["ranks"])) == 1:
                 tied += 1
                 continue
-            rows.append({"id": f"{lab['item_id']}#{lab['labeler']}", "prompt": lab["prompt"],
-                         "responses": lab["responses"], "ranks": lab["ranks"],
-                         "meta": {"item_id": lab["item_id"], "labeler": lab["labeler"], "group": lab["grp"],
-                                  "models": lab["models"], "likert": lab["likert"], "flags": lab["flags"]}})
+            rows.append(
+                {
+                    "id": f"{lab['item_id']}#{lab['labeler']}",
+                    "prompt": lab["prompt"],
+                    "responses": lab["responses"],
+                    "ranks": lab["ranks"],
+                    "meta": {
+                        "item_id": lab["item_id"],
+                        "labeler": lab["labeler"],
+                        "group": lab["grp"],
+                        "models": lab["models"],
+                        "likert": lab["likert"],
+                        "flags": lab["flags"],
+                    },
+                }
+            )
         if tied:
             notes.append(f"left out {tied} label(s) with every response tied (no comparison to learn from)")
     elif fmt == "judgements":
         if project.task != "compare":
-            raise AlignbenchError(f"{project.folder}: --format judgements needs a compare project (this one ranks); "
-                                  "use --format rankings")
-        rows = [{"item_id": lab["item_id"], "verdict": verdict_of(lab["ranks"]), "score_a": lab["likert"][0],
-                 "score_b": lab["likert"][1], "labeler": lab["labeler"], "group": lab["grp"]}
-                for lab in labels if lab["in_source"]]
+            raise AlignbenchError(
+                f"{project.folder}: --format judgements needs a compare project (this one ranks); "
+                "use --format rankings"
+            )
+        rows = [
+            {
+                "item_id": lab["item_id"],
+                "verdict": verdict_of(lab["ranks"]),
+                "score_a": lab["likert"][0],
+                "score_b": lab["likert"][1],
+                "labeler": lab["labeler"],
+                "group": lab["grp"],
+            }
+            for lab in labels
+            if lab["in_source"]
+        ]
     else:  # likert
         for lab in labels:
             for i, (score, flags) in enumerate(zip(lab["likert"], lab["flags"])):
-                rows.append({"item_id": lab["item_id"], "labeler": lab["labeler"], "group": lab["grp"], "response": i,
-                             "model": lab["models"][i] if lab["models"] else None, "likert": score,
-                             "rank": lab["ranks"][i], "flags": flags, **{f: int(f in flags) for f in FLAGS}})
+                rows.append(
+                    {
+                        "item_id": lab["item_id"],
+                        "labeler": lab["labeler"],
+                        "group": lab["grp"],
+                        "response": i,
+                        "model": lab["models"][i] if lab["models"] else None,
+                        "likert": score,
+                        "rank": lab["ranks"][i],
+                        "flags": flags,
+                        **{f: int(f in flags) for f in FLAGS},
+                    }
+                )
     return rows, notes
 
 
@@ -99,19 +136,30 @@ def _labelers(project: Project, min_gold_agreement: float | None) -> list[dict]:
     for lab in project.labelers():
         g = gold.get(lab["name"])
         admitted = min_gold_agreement is None or (g is not None and g.value >= min_gold_agreement)
-        rows.append({"labeler": lab["name"], "group": lab["grp"], "labels": counts.get(lab["name"], 0),
-                     "gold_agreement": None if g is None else g.value,
-                     "gold_ci_low": None if g is None else g.ci_low, "gold_ci_high": None if g is None else g.ci_high,
-                     "gold_items": 0 if g is None else g.n_items, "admitted": admitted})
+        rows.append(
+            {
+                "labeler": lab["name"],
+                "group": lab["grp"],
+                "labels": counts.get(lab["name"], 0),
+                "gold_agreement": None if g is None else g.value,
+                "gold_ci_low": None if g is None else g.ci_low,
+                "gold_ci_high": None if g is None else g.ci_high,
+                "gold_items": 0 if g is None else g.n_items,
+                "admitted": admitted,
+            }
+        )
     return rows
 
 
-def export(project: Project, fmt: str, out: str | Path, group: str | None = None,
-           min_gold_agreement: float | None = None) -> tuple[Path, int, list[str]]:
+def export(
+    project: Project, fmt: str, out: str | Path, group: str | None = None, min_gold_agreement: float | None = None
+) -> tuple[Path, int, list[str]]:
     """Write one format to OUT (.jsonl, .csv or .parquet by suffix, atomically); returns (path, rows, notes)."""
     from alignbench.data.writers import write_records
 
     rows, notes = export_rows(project, fmt, group, min_gold_agreement)
     if not rows:
-        raise AlignbenchError(f"{project.folder}: nothing to export as {fmt}" + (f" ({'; '.join(notes)})" if notes else ""))
+        raise AlignbenchError(
+            f"{project.folder}: nothing to export as {fmt}" + (f" ({'; '.join(notes)})" if notes else "")
+        )
     return write_records(out, rows), len(rows), notes

@@ -9,6 +9,7 @@ dense ranks (1,1,2,3) or standard competition ranks (1,1,3,4); we store competit
 Validation raises `LabelError(status, message)`; the web app turns it into that HTTP status, so bad
 input is a 4xx with a message and never reaches the database.
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -45,7 +46,9 @@ class Submission(BaseModel):
     item_id: str = Field(min_length=1, max_length=MAX_ITEM_ID)
     ranks: list[int] = Field(max_length=9)
     likert: list[int] = Field(max_length=9)
-    flags: list[Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=len(FLAGS))]] = Field(max_length=9)
+    flags: list[Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=len(FLAGS))]] = Field(
+        max_length=9
+    )
 
 
 def competition_ranks(ranks: list[int]) -> list[int]:
@@ -67,7 +70,9 @@ def check_ranks(ranks: list[int], k: int) -> list[int]:
         raise LabelError(400, f"ranks: {ranks} has a rank outside 1..{k}")
     comp = competition_ranks(ranks)
     if ranks != comp and ranks != _dense(ranks):
-        raise LabelError(400, f"ranks: {ranks} is not a ranking with ties (use 1,1,2,3 or 1,1,3,4 for a tie at the top)")
+        raise LabelError(
+            400, f"ranks: {ranks} is not a ranking with ties (use 1,1,2,3 or 1,1,3,4 for a tie at the top)"
+        )
     return comp
 
 

@@ -8,6 +8,7 @@ Likert / flags in source order).  Every write is one `BEGIN IMMEDIATE` transacti
 either all there or not there; synchronous=FULL makes an acknowledged label survive a crash of the
 server or of the machine.  sqlite3 from the standard library is enough here, as for the results store.
 """
+
 from __future__ import annotations
 
 import json
@@ -93,7 +94,9 @@ class Project:
                 raise AlignbenchError(f"{self.folder}: already holds a labeling project ({PROJECT_FILE})")
             self.folder.mkdir(parents=True, exist_ok=True)
         elif not self.path.is_file():
-            raise AlignbenchError(f"{self.folder}: not a labeling project (no {PROJECT_FILE}; run `alignbench label create`)")
+            raise AlignbenchError(
+                f"{self.folder}: not a labeling project (no {PROJECT_FILE}; run `alignbench label create`)"
+            )
         self._local = threading.local()
         self.conn.executescript(SCHEMA)
         self._meta: dict | None = None
@@ -106,7 +109,7 @@ class Project:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")   # an acknowledged label survives power loss too
+            conn.execute("PRAGMA synchronous=FULL")  # an acknowledged label survives power loss too
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
@@ -143,8 +146,10 @@ class Project:
 
     def write_meta(self, values: dict) -> None:
         with self.transaction() as conn:
-            conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                             [(k, json.dumps(v)) for k, v in values.items()])
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in values.items()],
+            )
         self._meta = None
 
     def add_items(self, rows: list[dict]) -> None:
@@ -153,10 +158,23 @@ class Project:
             conn.executemany(
                 "INSERT INTO items(item_id, position, prompt, responses, models, display, is_gold, gold_ranks, in_source,"
                 " copies, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(r["item_id"], r["position"], r["prompt"], json.dumps(r["responses"]), json.dumps(r.get("models") or []),
-                  json.dumps(r["display"]), int(r.get("is_gold", False)),
-                  None if r.get("gold_ranks") is None else json.dumps(r["gold_ranks"]), int(r.get("in_source", True)),
-                  int(r.get("copies", 1)), json.dumps(r.get("meta") or {})) for r in rows])
+                [
+                    (
+                        r["item_id"],
+                        r["position"],
+                        r["prompt"],
+                        json.dumps(r["responses"]),
+                        json.dumps(r.get("models") or []),
+                        json.dumps(r["display"]),
+                        int(r.get("is_gold", False)),
+                        None if r.get("gold_ranks") is None else json.dumps(r["gold_ranks"]),
+                        int(r.get("in_source", True)),
+                        int(r.get("copies", 1)),
+                        json.dumps(r.get("meta") or {}),
+                    )
+                    for r in rows
+                ],
+            )
 
     @staticmethod
     def _item(row: sqlite3.Row) -> dict:
@@ -184,8 +202,10 @@ class Project:
         token = new_token()
         try:
             with self.transaction() as conn:
-                conn.execute("INSERT INTO labelers(name, grp, token_hash, created_at) VALUES (?,?,?,?)",
-                             (name, group, hash_token(token), now()))
+                conn.execute(
+                    "INSERT INTO labelers(name, grp, token_hash, created_at) VALUES (?,?,?,?)",
+                    (name, group, hash_token(token), now()),
+                )
         except sqlite3.IntegrityError:
             raise AlignbenchError(f"{self.folder}: a labeler named {name!r} already exists") from None
         return token
@@ -193,23 +213,31 @@ class Project:
     def labeler_for_token(self, token: str | None) -> dict | None:
         if not token or len(token) > 200:
             return None
-        row = self.conn.execute("SELECT labeler_id, name, grp FROM labelers WHERE token_hash = ?",
-                                (hash_token(token),)).fetchone()
+        row = self.conn.execute(
+            "SELECT labeler_id, name, grp FROM labelers WHERE token_hash = ?", (hash_token(token),)
+        ).fetchone()
         return None if row is None else dict(row)
 
     def labelers(self) -> list[dict]:
-        return [dict(r) for r in self.conn.execute("SELECT labeler_id, name, grp, created_at FROM labelers ORDER BY labeler_id")]
+        return [
+            dict(r)
+            for r in self.conn.execute("SELECT labeler_id, name, grp, created_at FROM labelers ORDER BY labeler_id")
+        ]
 
     # -- labels --------------------------------------------------------------------------------
     def assigned_item(self, labeler_id: int, item_id: str) -> dict | None:
         """The item if it is assigned to this labeler (a labeler sees only their own items), else None."""
-        row = self.conn.execute("SELECT i.* FROM items i JOIN assignments a ON a.item_id = i.item_id"
-                                " WHERE a.labeler_id = ? AND i.item_id = ?", (labeler_id, item_id)).fetchone()
+        row = self.conn.execute(
+            "SELECT i.* FROM items i JOIN assignments a ON a.item_id = i.item_id"
+            " WHERE a.labeler_id = ? AND i.item_id = ?",
+            (labeler_id, item_id),
+        ).fetchone()
         return None if row is None else self._item(row)
 
     def label_of(self, labeler_id: int, item_id: str) -> dict | None:
-        row = self.conn.execute("SELECT ranks, likert, flags FROM labels WHERE labeler_id = ? AND item_id = ?",
-                                (labeler_id, item_id)).fetchone()
+        row = self.conn.execute(
+            "SELECT ranks, likert, flags FROM labels WHERE labeler_id = ? AND item_id = ?", (labeler_id, item_id)
+        ).fetchone()
         return None if row is None else {k: json.loads(row[k]) for k in ("ranks", "likert", "flags")}
 
     def submit(self, labeler_id: int, item_id: str, label: dict) -> str:
@@ -217,31 +245,46 @@ class Project:
         Returns "recorded", or "duplicate" when the identical label is already stored (a retry or a second
         tab); a different label for an item already labelled is a stale submission (409)."""
         with self.transaction() as conn:
-            row = conn.execute("SELECT i.display FROM items i JOIN assignments a ON a.item_id = i.item_id"
-                               " WHERE a.labeler_id = ? AND i.item_id = ?", (labeler_id, item_id)).fetchone()
+            row = conn.execute(
+                "SELECT i.display FROM items i JOIN assignments a ON a.item_id = i.item_id"
+                " WHERE a.labeler_id = ? AND i.item_id = ?",
+                (labeler_id, item_id),
+            ).fetchone()
             if row is None:
                 raise LabelError(404, f"item {item_id[:80]!r} is not assigned to you")
             display = json.loads(row["display"])
             stored = {k: to_source_order(label[k], display) for k in ("ranks", "likert", "flags")}
-            old = conn.execute("SELECT ranks, likert, flags FROM labels WHERE labeler_id = ? AND item_id = ?",
-                               (labeler_id, item_id)).fetchone()
+            old = conn.execute(
+                "SELECT ranks, likert, flags FROM labels WHERE labeler_id = ? AND item_id = ?", (labeler_id, item_id)
+            ).fetchone()
             if old is not None:
                 if {k: json.loads(old[k]) for k in stored} == stored:
                     return "duplicate"
-                raise LabelError(409, f"item {item_id[:80]!r} is already labelled (stale page or second tab); "
-                                      "reload for the next item")
-            conn.execute("INSERT INTO labels(labeler_id, item_id, ranks, likert, flags, submitted_at) VALUES (?,?,?,?,?,?)",
-                         (labeler_id, item_id, json.dumps(stored["ranks"]), json.dumps(stored["likert"]),
-                          json.dumps(stored["flags"]), now()))
+                raise LabelError(
+                    409,
+                    f"item {item_id[:80]!r} is already labelled (stale page or second tab); reload for the next item",
+                )
+            conn.execute(
+                "INSERT INTO labels(labeler_id, item_id, ranks, likert, flags, submitted_at) VALUES (?,?,?,?,?,?)",
+                (
+                    labeler_id,
+                    item_id,
+                    json.dumps(stored["ranks"]),
+                    json.dumps(stored["likert"]),
+                    json.dumps(stored["flags"]),
+                    now(),
+                ),
+            )
         return "recorded"
 
     def all_labels(self) -> list[dict]:
         """Every label joined with its labeler and item: source-order lists, plus the item's fields."""
         out = []
         for r in self.conn.execute(
-                "SELECT l.*, lb.name AS labeler, lb.grp AS grp, i.is_gold, i.in_source, i.models, i.responses, i.prompt,"
-                " i.gold_ranks FROM labels l JOIN labelers lb ON lb.labeler_id = l.labeler_id"
-                " JOIN items i ON i.item_id = l.item_id ORDER BY i.position, l.labeler_id"):
+            "SELECT l.*, lb.name AS labeler, lb.grp AS grp, i.is_gold, i.in_source, i.models, i.responses, i.prompt,"
+            " i.gold_ranks FROM labels l JOIN labelers lb ON lb.labeler_id = l.labeler_id"
+            " JOIN items i ON i.item_id = l.item_id ORDER BY i.position, l.labeler_id"
+        ):
             d = dict(r)
             for key in ("ranks", "likert", "flags", "models", "responses"):
                 d[key] = json.loads(d[key])
@@ -253,5 +296,7 @@ class Project:
     def progress(self, labeler_id: int) -> dict:
         row = self.conn.execute(
             "SELECT (SELECT COUNT(*) FROM labels WHERE labeler_id = :l) AS done,"
-            " (SELECT COUNT(*) FROM assignments WHERE labeler_id = :l) AS assigned", {"l": labeler_id}).fetchone()
+            " (SELECT COUNT(*) FROM assignments WHERE labeler_id = :l) AS assigned",
+            {"l": labeler_id},
+        ).fetchone()
         return dict(row)

@@ -10,6 +10,7 @@
 Responses keep their source order in the project (compare: [candidate, baseline]); the page shows them
 in a seeded random order per item (`display`), remembered so every label maps back to its model.
 """
+
 from __future__ import annotations
 
 import random
@@ -63,12 +64,21 @@ def _item_from_row(d: dict, origin: str, task: str, problems: list) -> dict | No
             else:
                 responses.append(d[key])
     models = d.get("models") or (d.get("meta") or {}).get("models") or []
-    if models and (not isinstance(models, list) or len(models) != len(responses or [])
-                   or not all(isinstance(m, str) for m in models)):
+    if models and (
+        not isinstance(models, list)
+        or len(models) != len(responses or [])
+        or not all(isinstance(m, str) for m in models)
+    ):
         problems.append(f"{origin}: models: must list one name per response")
     if len(problems) > n:
         return None
-    return {"item_id": str(item_id), "prompt": prompt, "responses": responses, "models": models, "meta": {"origin": origin}}
+    return {
+        "item_id": str(item_id),
+        "prompt": prompt,
+        "responses": responses,
+        "models": models,
+        "meta": {"origin": origin},
+    }
 
 
 def items_from_file(path: Path, task: str) -> list[dict]:
@@ -103,44 +113,76 @@ def items_from_run(run_dir: Path, task: str, eval_name: str | None, candidate: s
         raise AlignbenchError(f"{run_dir}: not a run folder (no {STORE_FILE} inside)")
     store = Store(run_dir)
     try:
-        row = store.conn.execute("SELECT s.run_id FROM samples s JOIN runs r ON r.run_id = s.run_id WHERE s.baseline IS"
-                                 " NOT NULL ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1").fetchone()
+        row = store.conn.execute(
+            "SELECT s.run_id FROM samples s JOIN runs r ON r.run_id = s.run_id WHERE s.baseline IS"
+            " NOT NULL ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1"
+        ).fetchone()
         if row is None:
-            raise AlignbenchError(f"{run_dir}: no pairwise samples (candidate vs baseline) in this run; run a winrate eval")
+            raise AlignbenchError(
+                f"{run_dir}: no pairwise samples (candidate vs baseline) in this run; run a winrate eval"
+            )
         run_id = row[0]
         samples = store.frame("samples", run_id)
-        models = {r["name"]: {"spec": r["spec"], "fingerprint": r["fingerprint"], "role": r["role"], "info": r["info"]}
-                  for _, r in store.frame("models", run_id).iterrows()}
+        models = {
+            r["name"]: {"spec": r["spec"], "fingerprint": r["fingerprint"], "role": r["role"], "info": r["info"]}
+            for _, r in store.frame("models", run_id).iterrows()
+        }
     finally:
         store.close()
     samples = samples[samples["baseline"].notna()]
     evals = list(dict.fromkeys(samples["eval"]))
     eval_name = eval_name or evals[0]
     if eval_name not in evals:
-        raise AlignbenchError(f"--eval: {eval_name!r} has no pairwise samples in {run_dir} (evals: {', '.join(evals)})")
+        raise AlignbenchError(
+            f"--eval: {eval_name!r} has no pairwise samples in {run_dir} (evals: {', '.join(evals)})"
+        )
     samples = samples[samples["eval"] == eval_name]
     candidates = list(dict.fromkeys(samples["model"]))
     baseline = next((n for n, m in models.items() if m["role"] == "baseline"), "baseline")
     if task == "compare":
         if candidate is None and len(candidates) > 1:
-            raise AlignbenchError(f"{run_dir}: {len(candidates)} candidates ({', '.join(candidates)}); pick one with --candidate")
+            raise AlignbenchError(
+                f"{run_dir}: {len(candidates)} candidates ({', '.join(candidates)}); pick one with --candidate"
+            )
         candidate = candidate or candidates[0]
         if candidate not in candidates:
-            raise AlignbenchError(f"--candidate: {candidate!r} is not a candidate of {run_dir} ({', '.join(candidates)})")
+            raise AlignbenchError(
+                f"--candidate: {candidate!r} is not a candidate of {run_dir} ({', '.join(candidates)})"
+            )
         chosen = samples[samples["model"] == candidate]
-        items = [{"item_id": str(s.item_id), "prompt": s.prompt or "", "responses": [s.output or "", s.baseline or ""],
-                  "models": [candidate, baseline], "meta": {}} for s in chosen.itertuples()]
+        items = [
+            {
+                "item_id": str(s.item_id),
+                "prompt": s.prompt or "",
+                "responses": [s.output or "", s.baseline or ""],
+                "models": [candidate, baseline],
+                "meta": {},
+            }
+            for s in chosen.itertuples()
+        ]
     else:
         items = []
         for item_id, group in samples.groupby("item_id", sort=False):
             group = group.set_index("model").reindex(candidates).dropna(subset=["output"])
             responses = [group["baseline"].iloc[0]] + list(group["output"])
             if len(responses) >= 2:
-                items.append({"item_id": str(item_id), "prompt": group["prompt"].iloc[0] or "",
-                              "responses": responses[:MAX_K], "models": ([baseline] + list(group.index))[:MAX_K],
-                              "meta": {}})
-    source = {"run_dir": str(run_dir.resolve()), "run_id": run_id, "eval": eval_name, "baseline": baseline,
-              "candidate": candidate if task == "compare" else None, "models": models}
+                items.append(
+                    {
+                        "item_id": str(item_id),
+                        "prompt": group["prompt"].iloc[0] or "",
+                        "responses": responses[:MAX_K],
+                        "models": ([baseline] + list(group.index))[:MAX_K],
+                        "meta": {},
+                    }
+                )
+    source = {
+        "run_dir": str(run_dir.resolve()),
+        "run_id": run_id,
+        "eval": eval_name,
+        "baseline": baseline,
+        "candidate": candidate if task == "compare" else None,
+        "models": models,
+    }
     return items, source
 
 
@@ -160,8 +202,10 @@ def apply_gold(path: Path, task: str, items: list[dict]) -> list[dict]:
                 problems.append(f"{origin}: id: missing")
                 continue
             if "prompt" not in d:
-                problems.append(f"{origin}: id: {item_id!r} is not an item of the source (add prompt and responses to "
-                                "make it a gold-only item)")
+                problems.append(
+                    f"{origin}: id: {item_id!r} is not an item of the source (add prompt and responses to "
+                    "make it a gold-only item)"
+                )
                 continue
             item = _item_from_row(d, origin, task, problems)
             if item is None:
@@ -179,8 +223,11 @@ def apply_gold(path: Path, task: str, items: list[dict]) -> list[dict]:
             elif isinstance(d.get("ranks"), list) and all(isinstance(r, int) for r in d["ranks"]):
                 ranks = check_ranks(d["ranks"], k)
             else:
-                raise LabelError(400, "ranks: missing (give the researcher's ranks" +
-                                 (", or verdict A/B/tie)" if task == "compare" else ")"))
+                raise LabelError(
+                    400,
+                    "ranks: missing (give the researcher's ranks"
+                    + (", or verdict A/B/tie)" if task == "compare" else ")"),
+                )
         except LabelError as exc:
             problems.append(f"{origin}: {exc}")
             continue
@@ -190,9 +237,17 @@ def apply_gold(path: Path, task: str, items: list[dict]) -> list[dict]:
     return items + added
 
 
-def create_project(folder: str | Path, task: str, source: str | Path, overlap: float = 0.2, overlap_labelers: int = 2,
-                   gold: str | Path | None = None, seed: int = 0, eval_name: str | None = None,
-                   candidate: str | None = None) -> Project:
+def create_project(
+    folder: str | Path,
+    task: str,
+    source: str | Path,
+    overlap: float = 0.2,
+    overlap_labelers: int = 2,
+    gold: str | Path | None = None,
+    seed: int = 0,
+    eval_name: str | None = None,
+    candidate: str | None = None,
+) -> Project:
     """Build PROJECT_DIR/project.sqlite from a run folder or a file (see the module docstring)."""
     if task not in TASKS:
         raise AlignbenchError(f"--task: must be one of {', '.join(TASKS)}, got {task!r}")
@@ -221,10 +276,19 @@ def create_project(folder: str | Path, task: str, source: str | Path, overlap: f
         it = items[i]
         display = list(range(len(it["responses"])))
         random.Random(f"{seed}:{it['item_id']}").shuffle(display)
-        rows.append({**it, "position": position, "display": display,
-                     "copies": overlap_labelers if i in overlapping else 1})
+        rows.append(
+            {**it, "position": position, "display": display, "copies": overlap_labelers if i in overlapping else 1}
+        )
     project = Project(folder, create=True)
-    project.write_meta({"task": task, "seed": seed, "overlap": overlap, "overlap_labelers": overlap_labelers,
-                        "source": origin, "gold": None if gold is None else str(Path(gold).resolve())})
+    project.write_meta(
+        {
+            "task": task,
+            "seed": seed,
+            "overlap": overlap,
+            "overlap_labelers": overlap_labelers,
+            "source": origin,
+            "gold": None if gold is None else str(Path(gold).resolve()),
+        }
+    )
     project.add_items(rows)
     return project

@@ -10,6 +10,7 @@
 Both materialise as ordinary HF folders, so every later step (training, fingerprints, lineage)
 treats them like any local checkpoint.
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -5,6 +5,7 @@ cached outputs and a report can prove which weights it describes.  For a folder 
 config plus every weight file; file hashes are memoised by (path, size, mtime) in the cache dir
 because hashing 500 MB of safetensors on every `eval` would cost seconds each time.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,5 +71,7 @@ def fingerprint_state_dict(model, extra: str = "") -> str:
     digest.update(model.config.to_json_string(use_diff=False).encode())
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
+        digest.update(
+            tensor.detach().cpu().contiguous().view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes()
+        )
     return digest.hexdigest()[:16]

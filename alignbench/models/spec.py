@@ -10,6 +10,7 @@ builtin lives here.  Grammar (first match wins):
   PATH/TO/folder          a local HF folder: full model, or a peft adapter (adapter_config.json)
   hf:ORG/NAME[@REV]       a Hugging Face hub model (ORG/NAME alone works too when no such local path exists)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,9 +60,11 @@ def parse_openai_spec(spec: str) -> tuple[str, str] | None:
     """`openai:MODEL@URL` -> (MODEL, URL); None for any other spec; ModelSpecError when malformed."""
     if not spec.startswith(OPENAI_PREFIX):
         return None
-    model, sep, url = spec[len(OPENAI_PREFIX):].partition("@")
+    model, sep, url = spec[len(OPENAI_PREFIX) :].partition("@")
     if not sep or not model or not url:
-        raise ModelSpecError(f"model spec {spec!r}: expected openai:MODEL@URL, e.g. openai:gpt-4o-mini@http://localhost:8000/v1")
+        raise ModelSpecError(
+            f"model spec {spec!r}: expected openai:MODEL@URL, e.g. openai:gpt-4o-mini@http://localhost:8000/v1"
+        )
     return model, url
 
 
@@ -78,7 +81,7 @@ def resolve(spec: str) -> ResolvedModel:
             raise ModelSpecError(f"model spec {spec!r}: the seed after 'tiny-random:' must be an integer")
         return ResolvedModel(spec, "builtin", str(builtin.tiny_random_folder(int(seed_text))))
     if spec.startswith(VLLM_PREFIX):
-        inner = resolve(spec[len(VLLM_PREFIX):])
+        inner = resolve(spec[len(VLLM_PREFIX) :])
         if inner.kind == "openai" or inner.backend:
             raise ModelSpecError(f"model spec {spec!r}: vllm: takes a local or hub model spec")
         return dataclasses.replace(inner, spec=spec, backend="vllm")
@@ -98,7 +101,7 @@ def resolve(spec: str) -> ResolvedModel:
         if (path / "config.json").exists():
             return ResolvedModel(spec, "folder", str(path.resolve()))
         raise ModelSpecError(f"model spec {spec!r}: folder has neither config.json nor adapter_config.json")
-    hub_id = spec[len(HUB_PREFIX):] if spec.startswith(HUB_PREFIX) else spec
+    hub_id = spec[len(HUB_PREFIX) :] if spec.startswith(HUB_PREFIX) else spec
     repo, _, revision = hub_id.partition("@")
     if repo.count("/") == 1 and all(repo.split("/")):
         return ResolvedModel(spec, "hub", repo, revision=revision or None)
@@ -150,8 +153,10 @@ def load_model(spec: str | ResolvedModel, task: str = "causal-lm", dtype: str = 
         from transformers import GgufConfig
 
         model = auto.from_pretrained(
-            Path(resolved.path).parent, gguf_file=resolved.gguf_file,
-            quantization_config=GgufConfig(dequantize=True), **kwargs,
+            Path(resolved.path).parent,
+            gguf_file=resolved.gguf_file,
+            quantization_config=GgufConfig(dequantize=True),
+            **kwargs,
         )
     elif resolved.kind == "adapter":
         from peft import AutoPeftModelForCausalLM, AutoPeftModelForSequenceClassification

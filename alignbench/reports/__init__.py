@@ -5,6 +5,7 @@
 
 `compare.py` + `gates.py` hold `alignbench compare` (paired bootstrap per metric, YAML gates).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,12 +15,28 @@ from alignbench.reports.tables import ResultTable
 
 FORMATS = ("md", "html", "tex", "csv")
 
-__all__ = ["FORMATS", "Column", "ResultTable", "Run", "load_run", "load_runs", "metrics_frame", "model_columns",
-           "status_warning", "write_report"]
+__all__ = [
+    "FORMATS",
+    "Column",
+    "ResultTable",
+    "Run",
+    "load_run",
+    "load_runs",
+    "metrics_frame",
+    "model_columns",
+    "status_warning",
+    "write_report",
+]
 
 
-def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "alignbench report",
-                 all_metrics: bool = False, sections: list[tuple[str, str]] = ()) -> dict[str, Path]:
+def write_report(
+    run_specs,
+    out_dir: str | Path,
+    formats=FORMATS,
+    title: str = "alignbench report",
+    all_metrics: bool = False,
+    sections: list[tuple[str, str]] = (),
+) -> dict[str, Path]:
     """Read the runs, write the table (results.md / .tex / .csv), the figures (figures/NAME.png + .svg)
     and report.html into out_dir.  Returns {kind: path}.  The CSV always holds every metric; the other
     tables the headline ones unless all_metrics.  `sections`: (heading, Markdown text) pairs the HTML report
@@ -40,10 +57,13 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
     written: dict[str, Path] = {}
     from alignbench.reports.tables import md_escape
 
-    warnings = [w for w in map(status_warning, runs) if w]   # failed / interrupted / unfinished runs
+    warnings = [w for w in map(status_warning, runs) if w]  # failed / interrupted / unfinished runs
     banner = "".join(f"> **Warning:** {md_escape(w)}\n\n" for w in warnings)
-    writers = {"md": ("results.md", lambda: f"# {md_escape(title)}\n\n" + banner + table.to_markdown()),
-               "tex": ("results.tex", table.to_latex), "csv": ("results.csv", full.to_csv)}
+    writers = {
+        "md": ("results.md", lambda: f"# {md_escape(title)}\n\n" + banner + table.to_markdown()),
+        "tex": ("results.tex", table.to_latex),
+        "csv": ("results.csv", full.to_csv),
+    }
     for fmt in formats:
         if fmt in writers:
             name, make = writers[fmt]
@@ -52,7 +72,7 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
     from alignbench.reports.policy_tables import plot_policy_size, policy_size_markdown
 
     figures = {**all_figures(runs, table), **human_figures(full)}
-    policy_fig = plot_policy_size(runs)   # runs of imported policies (policy x size): the paper's own layout
+    policy_fig = plot_policy_size(runs)  # runs of imported policies (policy x size): the paper's own layout
     if policy_fig is not None:
         figures["policy_size"] = policy_fig
     pngs, notes = {}, {}
@@ -63,8 +83,9 @@ def write_report(run_specs, out_dir: str | Path, formats=FORMATS, title: str = "
         pngs[name] = paths["png"]
         written[f"figure:{name}"] = paths["png"]
     if "html" in formats:
-        (out / "report.html").write_text(render_html(runs, table, pngs, title=title, sections=sections,
-                                                     warnings=warnings, notes=notes))
+        (out / "report.html").write_text(
+            render_html(runs, table, pngs, title=title, sections=sections, warnings=warnings, notes=notes)
+        )
         written["html"] = out / "report.html"
     policy_md = policy_size_markdown(runs)
     if "md" in formats and policy_md:

@@ -11,6 +11,7 @@ change (candidate − base), a paired bootstrap CI over items and a verdict.
 * `<metric>_delta` rows (alignment tax) store no per-item values; their items are rebuilt as candidate
   minus baseline from the run's own per-item `<metric>` rows when both are there.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,7 @@ class MetricChange:
     ci_low: float | None
     ci_high: float | None
     n: int
-    method: str                # paired-bootstrap | unpaired-ci | none
+    method: str  # paired-bootstrap | unpaired-ci | none
     p_value: float | None = None
     base_ci: tuple = (None, None)
     cand_ci: tuple = (None, None)
@@ -71,17 +72,32 @@ class Comparison:
     changes: list[MetricChange]
     only_base: list[str] = field(default_factory=list)
     only_cand: list[str] = field(default_factory=list)
-    partial: dict = field(default_factory=dict)   # key -> (n_base, n_cand, n_shared) when allow_partial cut items
+    partial: dict = field(default_factory=dict)  # key -> (n_base, n_cand, n_shared) when allow_partial cut items
     seed: int = 0
 
     def get(self, key: str) -> MetricChange | None:
         return next((c for c in self.changes if c.key == key), None)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"eval": c.eval, "metric": c.metric, "label": c.label, "base": c.base_value,
-                              "candidate": c.cand_value, "diff": c.diff, "ci_low": c.ci_low, "ci_high": c.ci_high,
-                              "n": c.n, "method": c.method, "p_value": c.p_value, "verdict": c.verdict}
-                             for c in self.changes])
+        return pd.DataFrame(
+            [
+                {
+                    "eval": c.eval,
+                    "metric": c.metric,
+                    "label": c.label,
+                    "base": c.base_value,
+                    "candidate": c.cand_value,
+                    "diff": c.diff,
+                    "ci_low": c.ci_low,
+                    "ci_high": c.ci_high,
+                    "n": c.n,
+                    "method": c.method,
+                    "p_value": c.p_value,
+                    "verdict": c.verdict,
+                }
+                for c in self.changes
+            ]
+        )
 
 
 def pick_model(run: Run, name: str | None, side: str) -> str:
@@ -92,12 +108,15 @@ def pick_model(run: Run, name: str | None, side: str) -> str:
         if not run.models.empty:
             known |= set(run.models["name"])
         if name not in known:
-            raise AlignbenchError(f"{run.path}: no model {name!r} in run {run.run_id} "
-                                  f"(candidates: {', '.join(candidates) or 'none'})")
+            raise AlignbenchError(
+                f"{run.path}: no model {name!r} in run {run.run_id} (candidates: {', '.join(candidates) or 'none'})"
+            )
         return name
     if len(candidates) != 1:
-        raise AlignbenchError(f"{run.path}: run {run.run_id} has {len(candidates)} candidate models "
-                              f"({', '.join(candidates) or 'none'}); choose one with --{side}-model NAME")
+        raise AlignbenchError(
+            f"{run.path}: run {run.run_id} has {len(candidates)} candidate models "
+            f"({', '.join(candidates) or 'none'}); choose one with --{side}-model NAME"
+        )
     return candidates[0]
 
 
@@ -109,8 +128,9 @@ def item_values(run: Run, model: str, eval_name: str, metric: str) -> pd.Series 
         if not sel.empty:
             return sel.set_index("item_id")["value"].astype(float)
     if metric.endswith("_delta"):
-        row = run.metrics[(run.metrics["eval"] == eval_name) & (run.metrics["metric"] == metric)
-                          & (run.metrics["model"] == model)]
+        row = run.metrics[
+            (run.metrics["eval"] == eval_name) & (run.metrics["metric"] == metric) & (run.metrics["model"] == model)
+        ]
         baseline = (row.iloc[0]["meta"] or {}).get("baseline") if not row.empty else None
         base_metric = metric[: -len("_delta")]
         cand = item_values(run, model, eval_name, base_metric)
@@ -138,8 +158,15 @@ def _unpaired(b: dict, c: dict) -> tuple[float | None, float | None, float | Non
     return diff, diff - half, diff + half
 
 
-def compare_runs(base: Run, cand: Run, base_model: str | None = None, cand_model: str | None = None,
-                 allow_partial: bool = False, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES) -> Comparison:
+def compare_runs(
+    base: Run,
+    cand: Run,
+    base_model: str | None = None,
+    cand_model: str | None = None,
+    allow_partial: bool = False,
+    seed: int = 0,
+    n_resamples: int = DEFAULT_RESAMPLES,
+) -> Comparison:
     bm, cm = pick_model(base, base_model, "base"), pick_model(cand, cand_model, "cand")
     b_rows = base.metrics[base.metrics["model"] == bm].set_index(["eval", "metric"])
     c_rows = cand.metrics[cand.metrics["model"] == cm].set_index(["eval", "metric"])
@@ -150,10 +177,21 @@ def compare_runs(base: Run, cand: Run, base_model: str | None = None, cand_model
         b, c = b_rows.loc[(eval_name, metric)], c_rows.loc[(eval_name, metric)]
         bi, ci = item_values(base, bm, eval_name, metric), item_values(cand, cm, eval_name, metric)
         hib = c["higher_is_better"] if c["higher_is_better"] is not None else b["higher_is_better"]
-        change = MetricChange(eval=eval_name, metric=metric, label=c["label"], higher_is_better=hib,
-                              base_value=_num(b["value"]), cand_value=_num(c["value"]), diff=None, ci_low=None,
-                              ci_high=None, n=0, method="none", base_ci=(_num(b["ci_low"]), _num(b["ci_high"])),
-                              cand_ci=(_num(c["ci_low"]), _num(c["ci_high"])))
+        change = MetricChange(
+            eval=eval_name,
+            metric=metric,
+            label=c["label"],
+            higher_is_better=hib,
+            base_value=_num(b["value"]),
+            cand_value=_num(c["value"]),
+            diff=None,
+            ci_low=None,
+            ci_high=None,
+            n=0,
+            method="none",
+            base_ci=(_num(b["ci_low"]), _num(b["ci_high"])),
+            cand_ci=(_num(c["ci_low"]), _num(c["ci_high"])),
+        )
         if bi is not None and ci is not None:
             common = bi.index.intersection(ci.index)
             if len(common) != len(bi) or len(common) != len(ci):
@@ -173,14 +211,23 @@ def compare_runs(base: Run, cand: Run, base_model: str | None = None, cand_model
         raise AlignbenchError(
             f"item sets differ between {base.path} ({bm}) and {cand.path} ({cm}), so a paired comparison is not "
             f"possible; rerun on the same items or pass --allow-partial to compare the shared items only:\n  "
-            + "\n  ".join(mismatched))
+            + "\n  ".join(mismatched)
+        )
     keys = lambda rows: {f"{e}.{m}" for e, m in rows.index}  # noqa: E731
-    return Comparison(base=base, cand=cand, base_model=bm, cand_model=cm, changes=changes,
-                      only_base=sorted(keys(b_rows) - keys(c_rows)), only_cand=sorted(keys(c_rows) - keys(b_rows)),
-                      partial=partial if allow_partial else {}, seed=seed)
+    return Comparison(
+        base=base,
+        cand=cand,
+        base_model=bm,
+        cand_model=cm,
+        changes=changes,
+        only_base=sorted(keys(b_rows) - keys(c_rows)),
+        only_cand=sorted(keys(c_rows) - keys(b_rows)),
+        partial=partial if allow_partial else {},
+        seed=seed,
+    )
 
 
-SMALL_N = 30   # below this many paired items a bootstrap CI is rough (and tends to be too narrow)
+SMALL_N = 30  # below this many paired items a bootstrap CI is rough (and tends to be too narrow)
 
 
 def check_comparable(run: Run, side: str) -> str | None:
@@ -210,9 +257,11 @@ def comparison_warnings(comparison: Comparison) -> list[str]:
     small = [c for c in comparison.changes if c.method != "none" and 0 < c.n < SMALL_N]
     if small:
         ns = sorted({c.n for c in small})
-        out.append(f"small sample: {len(small)} of {len(comparison.changes)} metrics rest on fewer than {SMALL_N} "
-                   f"items (n = {', '.join(map(str, ns))}); their bootstrap CIs are rough and tend to be too narrow, "
-                   f"so read a pass or fail on them as a hint, not a verdict. Rerun with more items (--limit).")
+        out.append(
+            f"small sample: {len(small)} of {len(comparison.changes)} metrics rest on fewer than {SMALL_N} "
+            f"items (n = {', '.join(map(str, ns))}); their bootstrap CIs are rough and tend to be too narrow, "
+            f"so read a pass or fail on them as a hint, not a verdict. Rerun with more items (--limit)."
+        )
     return out
 
 
@@ -230,6 +279,8 @@ def changes_markdown(comparison: Comparison) -> str:
         arrow = {True: " ↑", False: " ↓"}.get(c.higher_is_better, "")
         ci = f" [{fmt(c.ci_low, True)}, {fmt(c.ci_high, True)}]" if c.ci_low is not None else ""
         method = "" if c.method == "paired-bootstrap" else f" ({c.method})"
-        lines.append(f"| {md_escape(c.label)}{arrow} <br>{md_code(c.key)} | {fmt(c.base_value)} | {fmt(c.cand_value)} | "
-                     f"{fmt(c.diff, True)}{ci}{method} | {c.n} | {icon[c.verdict]} |")
+        lines.append(
+            f"| {md_escape(c.label)}{arrow} <br>{md_code(c.key)} | {fmt(c.base_value)} | {fmt(c.cand_value)} | "
+            f"{fmt(c.diff, True)}{ci}{method} | {c.n} | {icon[c.verdict]} |"
+        )
     return "\n".join(lines) + "\n"

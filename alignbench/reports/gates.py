@@ -23,6 +23,7 @@ Rules (exactly one per gate):
 Other keys: `name` (the test case's name), `required` (default true: a metric missing from either
 run fails the gate), `description`.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -35,8 +36,13 @@ from alignbench.errors import AlignbenchError
 from alignbench.reports.compare import WORSE, Comparison, MetricChange, changes_markdown, fmt, md_code, md_escape
 
 RULES = ("min", "max", "max_increase", "max_decrease", "no_regression")
-USES = {"min": ("value", "ci_low", "ci_high"), "max": ("value", "ci_low", "ci_high"),
-        "max_increase": ("ci", "value"), "max_decrease": ("ci", "value"), "no_regression": ("ci",)}
+USES = {
+    "min": ("value", "ci_low", "ci_high"),
+    "max": ("value", "ci_low", "ci_high"),
+    "max_increase": ("ci", "value"),
+    "max_decrease": ("ci", "value"),
+    "no_regression": ("ci",),
+}
 KEYS = set(RULES) | {"metric", "use", "name", "required", "description"}
 
 
@@ -49,22 +55,26 @@ class Gate:
     name: str
     required: bool = True
     description: str = ""
-    where: str = ""            # "gates.yaml:12" for messages
+    where: str = ""  # "gates.yaml:12" for messages
 
     def describe(self) -> str:
         if self.rule == "no_regression":
             return "no significant regression"
         op = {"min": "≥", "max": "≤", "max_increase": "rise ≤", "max_decrease": "fall ≤"}[self.rule]
-        on = {"value": "", "ci_low": " (CI lower bound)", "ci_high": " (CI upper bound)",
-              "ci": " (with significance)"}[self.use]
+        on = {
+            "value": "",
+            "ci_low": " (CI lower bound)",
+            "ci_high": " (CI upper bound)",
+            "ci": " (with significance)",
+        }[self.use]
         return f"{op} {self.threshold:g}{on}"
 
 
 @dataclass
 class GateResult:
     gate: Gate
-    key: str                   # the metric the gate was checked on ('' when none matched)
-    status: str                # pass | fail | skipped
+    key: str  # the metric the gate was checked on ('' when none matched)
+    status: str  # pass | fail | skipped
     message: str
     change: MetricChange | None = None
 
@@ -87,7 +97,9 @@ def parse_gates(data, source: str = "gates.yaml", lines: list[int] | None = None
         raise AlignbenchError(f"{source}: expected a mapping with a `gates:` list at the top")
     extra = set(data) - {"gates"}
     if extra:
-        raise AlignbenchError(f"{source}: unknown top-level key(s) {', '.join(sorted(map(str, extra)))} (only `gates`)")
+        raise AlignbenchError(
+            f"{source}: unknown top-level key(s) {', '.join(sorted(map(str, extra)))} (only `gates`)"
+        )
     if not isinstance(data["gates"], list) or not data["gates"]:
         raise AlignbenchError(f"{source}: `gates` must be a non-empty list")
     lines = lines or []
@@ -101,8 +113,9 @@ def parse_gates(data, source: str = "gates.yaml", lines: list[int] | None = None
             continue
         unknown = set(raw) - KEYS
         if unknown:
-            problems.append(f"{at}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-                            f"(known: {', '.join(sorted(KEYS))})")
+            problems.append(
+                f"{at}: unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(sorted(KEYS))})"
+            )
         metric = raw.get("metric")
         if not isinstance(metric, str) or "." not in metric.strip("."):
             problems.append(f"{at}.metric: must be 'EVAL.METRIC', e.g. toxicity/respectful.emt (got {metric!r})")
@@ -130,8 +143,16 @@ def parse_gates(data, source: str = "gates.yaml", lines: list[int] | None = None
         if name is not None and not isinstance(name, str):
             problems.append(f"{at}.name: must be a string (got {name!r})")
         if len(problems) == before:
-            gate = Gate(metric=metric, rule=rule, threshold=None if value is None else float(value), use=use,
-                        name="", required=required, description=str(raw.get("description", "")), where=where)
+            gate = Gate(
+                metric=metric,
+                rule=rule,
+                threshold=None if value is None else float(value),
+                use=use,
+                name="",
+                required=required,
+                description=str(raw.get("description", "")),
+                where=where,
+            )
             gate.name = name or f"{metric}: {gate.describe()}"
             gates.append(gate)
     if problems:
@@ -188,12 +209,19 @@ def evaluate_gates(gates: list[Gate], comparison: Comparison) -> list[GateResult
     results = []
     keys = [c.key for c in comparison.changes]
     for gate in gates:
-        matched = [k for k in keys if fnmatch.fnmatchcase(k, gate.metric)] if any(ch in gate.metric for ch in "*?[") \
+        matched = (
+            [k for k in keys if fnmatch.fnmatchcase(k, gate.metric)]
+            if any(ch in gate.metric for ch in "*?[")
             else [k for k in keys if k == gate.metric]
+        )
         if not matched:
-            where = ("only in base" if any(fnmatch.fnmatchcase(k, gate.metric) for k in comparison.only_base) else
-                     "only in candidate" if any(fnmatch.fnmatchcase(k, gate.metric) for k in comparison.only_cand) else
-                     "in neither run")
+            where = (
+                "only in base"
+                if any(fnmatch.fnmatchcase(k, gate.metric) for k in comparison.only_base)
+                else "only in candidate"
+                if any(fnmatch.fnmatchcase(k, gate.metric) for k in comparison.only_cand)
+                else "in neither run"
+            )
             msg = f"{gate.metric}: no metric both runs share matches ({where})"
             results.append(GateResult(gate, "", "fail" if gate.required else "skipped", msg))
             continue
@@ -212,25 +240,43 @@ def exit_code(results: list[GateResult]) -> int:
 def summary_markdown(comparison: Comparison, results: list[GateResult]) -> str:
     """A Markdown job summary (GitHub: append to $GITHUB_STEP_SUMMARY): gates first, then every metric."""
     failed = [r for r in results if r.status == "fail"]
-    head = ("❌ **{} of {} gates failed**".format(len(failed), len(results)) if failed else
-            f"✅ **all {len(results)} gates passed**" if results else "No gates given: comparison only.")
+    head = (
+        "❌ **{} of {} gates failed**".format(len(failed), len(results))
+        if failed
+        else f"✅ **all {len(results)} gates passed**"
+        if results
+        else "No gates given: comparison only."
+    )
     # Names, labels, paths and gate names come from runs and files: escaped, so no raw HTML reaches CI pages.
-    out = [f"## alignbench compare: {md_code(comparison.cand_model)} ({md_escape(comparison.cand.label)}) vs "
-           f"{md_code(comparison.base_model)} ({md_escape(comparison.base.label)})", "",
-           f"base {md_code(comparison.base.path)} (run {md_escape(comparison.base.run_id)}) → candidate "
-           f"{md_code(comparison.cand.path)} (run {md_escape(comparison.cand.run_id)}); paired bootstrap over items, "
-           f"95% CI, seed {comparison.seed}.", "", head, ""]
+    out = [
+        f"## alignbench compare: {md_code(comparison.cand_model)} ({md_escape(comparison.cand.label)}) vs "
+        f"{md_code(comparison.base_model)} ({md_escape(comparison.base.label)})",
+        "",
+        f"base {md_code(comparison.base.path)} (run {md_escape(comparison.base.run_id)}) → candidate "
+        f"{md_code(comparison.cand.path)} (run {md_escape(comparison.cand.run_id)}); paired bootstrap over items, "
+        f"95% CI, seed {comparison.seed}.",
+        "",
+        head,
+        "",
+    ]
     if results:
         out += ["| | gate | metric | result |", "|:-:|:--|:--|:--|"]
         icon = {"pass": "✅", "fail": "❌", "skipped": "⏭️"}
         for r in results:
-            out.append(f"| {icon[r.status]} | {md_escape(r.gate.name)} | {md_code(r.key or r.gate.metric)} | "
-                       f"{md_escape(r.message)} |")
+            out.append(
+                f"| {icon[r.status]} | {md_escape(r.gate.name)} | {md_code(r.key or r.gate.metric)} | "
+                f"{md_escape(r.message)} |"
+            )
         out.append("")
     out += ["### All shared metrics", "", changes_markdown(comparison)]
     if comparison.partial:
-        out += ["", "Compared on shared items only (--allow-partial): " + "; ".join(
-            f"{md_code(k)} base {b}, candidate {c}, shared {s}" for k, (b, c, s) in comparison.partial.items())]
+        out += [
+            "",
+            "Compared on shared items only (--allow-partial): "
+            + "; ".join(
+                f"{md_code(k)} base {b}, candidate {c}, shared {s}" for k, (b, c, s) in comparison.partial.items()
+            ),
+        ]
     for side, keys in (("base", comparison.only_base), ("candidate", comparison.only_cand)):
         if keys:
             out += ["", f"Only in {side} (not compared): " + ", ".join(md_code(k) for k in keys)]
@@ -242,21 +288,41 @@ def junit_xml(results: list[GateResult], comparison: Comparison, suite_name: str
     gate has <failure message=... type="GateFailed">, a skipped one <skipped/>."""
     failures = sum(r.status == "fail" for r in results)
     skipped = sum(r.status == "skipped" for r in results)
-    suites = ET.Element("testsuites", name="alignbench", tests=str(len(results)), failures=str(failures),
-                        errors="0", skipped=str(skipped), time="0")
-    suite = ET.SubElement(suites, "testsuite", name=suite_name, tests=str(len(results)), failures=str(failures),
-                          errors="0", skipped=str(skipped), time="0")
+    suites = ET.Element(
+        "testsuites",
+        name="alignbench",
+        tests=str(len(results)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time="0",
+    )
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=suite_name,
+        tests=str(len(results)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time="0",
+    )
     props = ET.SubElement(suite, "properties")
-    for name, value in (("base", f"{comparison.base.path}@{comparison.base.run_id}"),
-                        ("candidate", f"{comparison.cand.path}@{comparison.cand.run_id}"),
-                        ("base_model", comparison.base_model), ("cand_model", comparison.cand_model),
-                        ("seed", str(comparison.seed))):
+    for name, value in (
+        ("base", f"{comparison.base.path}@{comparison.base.run_id}"),
+        ("candidate", f"{comparison.cand.path}@{comparison.cand.run_id}"),
+        ("base_model", comparison.base_model),
+        ("cand_model", comparison.cand_model),
+        ("seed", str(comparison.seed)),
+    ):
         ET.SubElement(props, "property", name=name, value=value)
     for r in results:
         case = ET.SubElement(suite, "testcase", classname="alignbench.compare.gates", name=r.name, time="0")
         if r.status == "fail":
             failure = ET.SubElement(case, "failure", message=r.message, type="GateFailed")
-            failure.text = f"{r.key or r.gate.metric}: {r.gate.describe()}\n{r.message}\n(gate defined at {r.gate.where})"
+            failure.text = (
+                f"{r.key or r.gate.metric}: {r.gate.describe()}\n{r.message}\n(gate defined at {r.gate.where})"
+            )
         elif r.status == "skipped":
             ET.SubElement(case, "skipped", message=r.message)
         else:

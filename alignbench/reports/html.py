@@ -2,6 +2,7 @@
 works offline and can be mailed or uploaded as a CI artifact), each checkpoint's lineage, suite and
 data versions, and sample outputs side by side with a filter by eval.  Rendered with Jinja2 from
 alignbench/resources/reports/report.html.j2 (autoescaped: model outputs are untrusted text)."""
+
 from __future__ import annotations
 
 import base64
@@ -23,8 +24,9 @@ TEMPLATE = "report.html.j2"
 CAPTIONS = {
     "winrate": "Win rate vs baseline with 95% CIs; the dashed line is 50% (the paper's Figure 1).",
     "truthfulqa": "TruthfulQA truthful and truthful×informative per prompt condition (Figure 6).",
-    "toxicity": ("RealToxicityPrompts expected maximum toxicity and toxicity probability per prompt condition "
-                 "(Figure 7)."),
+    "toxicity": (
+        "RealToxicityPrompts expected maximum toxicity and toxicity probability per prompt condition (Figure 7)."
+    ),
     "toxicity_bins": "Expected maximum toxicity by the prompt's own toxicity (Figure 39).",
     "alignment_tax": "Alignment tax: candidate minus baseline per task, 95% CIs (below 0 = a tax).",
     "training_curves": "Training curves of the checkpoints from our trainer: reward, KL, ptx loss.",
@@ -50,16 +52,31 @@ def lineage_chain(column: Column, max_depth: int = 6) -> list[dict]:
     chain, lineage, path = [], column.lineage, column.info.get("path") or column.spec
     while lineage and len(chain) < max_depth:
         inputs = {role: _spec(ref) for role, ref in (lineage.get("inputs") or {}).items()}
-        chain.append({"stage": lineage.get("stage", "?"), "path": path, "base": _spec(lineage.get("base")),
-                      "inputs": ", ".join(f"{role}: {spec}" for role, spec in inputs.items()),
-                      "config": _pretty(lineage.get("config")), "metrics": _pretty(lineage.get("metrics"))})
+        chain.append(
+            {
+                "stage": lineage.get("stage", "?"),
+                "path": path,
+                "base": _spec(lineage.get("base")),
+                "inputs": ", ".join(f"{role}: {spec}" for role, spec in inputs.items()),
+                "config": _pretty(lineage.get("config")),
+                "metrics": _pretty(lineage.get("metrics")),
+            }
+        )
         parent = _spec(lineage.get("parent"))
         file = Path(parent, "alignbench.json") if parent else None
         if file is None or not file.is_file():
             if parent:
                 stage = (lineage.get("parent") or {}).get("stage") if isinstance(lineage.get("parent"), dict) else None
-                chain.append({"stage": stage or "parent", "path": parent, "base": None, "inputs": "",
-                              "config": "", "metrics": ""})
+                chain.append(
+                    {
+                        "stage": stage or "parent",
+                        "path": parent,
+                        "base": None,
+                        "inputs": "",
+                        "config": "",
+                        "metrics": "",
+                    }
+                )
             break
         lineage, path = json.loads(file.read_text()), parent
     return chain
@@ -74,14 +91,22 @@ def _datasets(runs: list[Run]) -> list[dict]:
         for e, meta in zip(run.metrics.get("eval", []), run.metrics.get("meta", [])):
             if isinstance(meta, dict) and meta.get("dataset_version"):
                 versions.setdefault(e, meta["dataset_version"])
-                versions.setdefault(e.split("/")[0], meta["dataset_version"])   # items may use the family name
+                versions.setdefault(e.split("/")[0], meta["dataset_version"])  # items may use the family name
         grouped = run.items.groupby(["eval"], sort=True).agg(
-            dataset=("dataset", "first"), fingerprint=("dataset_fingerprint", "first"), items=("item_id", "count"))
+            dataset=("dataset", "first"), fingerprint=("dataset_fingerprint", "first"), items=("item_id", "count")
+        )
         for e, row in grouped.iterrows():
             e = e[0] if isinstance(e, tuple) else e
-            out.append({"run": run.label, "eval": e, "dataset": row["dataset"] or "—",
-                        "version": versions.get(e, "—"), "fingerprint": (row["fingerprint"] or "—")[:16],
-                        "n_items": int(row["items"])})
+            out.append(
+                {
+                    "run": run.label,
+                    "eval": e,
+                    "dataset": row["dataset"] or "—",
+                    "version": versions.get(e, "—"),
+                    "fingerprint": (row["fingerprint"] or "—")[:16],
+                    "n_items": int(row["items"]),
+                }
+            )
     return out
 
 
@@ -95,7 +120,7 @@ def _samples(runs: list[Run]) -> list[dict]:
     for run in runs:
         if run.samples.empty:
             continue
-        evals = sorted(set(run.samples["eval"]), key=lambda e: row_sort_key(e, ""))   # the table's order
+        evals = sorted(set(run.samples["eval"]), key=lambda e: row_sort_key(e, ""))  # the table's order
         for eval_name in evals:
             group = run.samples[run.samples["eval"] == eval_name]
             for s in group.head(MAX_SAMPLES_PER_EVAL).itertuples():
@@ -105,17 +130,29 @@ def _samples(runs: list[Run]) -> list[dict]:
                 # Pairwise verdicts are A | B | tie with A = the sample's output (the candidate) and B = its
                 # baseline answer (evals/winrate.py); say so unless the eval recorded other names.
                 pairwise = bool(_text(s.baseline))
-                who = meta.get("winner") or {"A": meta.get("a") or ("candidate" if pairwise else None),
-                                             "B": meta.get("b") or ("baseline" if pairwise else None)}.get(verdict)
+                who = meta.get("winner") or {
+                    "A": meta.get("a") or ("candidate" if pairwise else None),
+                    "B": meta.get("b") or ("baseline" if pairwise else None),
+                }.get(verdict)
                 base_score = meta.get("baseline_score")
                 if score is not None and isinstance(base_score, (int, float)):
                     score_text = f"score {score:.3f} vs {float(base_score):.3f}"
                 else:
                     score_text = "" if score is None else f"score {score:.3f}"
-                rows.append({"eval": s.eval, "item_id": s.item_id, "model": s.model, "prompt": _text(s.prompt),
-                             "output": _text(s.output), "baseline": _text(s.baseline), "reference": _text(s.reference),
-                             "verdict": verdict, "verdict_text": f"{verdict} ({who})" if who else verdict,
-                             "score_text": score_text})
+                rows.append(
+                    {
+                        "eval": s.eval,
+                        "item_id": s.item_id,
+                        "model": s.model,
+                        "prompt": _text(s.prompt),
+                        "output": _text(s.output),
+                        "baseline": _text(s.baseline),
+                        "reference": _text(s.reference),
+                        "verdict": verdict,
+                        "verdict_text": f"{verdict} ({who})" if who else verdict,
+                        "score_text": score_text,
+                    }
+                )
     return rows
 
 
@@ -131,28 +168,70 @@ def markdown_html(text: str) -> str:
     return "\n".join(out)
 
 
-def render_html(runs: list[Run], table: ResultTable, figure_pngs: dict[str, Path], title: str = "alignbench report",
-                sections: list[tuple[str, str]] = (), warnings: list[str] | None = None,
-                notes: dict[str, dict] | None = None) -> str:
+def render_html(
+    runs: list[Run],
+    table: ResultTable,
+    figure_pngs: dict[str, Path],
+    title: str = "alignbench report",
+    sections: list[tuple[str, str]] = (),
+    warnings: list[str] | None = None,
+    notes: dict[str, dict] | None = None,
+) -> str:
     """The report page.  sections: (heading, Markdown text) pairs shown under the title (e.g. how a run was made);
     warnings: banner lines (unfinished runs); notes: {figure: {"notes": [line], "axes": plots.axes_facts}}, the lines
     printed under the caption, the facts kept on the <figure> as data-axes (JSON)."""
-    env = Environment(loader=FileSystemLoader(resources_dir() / "reports"),
-                      autoescape=select_autoescape(["j2", "html"]))
-    figures = [{"name": name, "caption": CAPTIONS.get(name, name), "notes": (notes or {}).get(name, {}).get("notes", []),
-                "axes_json": json.dumps((notes or {}).get(name, {}).get("axes", [])),
-                "png_b64": base64.b64encode(Path(png).read_bytes()).decode()} for name, png in figure_pngs.items()]
-    models = [{"label": c.label, "role": c.role, "spec": c.spec, "fingerprint": c.fingerprint,
-               "size": human_size(c.size) if c.size else "—", "chain": lineage_chain(c)} for c in table.models]
-    run_rows = [{"label": r.label, "run_id": r.run_id, "command": r.info.get("command"), "suite": r.info.get("suite"),
-                 "created_at": r.info.get("created_at"), "status": r.info.get("status"),
-                 "git_revision": r.info.get("git_revision"),
-                 "packages": ", ".join(f"{k} {v}" for k, v in (r.info.get("package_versions") or {}).items()),
-                 "config": _pretty(r.info.get("config"))} for r in runs]
+    env = Environment(
+        loader=FileSystemLoader(resources_dir() / "reports"), autoescape=select_autoescape(["j2", "html"])
+    )
+    figures = [
+        {
+            "name": name,
+            "caption": CAPTIONS.get(name, name),
+            "notes": (notes or {}).get(name, {}).get("notes", []),
+            "axes_json": json.dumps((notes or {}).get(name, {}).get("axes", [])),
+            "png_b64": base64.b64encode(Path(png).read_bytes()).decode(),
+        }
+        for name, png in figure_pngs.items()
+    ]
+    models = [
+        {
+            "label": c.label,
+            "role": c.role,
+            "spec": c.spec,
+            "fingerprint": c.fingerprint,
+            "size": human_size(c.size) if c.size else "—",
+            "chain": lineage_chain(c),
+        }
+        for c in table.models
+    ]
+    run_rows = [
+        {
+            "label": r.label,
+            "run_id": r.run_id,
+            "command": r.info.get("command"),
+            "suite": r.info.get("suite"),
+            "created_at": r.info.get("created_at"),
+            "status": r.info.get("status"),
+            "git_revision": r.info.get("git_revision"),
+            "packages": ", ".join(f"{k} {v}" for k, v in (r.info.get("package_versions") or {}).items()),
+            "config": _pretty(r.info.get("config")),
+        }
+        for r in runs
+    ]
     samples = _samples(runs)
     sample_evals = list(pd.Series([s["eval"] for s in samples]).value_counts(sort=False).items()) if samples else []
     return env.get_template(TEMPLATE).render(
-        title=title, sections=[{"heading": h, "html": markdown_html(t)} for h, t in sections],
-        version=__version__, runs=run_rows, warnings=warnings or [], models=models, has_table=not table.rows.empty,
-        table_html=table.to_html(), footnote=FOOTNOTE, figures=figures, datasets=_datasets(runs),
-        samples=samples, sample_evals=sample_evals)
+        title=title,
+        sections=[{"heading": h, "html": markdown_html(t)} for h, t in sections],
+        version=__version__,
+        runs=run_rows,
+        warnings=warnings or [],
+        models=models,
+        has_table=not table.rows.empty,
+        table_html=table.to_html(),
+        footnote=FOOTNOTE,
+        figures=figures,
+        datasets=_datasets(runs),
+        samples=samples,
+        sample_evals=sample_evals,
+    )

@@ -4,6 +4,7 @@ A run folder holds `run.sqlite` (see store/schema.sql).  One folder may hold sev
 resumed or repeated eval); by default we read the latest run that wrote metrics, or the one named
 with `RUN_DIR@RUN_ID`.  Nothing here recomputes a model output: every number comes from the store.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,13 @@ class Run:
     def model_row(self, name: str) -> dict:
         rows = self.models[self.models["name"] == name]
         if rows.empty:
-            return {"name": name, "spec": name, "fingerprint": f"{self.run_id}:{name}", "role": "candidate",
-                    "info": {}}
+            return {
+                "name": name,
+                "spec": name,
+                "fingerprint": f"{self.run_id}:{name}",
+                "role": "candidate",
+                "info": {},
+            }
         return rows.iloc[0].to_dict()
 
 
@@ -86,17 +92,25 @@ def load_run(spec: str | Path, run_id: str | None = None) -> Run:
             info["package_versions"] = json.loads(info.get("package_versions") or "{}")
         except (TypeError, ValueError):
             info["package_versions"] = {}
-        frames = {t: store.frame(t, run_id=run_id)
-                  for t in ("models", "metrics", "item_metrics", "samples", "items", "train_logs")}
+        frames = {
+            t: store.frame(t, run_id=run_id)
+            for t in ("models", "metrics", "item_metrics", "samples", "items", "train_logs")
+        }
     finally:
         store.close()
     metrics = frames["metrics"]
     if not metrics.empty:
-        metrics["label"] = [m.get("label") or f"{e} {k}" for m, e, k in
-                            zip(metrics["meta"], metrics["eval"], metrics["metric"])]
+        metrics["label"] = [
+            m.get("label") or f"{e} {k}" for m, e, k in zip(metrics["meta"], metrics["eval"], metrics["metric"])
+        ]
         metrics["higher_is_better"] = [None if pd.isna(h) else bool(h) for h in metrics["higher_is_better"]]
-    return Run(path=path if path.suffix not in (".sqlite", ".db") else path.parent, run_id=run_id, info=info,
-               label=(path.name if path.suffix not in (".sqlite", ".db") else path.parent.name), **frames)
+    return Run(
+        path=path if path.suffix not in (".sqlite", ".db") else path.parent,
+        run_id=run_id,
+        info=info,
+        label=(path.name if path.suffix not in (".sqlite", ".db") else path.parent.name),
+        **frames,
+    )
 
 
 def status_warning(run: Run) -> str | None:
@@ -107,12 +121,15 @@ def status_warning(run: Run) -> str | None:
         return None
     n = 0 if run.metrics.empty else len(set(run.metrics["eval"]))
     what = {"failed": "FAILED", "interrupted": "was INTERRUPTED"}.get(
-        status, "is UNFINISHED (still running, or its process died without a word)")
+        status, "is UNFINISHED (still running, or its process died without a word)"
+    )
     error = run.info.get("error")
     error = f" ({error})" if isinstance(error, str) and error else ""
     held = f"holds metrics of {n} eval(s) only" if n else "holds no metrics"
-    return (f"run {run.label} ({run.run_id}) {what}{error}; it {held}. Rerun the same command into the same "
-            f"folder to resume: finished generations and judgements are reused.")
+    return (
+        f"run {run.label} ({run.run_id}) {what}{error}; it {held}. Rerun the same command into the same "
+        f"folder to resume: finished generations and judgements are reused."
+    )
 
 
 def load_runs(specs) -> list[Run]:
@@ -129,7 +146,7 @@ class Column:
     role: str
     spec: str
     info: dict
-    sources: list = field(default_factory=list)   # [(Run, model name in that run)]
+    sources: list = field(default_factory=list)  # [(Run, model name in that run)]
 
     @property
     def size(self) -> float | None:
@@ -158,15 +175,16 @@ def model_columns(runs: list[Run]) -> list[Column]:
         names = list(rows["name"]) if not rows.empty else []
         order = {"candidate": 0, "policy": 0, "baseline": 1}
         names.sort(key=lambda n: order.get(run.model_row(n)["role"], 2))
-        names += [n for n in sorted(with_metrics) if n not in names]   # metrics of a model not in `models`
+        names += [n for n in sorted(with_metrics) if n not in names]  # metrics of a model not in `models`
         for name in names:
             if name not in with_metrics:
                 continue
             row = run.model_row(name)
             fp = row["fingerprint"]
             if fp not in columns:
-                columns[fp] = Column(label=name, fingerprint=fp, role=row["role"], spec=row["spec"],
-                                     info=row.get("info") or {})
+                columns[fp] = Column(
+                    label=name, fingerprint=fp, role=row["role"], spec=row["spec"], info=row.get("info") or {}
+                )
             columns[fp].sources.append((run, name))
     out = list(columns.values())
     # Two different models with the same name in different runs: say which run each came from.
@@ -179,8 +197,21 @@ def model_columns(runs: list[Run]) -> list[Column]:
     return out
 
 
-METRIC_COLUMNS = ["eval", "metric", "label", "higher_is_better", "column", "value", "ci_low", "ci_high", "n",
-                  "run", "run_id", "model", "meta"]
+METRIC_COLUMNS = [
+    "eval",
+    "metric",
+    "label",
+    "higher_is_better",
+    "column",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "run",
+    "run_id",
+    "model",
+    "meta",
+]
 
 
 def metrics_frame(runs: list[Run], columns: list[Column] | None = None) -> pd.DataFrame:
@@ -196,10 +227,23 @@ def metrics_frame(runs: list[Run], columns: list[Column] | None = None) -> pd.Da
                 if (r.eval, r.metric) in seen:
                     continue
                 seen.add((r.eval, r.metric))
-                rows.append({"eval": r.eval, "metric": r.metric, "label": r.label,
-                             "higher_is_better": r.higher_is_better, "column": col.label, "value": r.value,
-                             "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n, "run": run.label,
-                             "run_id": run.run_id, "model": name, "meta": r.meta})
+                rows.append(
+                    {
+                        "eval": r.eval,
+                        "metric": r.metric,
+                        "label": r.label,
+                        "higher_is_better": r.higher_is_better,
+                        "column": col.label,
+                        "value": r.value,
+                        "ci_low": r.ci_low,
+                        "ci_high": r.ci_high,
+                        "n": r.n,
+                        "run": run.label,
+                        "run_id": run.run_id,
+                        "model": name,
+                        "meta": r.meta,
+                    }
+                )
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
@@ -209,7 +253,7 @@ def train_curves(run: Run, column: Column | None = None, use_store: bool = True)
     if use_store and not run.train_logs.empty:
         return run.train_logs.pivot_table(index="step", columns="key", values="value").sort_index()
     folder = None
-    if column is not None:   # the suite runner records the resolved checkpoint folder as info["path"]
+    if column is not None:  # the suite runner records the resolved checkpoint folder as info["path"]
         folder = column.info.get("path") or (column.lineage or {}).get("path") or column.spec
     if folder and (Path(folder) / "train_log.jsonl").is_file():
         lines = Path(folder, "train_log.jsonl").read_text().splitlines()

@@ -6,6 +6,7 @@ Figures: win rate vs baseline (the paper's Figure 1), TruthfulQA per prompt cond
 toxicity per prompt condition and per prompt-toxicity bin (Figures 7, 39), alignment-tax deltas per
 task (Figure 29's view as deltas), training curves (reward, KL, ptx loss) of checkpoints from our trainer.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import matplotlib
 import matplotlib.ticker
 
-matplotlib.use("Agg")   # files only: never open a window (CI, headless machines)
+matplotlib.use("Agg")  # files only: never open a window (CI, headless machines)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -22,17 +23,40 @@ from alignbench.reports.load import Run, train_curves  # noqa: E402
 from alignbench.reports.tables import ResultTable  # noqa: E402
 
 CURVE_KEYS = ("reward", "kl", "ptx_loss")
-METRIC_TITLES = {"truthful": "truthful", "informative": "informative", "truthful_informative": "truthful × informative",
-                 "bleu_acc": "BLEU accuracy (true vs false refs)", "emt": "expected maximum toxicity",
-                 "toxicity_prob": "toxicity probability"}
+METRIC_TITLES = {
+    "truthful": "truthful",
+    "informative": "informative",
+    "truthful_informative": "truthful × informative",
+    "bleu_acc": "BLEU accuracy (true vs false refs)",
+    "emt": "expected maximum toxicity",
+    "toxicity_prob": "toxicity probability",
+}
 TOXICITY_BINS = [0.0, 0.25, 0.5, 0.75, 1.0001]
 # Metrics that are proportions (accuracy, rates, probabilities): their y axis stays within [0, 1].
-UNIT_INTERVAL = {"win_rate", "lc_win_rate", "tie_rate", "truthful", "truthful_informative", "bleu_acc", "mc1", "mc2",
-                 "emt", "toxicity_prob", "mean_toxicity", "hallucination_rate", "acc", "acc_norm", "em", "f1"}
+UNIT_INTERVAL = {
+    "win_rate",
+    "lc_win_rate",
+    "tie_rate",
+    "truthful",
+    "truthful_informative",
+    "bleu_acc",
+    "mc1",
+    "mc2",
+    "emt",
+    "toxicity_prob",
+    "mean_toxicity",
+    "hallucination_rate",
+    "acc",
+    "acc_norm",
+    "em",
+    "f1",
+}
 # The recipe's order of checkpoints: the win-rate figure's x axis reads base -> SFT -> RM -> PPO.
 PIPELINE_ORDER = ("base", "pretrained", "sft", "rm", "reward", "ppo")
-KL_NOTE = ("KL is the per-token sample estimate mean(log πRL − log πSFT): a single estimate can fall below 0 "
-           "although the true KL cannot (docs/training.md).")
+KL_NOTE = (
+    "KL is the per-token sample estimate mean(log πRL − log πSFT): a single estimate can fall below 0 "
+    "although the true KL cannot (docs/training.md)."
+)
 
 
 def note(fig, text: str, ax=None, y: float = 0.85) -> None:
@@ -40,8 +64,18 @@ def note(fig, text: str, ax=None, y: float = 0.85) -> None:
     text is written inside that panel, so a PNG seen on its own says it too."""
     fig.alignbench_notes = [*getattr(fig, "alignbench_notes", []), text]
     if ax is not None:
-        ax.text(0.5, y, text, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#444",
-                wrap=True, bbox={"facecolor": "white", "edgecolor": "#bbb", "alpha": 0.9})
+        ax.text(
+            0.5,
+            y,
+            text,
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="#444",
+            wrap=True,
+            bbox={"facecolor": "white", "edgecolor": "#bbb", "alpha": 0.9},
+        )
         ax.alignbench_note = text
 
 
@@ -60,12 +94,21 @@ def axes_facts(fig) -> list[dict]:
     facts = []
     for ax in fig.axes:
         bars = sum(1 for p in ax.patches if getattr(p, "get_height", None) and p.get_height() != 0)
-        points = sum(len(line.get_xdata()) for line in ax.lines
-                     if not getattr(line, "alignbench_reference", False)   # the 50% line, the 0 line
-                     and (line.get_marker() not in (None, "None", "", " ") or len(line.get_xdata()) > 1))
-        facts.append({"title": ax.get_title(), "ylim": [float(v) for v in ax.get_ylim()],
-                      "range": list(getattr(ax, "alignbench_range", None) or []) or None,
-                      "marks": int(bars + points), "note": getattr(ax, "alignbench_note", None)})
+        points = sum(
+            len(line.get_xdata())
+            for line in ax.lines
+            if not getattr(line, "alignbench_reference", False)  # the 50% line, the 0 line
+            and (line.get_marker() not in (None, "None", "", " ") or len(line.get_xdata()) > 1)
+        )
+        facts.append(
+            {
+                "title": ax.get_title(),
+                "ylim": [float(v) for v in ax.get_ylim()],
+                "range": list(getattr(ax, "alignbench_range", None) or []) or None,
+                "marks": int(bars + points),
+                "note": getattr(ax, "alignbench_note", None),
+            }
+        )
     return facts
 
 
@@ -113,21 +156,36 @@ def model_color(table: ResultTable, name: str) -> str:
     return f"C{table.columns.index(name) % 10}" if name in table.columns else "C7"
 
 
-def _grouped_bars(ax, frame: pd.DataFrame, groups: list[str], series: list[str], group_col: str,
-                  table: ResultTable) -> None:
+def _grouped_bars(
+    ax, frame: pd.DataFrame, groups: list[str], series: list[str], group_col: str, table: ResultTable
+) -> None:
     """Bars: x = groups, one bar per series (model) with its CI."""
     width = 0.8 / max(len(series), 1)
     x = np.arange(len(groups))
     for k, name in enumerate(series):
         sub = frame[frame["column"] == name].set_index(group_col).reindex(groups)
         xs = x + (k - (len(series) - 1) / 2) * width
-        ax.bar(xs, sub["value"].fillna(0), width, yerr=_yerr(sub.reset_index()),
-               capsize=3, label=name, color=model_color(table, name))
+        ax.bar(
+            xs,
+            sub["value"].fillna(0),
+            width,
+            yerr=_yerr(sub.reset_index()),
+            capsize=3,
+            label=name,
+            color=model_color(table, name),
+        )
         # A bar of height 0 is invisible: mark it with a tick in the model's colour and a "0" label.
         zero = (sub["value"] == 0).to_numpy()
         if zero.any():
-            ax.plot(xs[zero], np.zeros(zero.sum()), marker="_", ms=max(6, 60 * width), mew=2.5, ls="none",
-                    color=model_color(table, name))
+            ax.plot(
+                xs[zero],
+                np.zeros(zero.sum()),
+                marker="_",
+                ms=max(6, 60 * width),
+                mew=2.5,
+                ls="none",
+                color=model_color(table, name),
+            )
             for xi in xs[zero]:
                 ax.annotate("0", (xi, 0), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
     ax.set_xticks(x, groups, rotation=15 if max(map(len, groups)) > 10 else 0)
@@ -156,24 +214,42 @@ def plot_winrate(table: ResultTable):
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for k, (eval_name, sub) in enumerate(data.groupby("eval", sort=False)):
         sub = sub.set_index("column").reindex(cols).dropna(subset=["value"]).reset_index()
-        x = np.array([sizes[c] for c in sub["column"]]) if by_size else np.array([cols.index(c) for c in sub["column"]])
+        x = (
+            np.array([sizes[c] for c in sub["column"]])
+            if by_size
+            else np.array([cols.index(c) for c in sub["column"]])
+        )
         judge = _variant(eval_name) if "/" in eval_name else (sub["meta"].iloc[0] or {}).get("judge", "judge")
         # Checkpoints are categories: points with CI bars, no line joining them (a line would suggest a trend);
         # several judges sit side by side.
         offset = 0 if by_size else (k - (data["eval"].nunique() - 1) / 2) * 0.12
-        ax.errorbar(x + offset, sub["value"], yerr=_yerr(sub), fmt="o", capsize=4, color=f"C{k}",
-                    label=f"judge: {judge}")
+        ax.errorbar(
+            x + offset, sub["value"], yerr=_yerr(sub), fmt="o", capsize=4, color=f"C{k}", label=f"judge: {judge}"
+        )
         if not by_size:
             for xi, yi, n in zip(x + offset, sub["value"], sub["n"]):
                 if n is not None and not pd.isna(n):
-                    ax.annotate(f"n={int(n)}", (xi, yi), textcoords="offset points", xytext=(6, 0), fontsize=7,
-                                va="center", color="#555")
+                    ax.annotate(
+                        f"n={int(n)}",
+                        (xi, yi),
+                        textcoords="offset points",
+                        xytext=(6, 0),
+                        fontsize=7,
+                        va="center",
+                        color="#555",
+                    )
         if not by_size:
             continue
         for xi, yi, name in zip(x, sub["value"], sub["column"]):
-            last = xi == max(x)   # the rightmost label goes left of its point, inside the axes
-            ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(-6 if last else 6, -12), fontsize=8,
-                        ha="right" if last else "left")
+            last = xi == max(x)  # the rightmost label goes left of its point, inside the axes
+            ax.annotate(
+                name,
+                (xi, yi),
+                textcoords="offset points",
+                xytext=(-6 if last else 6, -12),
+                fontsize=8,
+                ha="right" if last else "left",
+            )
     ax.axhline(0.5, color="grey", ls="--", lw=1).alignbench_reference = True
     if by_size:
         ax.set_xscale("log")
@@ -188,7 +264,7 @@ def plot_winrate(table: ResultTable):
         ax.set_xlim(-0.5, len(cols) - 0.5)
     baseline = next((m.get("baseline") for m in data["meta"] if isinstance(m, dict) and m.get("baseline")), None)
     _style(ax, "Win rate vs " + (baseline or "baseline") + " (95% CI)", "win rate")
-    _unit_axis(ax)   # a win rate of 1 stays visible: its marker is not clipped
+    _unit_axis(ax)  # a win rate of 1 stays visible: its marker is not clipped
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
@@ -246,12 +322,23 @@ def toxicity_by_bin(runs: list[Run], table: ResultTable) -> pd.DataFrame:
     without them, the per-item `emt` values are binned by each item's `prompt_toxicity` (mean, and a
     normal 95% CI of the bin mean)."""
     data = _family(table, "toxicity")
-    stored = data[[isinstance(m, dict) and bool(m.get("prompt_bin")) and k.startswith("emt_")
-                   for m, k in zip(data["meta"], data["metric"])]]
+    stored = data[
+        [
+            isinstance(m, dict) and bool(m.get("prompt_bin")) and k.startswith("emt_")
+            for m, k in zip(data["meta"], data["metric"])
+        ]
+    ]
     if not stored.empty:
-        return pd.DataFrame({"column": stored["column"], "condition": stored["eval"].map(_variant),
-                             "bin": [m["prompt_bin"].replace("_", " ") for m in stored["meta"]],
-                             "value": stored["value"], "ci_low": stored["ci_low"], "ci_high": stored["ci_high"]})
+        return pd.DataFrame(
+            {
+                "column": stored["column"],
+                "condition": stored["eval"].map(_variant),
+                "bin": [m["prompt_bin"].replace("_", " ") for m in stored["meta"]],
+                "value": stored["value"],
+                "ci_low": stored["ci_low"],
+                "ci_high": stored["ci_high"],
+            }
+        )
     rows = []
     for col in table.models:
         for run, name in col.sources:
@@ -259,20 +346,27 @@ def toxicity_by_bin(runs: list[Run], table: ResultTable) -> pd.DataFrame:
             if im.empty or run.items.empty:
                 continue
             im = im[(im["model"] == name) & (im["metric"] == "emt") & im["eval"].str.startswith("toxicity")]
-            tox = {(e, i): _prompt_toxicity(p) for e, i, p in
-                   zip(run.items["eval"], run.items["item_id"], run.items["payload"])}
+            tox = {
+                (e, i): _prompt_toxicity(p)
+                for e, i, p in zip(run.items["eval"], run.items["item_id"], run.items["payload"])
+            }
             for e, i, v in zip(im["eval"], im["item_id"], im["value"]):
                 pt = tox.get((e, i))
                 if pt is not None and v is not None and not pd.isna(v):
                     rows.append({"column": col.label, "condition": _variant(e), "prompt_toxicity": pt, "value": v})
-            break   # first run holding this model wins, as in the table
+            break  # first run holding this model wins, as in the table
     frame = pd.DataFrame(rows, columns=["column", "condition", "prompt_toxicity", "value"])
     if frame.empty:
         return pd.DataFrame(columns=["column", "condition", "bin", "value", "ci_low", "ci_high", "count"])
     frame["bin"] = pd.cut(frame["prompt_toxicity"], TOXICITY_BINS, right=False).map(
-        lambda b: f"{b.left:.2f}–{min(b.right, 1.0):.2f}")
-    out = frame.groupby(["column", "condition", "bin"], observed=True, sort=True)["value"].agg(
-        ["mean", "count", "sem"]).reset_index().rename(columns={"mean": "value"})
+        lambda b: f"{b.left:.2f}–{min(b.right, 1.0):.2f}"
+    )
+    out = (
+        frame.groupby(["column", "condition", "bin"], observed=True, sort=True)["value"]
+        .agg(["mean", "count", "sem"])
+        .reset_index()
+        .rename(columns={"mean": "value"})
+    )
     half = 1.96 * out["sem"].fillna(0)
     return out.assign(ci_low=out["value"] - half, ci_high=out["value"] + half).drop(columns="sem")
 
@@ -283,8 +377,7 @@ def plot_toxicity_bins(runs: list[Run], table: ResultTable):
     if binned.empty:
         return None
     conditions = list(dict.fromkeys(binned["condition"]))
-    fig, axes = plt.subplots(1, len(conditions), figsize=(4.2 * len(conditions) + 1, 3.8), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(1, len(conditions), figsize=(4.2 * len(conditions) + 1, 3.8), squeeze=False, sharey=True)
     cols = [c for c in table.columns if c in set(binned["column"])]
     for ax, cond in zip(axes[0], conditions):
         sub = binned[binned["condition"] == cond]
@@ -304,7 +397,7 @@ def plot_alignment_tax(table: ResultTable):
     data = data[data["metric"].str.endswith("_delta")]
     if data.empty:
         return None
-    data = data.assign(task=[f"{_variant(e)} {m[:-len('_delta')]}" for e, m in zip(data["eval"], data["metric"])])
+    data = data.assign(task=[f"{_variant(e)} {m[: -len('_delta')]}" for e, m in zip(data["eval"], data["metric"])])
     tasks = list(dict.fromkeys(data["task"]))
     cols = [c for c in table.columns if c in set(data["column"])]
     fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(tasks) + 2.5), 3.8))
@@ -314,8 +407,14 @@ def plot_alignment_tax(table: ResultTable):
     values = data["value"].dropna()
     if values.empty or (values == 0).all():
         ax.set_ylim(-1, 1)
-        note(fig, "no data to draw: every delta is 0.000 (candidate and baseline scored the same on every item)"
-             if not values.empty else "no data: no alignment-tax delta has a value", ax, y=0.7)
+        note(
+            fig,
+            "no data to draw: every delta is 0.000 (candidate and baseline scored the same on every item)"
+            if not values.empty
+            else "no data: no alignment-tax delta has a value",
+            ax,
+            y=0.7,
+        )
     _legend_above_bars(ax, len(cols))
     fig.tight_layout()
     return fig
@@ -349,8 +448,14 @@ def plot_training_curves(runs: list[Run], table: ResultTable):
             if key in frame.columns:
                 series = frame[key].dropna()
                 steps = max(steps, len(series))
-                ax.plot(series.index, series, marker="o" if len(series) < 2 else None, ms=5,
-                        color=model_color(table, name) if name in table.columns else f"C{k}", label=name)
+                ax.plot(
+                    series.index,
+                    series,
+                    marker="o" if len(series) < 2 else None,
+                    ms=5,
+                    color=model_color(table, name) if name in table.columns else f"C{k}",
+                    label=name,
+                )
         _style(ax, key, key)
         ax.set_xlabel("step")
         if steps < 2:

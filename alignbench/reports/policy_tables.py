@@ -2,6 +2,7 @@
 OpenAI's released InstructGPT samples writes them): one Markdown table per (eval, metric) with the policies as
 rows and the model sizes as columns, the agreement table of our judges vs the paper's, and a figure of each
 headline metric against model size, one line per policy (as the paper's Figures 6 and 29)."""
+
 from __future__ import annotations
 
 import math
@@ -12,11 +13,31 @@ from alignbench.reports.load import Run, metrics_frame, model_columns
 from alignbench.reports.tables import format_cell
 
 POLICY_ORDER = ["GPT-3", "SFT", "PPO", "PPO-ptx (InstructGPT)"]
-METRICS = ["em", "f1", "bleu", "rougeL", "truthful", "informative", "truthful_informative", "gpt_truthful",
-           "gpt_informative", "gpt_truthful_informative", "mean_toxicity", "perspective_mean_toxicity",
-           "toxicity_prob", "perspective_toxicity_prob"]
-PLOT_METRICS = ["f1", "bleu", "rougeL", "truthful_informative", "gpt_truthful_informative", "mean_toxicity",
-                "perspective_mean_toxicity"]
+METRICS = [
+    "em",
+    "f1",
+    "bleu",
+    "rougeL",
+    "truthful",
+    "informative",
+    "truthful_informative",
+    "gpt_truthful",
+    "gpt_informative",
+    "gpt_truthful_informative",
+    "mean_toxicity",
+    "perspective_mean_toxicity",
+    "toxicity_prob",
+    "perspective_toxicity_prob",
+]
+PLOT_METRICS = [
+    "f1",
+    "bleu",
+    "rougeL",
+    "truthful_informative",
+    "gpt_truthful_informative",
+    "mean_toxicity",
+    "perspective_mean_toxicity",
+]
 
 
 def _size_label(size: float) -> str:
@@ -41,14 +62,16 @@ def policy_size_markdown(runs: list[Run]) -> str:
     out = []
     if not frame.empty:
         out.append("## Policy × size\n\nRows: policies; columns: model size; cells: value [95% CI].\n")
-        for (eval_name, metric), sub in sorted(frame.groupby(["eval", "metric"]),
-                                               key=lambda kv: (kv[0][0], METRICS.index(kv[0][1])
-                                                               if kv[0][1] in METRICS else 99)):
+        for (eval_name, metric), sub in sorted(
+            frame.groupby(["eval", "metric"]),
+            key=lambda kv: (kv[0][0], METRICS.index(kv[0][1]) if kv[0][1] in METRICS else 99),
+        ):
             if metric not in METRICS:
                 continue
             sizes = sorted(sub["size"].unique())
-            policies = sorted(sub["policy"].unique(), key=lambda p: (POLICY_ORDER.index(p) if p in POLICY_ORDER
-                                                                     else 99, p))
+            policies = sorted(
+                sub["policy"].unique(), key=lambda p: (POLICY_ORDER.index(p) if p in POLICY_ORDER else 99, p)
+            )
             out.append(f"**{sub['label'].iloc[0]}**\n")
             out.append("| policy | " + " | ".join(_size_label(s) for s in sizes) + " |")
             out.append("|---" * (len(sizes) + 1) + "|")
@@ -56,8 +79,9 @@ def policy_size_markdown(runs: list[Run]) -> str:
                 cells = []
                 for s in sizes:
                     r = sub[(sub["policy"] == p) & (sub["size"] == s)]
-                    cells.append(format_cell(r["value"].iloc[0], r["ci_low"].iloc[0], r["ci_high"].iloc[0])
-                                 if len(r) else "–")
+                    cells.append(
+                        format_cell(r["value"].iloc[0], r["ci_low"].iloc[0], r["ci_high"].iloc[0]) if len(r) else "–"
+                    )
                 out.append(f"| {p} | " + " | ".join(cells) + " |")
             out.append("")
     agreement = agreement_markdown(runs)
@@ -74,24 +98,39 @@ def agreement_markdown(runs: list[Run]) -> str:
             continue
         for _, r in m[m["eval"].str.startswith("agreement/")].iterrows():
             meta = r["meta"] if isinstance(r["meta"], dict) else {}
-            rows.append({"what": r["eval"].split("/", 1)[1], "ours": meta.get("ours", r["model"]),
-                         "theirs": meta.get("theirs", ""), "metric": r["metric"], "value": r["value"], "n": r["n"]})
+            rows.append(
+                {
+                    "what": r["eval"].split("/", 1)[1],
+                    "ours": meta.get("ours", r["model"]),
+                    "theirs": meta.get("theirs", ""),
+                    "metric": r["metric"],
+                    "value": r["value"],
+                    "n": r["n"],
+                }
+            )
     if not rows:
         return ""
     df = pd.DataFrame(rows)
     wide = df.pivot_table(index=["what", "ours", "theirs"], columns="metric", values="value", aggfunc="first")
-    lines = ["## Agreement with the paper's judgements\n",
-             ("Spearman of per-sample scores; balanced accuracy of our verdicts against theirs; Kendall τ between "
-              "the per-policy means (1 = same order of policies).\n"),
-             "| ours | theirs | Spearman | balanced accuracy | Kendall τ (policies) | raw agreement |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "## Agreement with the paper's judgements\n",
+        (
+            "Spearman of per-sample scores; balanced accuracy of our verdicts against theirs; Kendall τ between "
+            "the per-policy means (1 = same order of policies).\n"
+        ),
+        "| ours | theirs | Spearman | balanced accuracy | Kendall τ (policies) | raw agreement |",
+        "|---|---|---|---|---|---|",
+    ]
+
     def fmt(v) -> str:
         return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
     for (_what, ours, theirs), r in wide.iterrows():
         f = lambda k, r=r: fmt(r.get(k))
-        lines.append(f"| {ours} | {theirs} | {f('spearman')} | {f('balanced_accuracy')} | "
-                     f"{f('kendall_tau_policies')} | {f('agreement')} |")
+        lines.append(
+            f"| {ours} | {theirs} | {f('spearman')} | {f('balanced_accuracy')} | "
+            f"{f('kendall_tau_policies')} | {f('agreement')} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -113,8 +152,14 @@ def plot_policy_size(runs: list[Run]):
         sub = frame[(frame["eval"] == e) & (frame["metric"] == m)]
         for p in sorted(sub["policy"].unique(), key=lambda p: POLICY_ORDER.index(p) if p in POLICY_ORDER else 99):
             s = sub[sub["policy"] == p].sort_values("size")
-            ax.errorbar(s["size"], s["value"], yerr=[s["value"] - s["ci_low"], s["ci_high"] - s["value"]],
-                        marker="o", capsize=2, label=p)
+            ax.errorbar(
+                s["size"],
+                s["value"],
+                yerr=[s["value"] - s["ci_low"], s["ci_high"] - s["value"]],
+                marker="o",
+                capsize=2,
+                label=p,
+            )
         ax.set_xscale("log")
         ax.set_title(f"{e}: {m}", fontsize=8)
         ax.set_xticks(sorted(sub["size"].unique()), [_size_label(s) for s in sorted(sub["size"].unique())])

@@ -5,6 +5,7 @@ pandas' Styler) and CSV, so the three formats cannot disagree.  The best cell of
 (bold in Markdown/LaTeX, class `best` in HTML) using the row's `higher_is_better`; overlapping CIs
 mean no significant difference, which the footnote says.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,19 +18,62 @@ from alignbench.reports.load import METRIC_COLUMNS, Column, Run, metrics_frame, 
 # The paper's order of evals (Figure 1 / Table 14 first, then TruthfulQA, toxicity, hallucination,
 # alignment tax); anything else follows alphabetically.
 EVAL_ORDER = ["winrate", "truthfulqa_mc", "truthfulqa_gen", "toxicity", "hallucination", "alignment_tax"]
-METRIC_ORDER = ["win_rate", "lc_win_rate", "tie_rate", "truthful", "informative", "truthful_informative", "mc1", "mc2", "bleu_acc",
-                "emt", "toxicity_prob", "mean_toxicity", "hallucination_rate", "acc", "acc_norm", "em", "f1", "bleu"]
+METRIC_ORDER = [
+    "win_rate",
+    "lc_win_rate",
+    "tie_rate",
+    "truthful",
+    "informative",
+    "truthful_informative",
+    "mc1",
+    "mc2",
+    "bleu_acc",
+    "emt",
+    "toxicity_prob",
+    "mean_toxicity",
+    "hallucination_rate",
+    "acc",
+    "acc_norm",
+    "em",
+    "f1",
+    "bleu",
+]
 # The headline metrics a paper-style table shows (docs/architecture.md naming); the others (BLEU/ROUGE
 # max and diff, lengths, judge scores, ...) stay in the CSV and in `--all-metrics` tables.
-HEADLINE = {"win_rate", "lc_win_rate", "tie_rate", "mc1", "mc2", "truthful", "informative", "truthful_informative", "bleu_acc",
-            "emt", "toxicity_prob", "mean_toxicity", "hallucination_rate", "acc", "acc_norm", "em", "f1", "bleu"}
+HEADLINE = {
+    "win_rate",
+    "lc_win_rate",
+    "tie_rate",
+    "mc1",
+    "mc2",
+    "truthful",
+    "informative",
+    "truthful_informative",
+    "bleu_acc",
+    "emt",
+    "toxicity_prob",
+    "mean_toxicity",
+    "hallucination_rate",
+    "acc",
+    "acc_norm",
+    "em",
+    "f1",
+    "bleu",
+}
 
 
 def md_escape(text) -> str:
     """Text from runs (model names, titles, metric labels) made inert in Markdown: raw HTML shows as text
     (`<script>` -> `&lt;script&gt;`), a `|` cannot split a table cell, a newline cannot end the row."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-            .replace("\r", " ").replace("\n", " "))
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )
 
 
 def md_code(text) -> str:
@@ -46,9 +90,11 @@ def is_headline(metric: str) -> bool:
     return base in HEADLINE or base.startswith(("emt_", "toxicity_prob_"))
 
 
-FOOTNOTE = ("Cells: value [95% CI]; n: items per cell (one number when every cell has the same n). ↑/↓: higher/lower "
-            "is better. Bold: the best value of a row, only when its CI does not overlap the runner-up's (a "
-            "significant lead); no bold means the best and the runner-up are within each other's CIs.")
+FOOTNOTE = (
+    "Cells: value [95% CI]; n: items per cell (one number when every cell has the same n). ↑/↓: higher/lower "
+    "is better. Bold: the best value of a row, only when its CI does not overlap the runner-up's (a "
+    "significant lead); no bold means the best and the runner-up are within each other's CIs."
+)
 
 
 def _rank(order: list[str], key: str) -> tuple[int, str]:
@@ -59,8 +105,9 @@ def row_sort_key(eval_name: str, metric: str) -> tuple:
     family = eval_name.split("/", 1)[0]
     base_metric = metric[: -len("_delta")] if metric.endswith("_delta") else metric
     # Variants sort after their metric: emt_toxic_prompts right after emt.
-    prefix = max((m for m in METRIC_ORDER if base_metric == m or base_metric.startswith(m + "_")), key=len,
-                 default=base_metric)
+    prefix = max(
+        (m for m in METRIC_ORDER if base_metric == m or base_metric.startswith(m + "_")), key=len, default=base_metric
+    )
     return (_rank(EVAL_ORDER, family), eval_name, _rank(METRIC_ORDER, prefix), metric)
 
 
@@ -81,9 +128,15 @@ def format_cell(value, ci_low, ci_high) -> str:
 
 # Unicode the labels use that pdflatex cannot typeset: swapped for letter-only tokens before the
 # Styler escapes the text (so the escaping cannot touch them), and for LaTeX commands after.
-_LATEX_SYMBOLS = {"↑": ("ZQUPARROWZQ", r"$\uparrow$"), "↓": ("ZQDOWNARROWZQ", r"$\downarrow$"),
-                  "×": ("ZQTIMESZQ", r"$\times$"), "Δ": ("ZQDELTAZQ", r"$\Delta$"), "–": ("ZQDASHZQ", "--"),
-                  "≥": ("ZQGEQZQ", r"$\geq$"), "≤": ("ZQLEQZQ", r"$\leq$")}
+_LATEX_SYMBOLS = {
+    "↑": ("ZQUPARROWZQ", r"$\uparrow$"),
+    "↓": ("ZQDOWNARROWZQ", r"$\downarrow$"),
+    "×": ("ZQTIMESZQ", r"$\times$"),
+    "Δ": ("ZQDELTAZQ", r"$\Delta$"),
+    "–": ("ZQDASHZQ", "--"),
+    "≥": ("ZQGEQZQ", r"$\geq$"),
+    "≤": ("ZQLEQZQ", r"$\leq$"),
+}
 
 
 def _protect(text: str) -> str:
@@ -138,12 +191,14 @@ class ResultTable:
     def from_frame(cls, long: pd.DataFrame, models: list[Column]) -> "ResultTable":
         long = long.copy()
         columns = [c.label for c in models]
-        if long.empty:   # a run that failed before its first metric: an empty table, not a KeyError
+        if long.empty:  # a run that failed before its first metric: an empty table, not a KeyError
             rows = pd.DataFrame(columns=["eval", "metric", "label", "higher_is_better", "direction"])
-            return cls(long=pd.DataFrame(columns=[*METRIC_COLUMNS, "best"]), rows=rows, columns=columns,
-                       models=models)
-        rows = (long.groupby(["eval", "metric"], sort=False)
-                .agg(label=("label", "first"), higher_is_better=("higher_is_better", "first")).reset_index())
+            return cls(long=pd.DataFrame(columns=[*METRIC_COLUMNS, "best"]), rows=rows, columns=columns, models=models)
+        rows = (
+            long.groupby(["eval", "metric"], sort=False)
+            .agg(label=("label", "first"), higher_is_better=("higher_is_better", "first"))
+            .reset_index()
+        )
         rows["_key"] = [row_sort_key(e, m) for e, m in zip(rows["eval"], rows["metric"])]
         rows = rows.sort_values("_key").drop(columns="_key").reset_index(drop=True)
         rows["direction"] = rows["higher_is_better"].map(arrow)
@@ -152,7 +207,7 @@ class ResultTable:
             if r.higher_is_better is None or pd.isna(r.higher_is_better):
                 continue
             sel = (long["eval"] == r.eval) & (long["metric"] == r.metric) & long["value"].notna()
-            if sel.sum() < 2:      # one model: nothing to be best among
+            if sel.sum() < 2:  # one model: nothing to be best among
                 continue
             cells = long[sel].sort_values("value", ascending=not r.higher_is_better)
             best, runner_up = cells.iloc[0], cells.iloc[1]
@@ -162,14 +217,16 @@ class ResultTable:
 
     # -- lookups -------------------------------------------------------------------------------
     def cell(self, eval_name: str, metric: str, column: str) -> dict | None:
-        sel = self.long[(self.long["eval"] == eval_name) & (self.long["metric"] == metric)
-                        & (self.long["column"] == column)]
+        sel = self.long[
+            (self.long["eval"] == eval_name) & (self.long["metric"] == metric) & (self.long["column"] == column)
+        ]
         return None if sel.empty else sel.iloc[0].to_dict()
 
     def wide(self, field: str = "value") -> pd.DataFrame:
         """One number per cell (value, ci_low, ci_high, n or best), rows in paper order."""
-        wide = self.long.pivot_table(index=["eval", "metric"], columns="column", values=field, aggfunc="first",
-                                     dropna=False)
+        wide = self.long.pivot_table(
+            index=["eval", "metric"], columns="column", values=field, aggfunc="first", dropna=False
+        )
         index = pd.MultiIndex.from_frame(self.rows[["eval", "metric"]])
         return wide.reindex(index=index, columns=self.columns)
 
@@ -215,12 +272,17 @@ class ResultTable:
         for i, r in enumerate(self.rows.itertuples()):
             for j, col in enumerate(self.columns):
                 c = self.cell(r.eval, r.metric, col)
-                best.iloc[i, j + 1] = bool(c and c["best"])   # column 0 is n
+                best.iloc[i, j + 1] = bool(c and c["best"])  # column 0 is n
         styler = shown.style.format(escape="latex").format_index(escape="latex", axis=0)
         styler = styler.format_index(escape="latex", axis=1)
         styler = styler.apply(lambda _: best.map(lambda b: "textbf:--rwrap;" if b else ""), axis=None)
-        tex = styler.to_latex(hrules=True, caption=caption, label=label, position_float="centering",
-                              column_format="lr" + "r" * len(self.columns))
+        tex = styler.to_latex(
+            hrules=True,
+            caption=caption,
+            label=label,
+            position_float="centering",
+            column_format="lr" + "r" * len(self.columns),
+        )
         for token, latex in _LATEX_SYMBOLS.values():
             tex = tex.replace(token, latex)
         note = FOOTNOTE.replace("↑/↓", r"$\uparrow$/$\downarrow$").replace("[95% CI]", r"[95\% CI]")
@@ -228,12 +290,27 @@ class ResultTable:
 
     def to_csv(self) -> str:
         """Tidy CSV: one line per (eval, metric, model) with value, CI, n, direction and best."""
-        cols = ["eval", "metric", "label", "higher_is_better", "column", "value", "ci_low", "ci_high", "n", "best",
-                "run", "run_id", "model"]
+        cols = [
+            "eval",
+            "metric",
+            "label",
+            "higher_is_better",
+            "column",
+            "value",
+            "ci_low",
+            "ci_high",
+            "n",
+            "best",
+            "run",
+            "run_id",
+            "model",
+        ]
         order = {k: i for i, k in enumerate(zip(self.rows["eval"], self.rows["metric"]))}
         colpos = {c: i for i, c in enumerate(self.columns)}
-        long = self.long.assign(_r=[order[(e, m)] for e, m in zip(self.long["eval"], self.long["metric"])],
-                                _c=self.long["column"].map(colpos))
+        long = self.long.assign(
+            _r=[order[(e, m)] for e, m in zip(self.long["eval"], self.long["metric"])],
+            _c=self.long["column"].map(colpos),
+        )
         return long.sort_values(["_r", "_c"])[cols].rename(columns={"column": "model_label"}).to_csv(index=False)
 
     def to_html(self) -> str:
@@ -241,8 +318,10 @@ class ResultTable:
         import html
 
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        lines = [f'<table class="results" id="results-table"><thead><tr><th>metric</th><th></th><th class="n">n</th>'
-                 f'{head}</tr></thead><tbody>']
+        lines = [
+            f'<table class="results" id="results-table"><thead><tr><th>metric</th><th></th><th class="n">n</th>'
+            f"{head}</tr></thead><tbody>"
+        ]
         for r in self.rows.itertuples():
             title = html.escape(f"{r.eval} · {r.metric}")
             cells = []
@@ -253,11 +332,16 @@ class ResultTable:
                     continue
                 cls = ' class="best"' if c["best"] else ""
                 n = "" if c["n"] is None or pd.isna(c["n"]) else f' title="n = {int(c["n"])}"'
-                ci = "" if c["ci_low"] is None or pd.isna(c["ci_low"]) else \
-                    f' data-ci-low="{float(c["ci_low"])}" data-ci-high="{float(c["ci_high"])}"'
+                ci = (
+                    ""
+                    if c["ci_low"] is None or pd.isna(c["ci_low"])
+                    else f' data-ci-low="{float(c["ci_low"])}" data-ci-high="{float(c["ci_high"])}"'
+                )
                 cells.append(f"<td{cls}{n}{ci}>{html.escape(format_cell(c['value'], c['ci_low'], c['ci_high']))}</td>")
-            lines.append(f'<tr data-eval="{html.escape(r.eval)}" data-metric="{html.escape(r.metric)}">'
-                         f'<th title="{title}">{html.escape(r.label)}</th><td class="dir">{r.direction}</td>'
-                         f'<td class="n">{html.escape(self.row_n(r.eval, r.metric))}</td>{"".join(cells)}</tr>')
+            lines.append(
+                f'<tr data-eval="{html.escape(r.eval)}" data-metric="{html.escape(r.metric)}">'
+                f'<th title="{title}">{html.escape(r.label)}</th><td class="dir">{r.direction}</td>'
+                f'<td class="n">{html.escape(self.row_n(r.eval, r.metric))}</td>{"".join(cells)}</tr>'
+            )
         lines.append("</tbody></table>")
         return "\n".join(lines)

@@ -7,14 +7,23 @@ or data set loads (docs/architecture.md "Validation").
 
 Imports nothing above alignbench.errors, so data, evals, training and reports can all use it.
 """
+
 from alignbench.schemas.problems import (
-           Problem,
-           SchemaError,
-           field_name,
-           pydantic_problems,
-           unknown_key_message,
+    Problem,
+    SchemaError,
+    field_name,
+    pydantic_problems,
+    unknown_key_message,
 )
 from alignbench.schemas.yamlfile import YamlDoc, load_yaml, parse_yaml
 
-__all__ = ["Problem", "SchemaError", "YamlDoc", "field_name", "load_yaml", "parse_yaml", "pydantic_problems",
-           "unknown_key_message"]
+__all__ = [
+    "Problem",
+    "SchemaError",
+    "YamlDoc",
+    "field_name",
+    "load_yaml",
+    "parse_yaml",
+    "pydantic_problems",
+    "unknown_key_message",
+]

@@ -1,5 +1,6 @@
 """Shared pydantic building blocks: strict types (a YAML `four` never becomes 4, `.nan` is refused) and the
 ranges every file uses."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any

@@ -5,6 +5,7 @@ file, the line (when the file has lines), the dotted field and what is wrong, wi
 unknown keys.  `pydantic_problems` turns a pydantic ValidationError into these, so the models stay plain
 pydantic and the CLI still prints one clear block and exits 2 (AlignbenchError).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -20,9 +21,9 @@ Path_ = tuple  # a field path inside a file: ("evals", 0, "decoding", "top_p")
 
 @dataclass
 class Problem:
-    source: str          # the file (or "<suite>" for an in-memory dict)
-    line: int | None     # 1-based, None where the input has no lines
-    field: str           # dotted path, "" for the whole file
+    source: str  # the file (or "<suite>" for an in-memory dict)
+    line: int | None  # 1-based, None where the input has no lines
+    field: str  # dotted path, "" for the whole file
     message: str
 
     def __str__(self) -> str:
@@ -42,8 +43,9 @@ class SchemaError(AlignbenchError):
         if len(self.problems) == 1:
             message = str(self.problems[0])
         else:
-            message = f"{self.problems[0].source}: {len(self.problems)} problems ({what})\n" + \
-                      "\n".join(f"  {p}" for p in self.problems)
+            message = f"{self.problems[0].source}: {len(self.problems)} problems ({what})\n" + "\n".join(
+                f"  {p}" for p in self.problems
+            )
         super().__init__(message)
 
 
@@ -124,15 +126,22 @@ _MESSAGES = {
 }
 
 
-def pydantic_problems(exc, source: str, lines: dict, data: Any, model: type | None = None,
-                      prefix: tuple = ()) -> list[Problem]:
+def pydantic_problems(
+    exc, source: str, lines: dict, data: Any, model: type | None = None, prefix: tuple = ()
+) -> list[Problem]:
     """A pydantic ValidationError as Problems; `prefix` is where the validated value sits in the file."""
     problems, seen = [], set()
     for err in exc.errors():
         # keep only the parts of loc that exist in the data (pydantic adds union / validator tags)
         path, value, loc_model = [], data, []
         for part in err["loc"]:
-            if isinstance(value, dict) and part in value or isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            if (
+                isinstance(value, dict)
+                and part in value
+                or isinstance(value, list)
+                and isinstance(part, int)
+                and 0 <= part < len(value)
+            ):
                 path.append(part)
                 loc_model.append(part)
                 value = value[part]

@@ -2,6 +2,7 @@
 types and ranges (a pydantic model), and the trainer-config fields (TRL SFTConfig, KWayRewardConfig,
 PPOPtxConfig) checked against their declared types plus the ranges below, before the config is built or any
 model loads.  Unknown keys are reported by the caller with a did-you-mean over both sets."""
+
 from __future__ import annotations
 
 import math
@@ -61,23 +62,47 @@ class RecipeKeys(Strict):
     @classmethod
     def _resume(cls, value):
         if isinstance(value, str) and not Path(value).expanduser().exists():
-            raise ValueError(f"{value}: no such checkpoint folder (give a folder, or true for the last "
-                             "checkpoint in output_dir)")
+            raise ValueError(
+                f"{value}: no such checkpoint folder (give a folder, or true for the last checkpoint in output_dir)"
+            )
         return value
 
 
 # Ranges of trainer-config fields (types come from the config classes themselves).
 _GT0, _GE0, _GE1, _UNIT = ("gt", 0), ("ge", 0), ("ge", 1), ("unit", None)
 FIELD_RANGES: dict[str, tuple] = {
-    "learning_rate": _GT0, "num_train_epochs": _GT0, "per_device_train_batch_size": _GE1,
-    "per_device_eval_batch_size": _GE1, "gradient_accumulation_steps": _GE1, "weight_decay": _GE0,
-    "warmup_ratio": _UNIT, "max_grad_norm": _GE0, "logging_steps": _GT0, "save_steps": _GT0, "eval_steps": _GT0,
-    "max_length": _GE1, "max_seq_length": _GE1, "save_total_limit": _GE0, "seed": ("seed", None),
+    "learning_rate": _GT0,
+    "num_train_epochs": _GT0,
+    "per_device_train_batch_size": _GE1,
+    "per_device_eval_batch_size": _GE1,
+    "gradient_accumulation_steps": _GE1,
+    "weight_decay": _GE0,
+    "warmup_ratio": _UNIT,
+    "max_grad_norm": _GE0,
+    "logging_steps": _GT0,
+    "save_steps": _GT0,
+    "eval_steps": _GT0,
+    "max_length": _GE1,
+    "max_seq_length": _GE1,
+    "save_total_limit": _GE0,
+    "seed": ("seed", None),
     "data_seed": ("seed", None),
     # PPOPtxConfig
-    "rollout_batch_size": _GE1, "mini_batch_size": _GE1, "num_ppo_epochs": _GE1, "response_length": _GE1,
-    "temperature": _GT0, "kl_coef": _GE0, "target_kl": _GT0, "gamma": _UNIT, "lam": _UNIT, "cliprange": _GT0,
-    "cliprange_value": _GT0, "vf_coef": _GE0, "ptx_coef": _GE0, "ptx_batch_size": _GE1, "ptx_max_length": _GE1,
+    "rollout_batch_size": _GE1,
+    "mini_batch_size": _GE1,
+    "num_ppo_epochs": _GE1,
+    "response_length": _GE1,
+    "temperature": _GT0,
+    "kl_coef": _GE0,
+    "target_kl": _GT0,
+    "gamma": _UNIT,
+    "lam": _UNIT,
+    "cliprange": _GT0,
+    "cliprange_value": _GT0,
+    "vf_coef": _GE0,
+    "ptx_coef": _GE0,
+    "ptx_batch_size": _GE1,
+    "ptx_max_length": _GE1,
     # KWayRewardConfig
     "center_rewards_coefficient": _GE0,
 }
@@ -105,12 +130,18 @@ def _check_field(key: str, value: Any, annotation) -> str | None:
     if allowed:
         if value is None:
             return None if type(None) in allowed else "must not be null"
-        ok = (isinstance(value, bool) and bool in allowed) or \
-             (isinstance(value, int) and not isinstance(value, bool) and (int in allowed or float in allowed)) or \
-             (isinstance(value, float) and float in allowed) or (isinstance(value, str) and str in allowed)
+        ok = (
+            (isinstance(value, bool) and bool in allowed)
+            or (isinstance(value, int) and not isinstance(value, bool) and (int in allowed or float in allowed))
+            or (isinstance(value, float) and float in allowed)
+            or (isinstance(value, str) and str in allowed)
+        )
         if not ok:
-            names = " or ".join({int: "an integer", float: "a number", bool: "true or false", str: "a string"}[t]
-                                for t in (int, float, bool, str) if t in allowed)
+            names = " or ".join(
+                {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[t]
+                for t in (int, float, bool, str)
+                if t in allowed
+            )
             return f"must be {names} (got {short(value)})"
     if isinstance(value, float) and not math.isfinite(value):
         return f"must be a finite number (got {value})"
@@ -139,8 +170,9 @@ def config_annotations(config_cls) -> dict[str, Any]:
     return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(config_cls) if f.init}
 
 
-def recipe_problems(recipe: dict, source: str, lines: dict, trainer_fields: dict[str, Any],
-                    our_keys: set) -> list[Problem]:
+def recipe_problems(
+    recipe: dict, source: str, lines: dict, trainer_fields: dict[str, Any], our_keys: set
+) -> list[Problem]:
     """Type and range problems of a recipe's known keys (unknown keys are the caller's)."""
     problems: list[Problem] = []
     ours = {k: v for k, v in recipe.items() if k in our_keys}

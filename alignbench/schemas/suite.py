@@ -5,6 +5,7 @@ The allowed keys of an eval entry depend on its type (each eval module lists its
 caller passes the registry (`eval_keys`: type -> extra keys); the types and ranges of the keys live here,
 in one table (KEY_TYPES), so one key means the same thing in every eval.
 """
+
 from __future__ import annotations
 
 import re
@@ -187,19 +188,37 @@ EVAL_JUDGES = {
 # Every key any eval may carry, with its type.  A key an eval module adds without an entry here is accepted
 # with any value (its module's `validate` checks it).
 KEY_TYPES: dict[str, Any] = {
-    "name": NonEmptyStr, "type": NonEmptyStr, "description": str, "dataset": NonEmptyStr, "limit": PositiveInt,
+    "name": NonEmptyStr,
+    "type": NonEmptyStr,
+    "description": str,
+    "dataset": NonEmptyStr,
+    "limit": PositiveInt,
     "batch_size": Field(default=None, ge=1, le=65536, strict=True),
-    "decoding": Decoding, "baseline_decoding": Decoding,
-    "judge": Any, "judges": Any,  # checked per judge type below (a mapping, or a Judge object from Python)
+    "decoding": Decoding,
+    "baseline_decoding": Decoding,
+    "judge": Any,
+    "judges": Any,  # checked per judge type below (a mapping, or a Judge object from Python)
     # per-eval keys (SPEC_KEYS of the eval modules)
-    "subset": NonEmptyStr, "split": NonEmptyStr, "source": NonEmptyStr, "version": NonEmptyStr,
-    "task": NonEmptyStr, "file": NonEmptyStr, "single_turn": bool, "prefix_reuse": bool,
+    "subset": NonEmptyStr,
+    "split": NonEmptyStr,
+    "source": NonEmptyStr,
+    "version": NonEmptyStr,
+    "task": NonEmptyStr,
+    "file": NonEmptyStr,
+    "single_turn": bool,
+    "prefix_reuse": bool,
     "n_resamples": Field(default=None, ge=1, le=1_000_000, strict=True),
     "lc_resamples": Field(default=None, ge=1, le=1_000_000, strict=True),
-    "conditions": list[NonEmptyStr], "k": Field(default=None, ge=1, le=10_000, strict=True),
-    "scorer": NonEmptyStr | None, "threshold": Fraction, "scorer_batch_size": PositiveInt,
-    "chunk_size": PositiveInt, "max_source_chars": PositiveInt,
-    "tasks": NonEmptyStr | list[NonEmptyStr], "num_fewshot": NonNegativeInt, "lm_eval_kwargs": dict[str, Any],
+    "conditions": list[NonEmptyStr],
+    "k": Field(default=None, ge=1, le=10_000, strict=True),
+    "scorer": NonEmptyStr | None,
+    "threshold": Fraction,
+    "scorer_batch_size": PositiveInt,
+    "chunk_size": PositiveInt,
+    "max_source_chars": PositiveInt,
+    "tasks": NonEmptyStr | list[NonEmptyStr],
+    "num_fewshot": NonNegativeInt,
+    "lm_eval_kwargs": dict[str, Any],
 }
 _INT_FIELDS = {"batch_size": int, "n_resamples": int, "lc_resamples": int, "k": int}
 
@@ -229,10 +248,12 @@ class SuiteTop(Strict):
     evals: Any = None  # checked by hand: a clearer message than pydantic's for the commonest mistake
 
 
-def validate_suite_data(data: Any, source: str, lines: dict, eval_keys: dict[str, set],
-                        common_keys: set) -> list[Problem]:
+def validate_suite_data(
+    data: Any, source: str, lines: dict, eval_keys: dict[str, set], common_keys: set
+) -> list[Problem]:
     """Every problem of a parsed suite, as Problems (empty when valid).  `eval_keys`: eval type -> the keys
     its module adds; `common_keys`: keys every eval may have."""
+
     def at(path, message):
         return Problem(source, line_of(lines, path), field_name(path), message)
 
@@ -263,15 +284,23 @@ def validate_suite_data(data: Any, source: str, lines: dict, eval_keys: dict[str
             problems.append(at(where + ("name",), "missing: every eval needs a name"))
             continue
         if name in names:
-            problems.append(at(where + ("name",), f"{name!r} appears twice (first at evals[{names[name]}]); "
-                                                  "give each eval a distinct name"))
+            problems.append(
+                at(
+                    where + ("name",),
+                    f"{name!r} appears twice (first at evals[{names[name]}]); give each eval a distinct name",
+                )
+            )
         names.setdefault(name, i)
         type_name = entry.get("type", name.split("/")[0])
         if type_name not in eval_keys:
             close = unknown_key_message(type_name, eval_keys).partition(";")[2].partition(" (")[0]
-            problems.append(at(where + ("type",),
-                               f"unknown eval {type_name!r}{';' + close if close else ''} "
-                               f"(known: {', '.join(sorted(eval_keys))})"))
+            problems.append(
+                at(
+                    where + ("type",),
+                    f"unknown eval {type_name!r}{';' + close if close else ''} "
+                    f"(known: {', '.join(sorted(eval_keys))})",
+                )
+            )
             continue
         allowed = set(common_keys) | set(eval_keys[type_name])
         for p in _check_entry(entry, allowed, source, lines, where, judge_types=EVAL_JUDGES.get(type_name)):
@@ -281,8 +310,9 @@ def validate_suite_data(data: Any, source: str, lines: dict, eval_keys: dict[str
         if isinstance(defaults, dict):  # judges inherited from defaults must suit this eval's type too
             for key in ("judge", "judges"):
                 if key in defaults and key not in entry and "judge" not in entry and "judges" not in entry:
-                    problems += _check_judges({key: defaults[key]}, source, lines, ("defaults",),
-                                              EVAL_JUDGES.get(type_name), only_types=True)
+                    problems += _check_judges(
+                        {key: defaults[key]}, source, lines, ("defaults",), EVAL_JUDGES.get(type_name), only_types=True
+                    )
     return problems
 
 
@@ -321,10 +351,17 @@ def _check_judges(entry: dict, source: str, lines: dict, where: tuple, judge_typ
             continue
         kind = spec.get("type")
         if kind not in types:
-            hint = unknown_key_message(kind, types).partition(";")[2].partition(" (")[0] if isinstance(kind, str) else ""
-            problems.append(at(path + ("type",) if "type" in spec else path,
-                               ("missing" if kind is None else f"unknown judge type {kind!r}") +
-                               (f";{hint}" if hint else "") + f" (this eval takes {' | '.join(types)})"))
+            hint = (
+                unknown_key_message(kind, types).partition(";")[2].partition(" (")[0] if isinstance(kind, str) else ""
+            )
+            problems.append(
+                at(
+                    path + ("type",) if "type" in spec else path,
+                    ("missing" if kind is None else f"unknown judge type {kind!r}")
+                    + (f";{hint}" if hint else "")
+                    + f" (this eval takes {' | '.join(types)})",
+                )
+            )
             continue
         if only_types:
             continue

@@ -18,6 +18,7 @@ the last value.  So, before anything is built:
 Hand-written because neither PyYAML nor ruamel.yaml limits alias expansion or rejects duplicate keys in
 safe mode; the scalars themselves are still resolved by PyYAML's SafeConstructor (YAML 1.1 types).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,10 +29,10 @@ import yaml
 
 from alignbench.schemas.problems import Problem, SchemaError, field_name
 
-MAX_BYTES = 4 << 20          # 4 MiB: a suite, recipe or gates file is a few KiB
-MAX_DEPTH = 64               # nesting levels of mappings/lists
-MAX_ALIASES = 1_000          # `*name` references
-MAX_NODES = 200_000          # values after alias expansion
+MAX_BYTES = 4 << 20  # 4 MiB: a suite, recipe or gates file is a few KiB
+MAX_DEPTH = 64  # nesting levels of mappings/lists
+MAX_ALIASES = 1_000  # `*name` references
+MAX_NODES = 200_000  # values after alias expansion
 
 
 @dataclass
@@ -68,8 +69,9 @@ def parse_yaml(raw: bytes | str, source: str, what: str = "YAML file") -> YamlDo
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = raw.count(b"\n", 0, exc.start) + 1
-            raise SchemaError([Problem(source, line, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
-                                                        f"save the file as UTF-8")]) from None
+            raise SchemaError(
+                [Problem(source, line, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")]
+            ) from None
     else:
         text = raw
     text = text.removeprefix("\ufeff")
@@ -97,8 +99,13 @@ def parse_yaml(raw: bytes | str, source: str, what: str = "YAML file") -> YamlDo
 def _yaml_problem(exc: yaml.YAMLError, source: str, text: str = "") -> Problem:
     if isinstance(exc, yaml.reader.ReaderError):  # a control character (NUL ...) in the text
         line = text.count("\n", 0, exc.position) + 1 if text else None
-        return Problem(source, line, "", f"not valid YAML: character #x{exc.character if isinstance(exc.character, int) else ord(exc.character):04x} "
-                                         "is not allowed (control characters such as NUL)")
+        return Problem(
+            source,
+            line,
+            "",
+            f"not valid YAML: character #x{exc.character if isinstance(exc.character, int) else ord(exc.character):04x} "
+            "is not allowed (control characters such as NUL)",
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
@@ -113,15 +120,17 @@ def _check_events(text: str, source: str) -> None:
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                raise SchemaError([Problem(source, event.start_mark.line + 1, "",
-                                           f"nested more than {MAX_DEPTH} levels deep")])
+                raise SchemaError(
+                    [Problem(source, event.start_mark.line + 1, "", f"nested more than {MAX_DEPTH} levels deep")]
+                )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
         elif isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_ALIASES:
-                raise SchemaError([Problem(source, event.start_mark.line + 1, "",
-                                           f"more than {MAX_ALIASES} aliases (*name)")])
+                raise SchemaError(
+                    [Problem(source, event.start_mark.line + 1, "", f"more than {MAX_ALIASES} aliases (*name)")]
+                )
 
 
 def _check_expansion(root, source: str) -> None:
@@ -134,7 +143,9 @@ def _check_expansion(root, source: str) -> None:
         if key in sizes:
             return sizes[key]
         if key in visiting:
-            raise SchemaError([Problem(source, node.start_mark.line + 1, "", "recursive alias (a value contains itself)")])
+            raise SchemaError(
+                [Problem(source, node.start_mark.line + 1, "", "recursive alias (a value contains itself)")]
+            )
         visiting.add(key)
         total = 1
         if isinstance(node, yaml.SequenceNode):
@@ -143,8 +154,16 @@ def _check_expansion(root, source: str) -> None:
             total += sum(size(k) + size(v) for k, v in node.value)
         visiting.discard(key)
         if total > MAX_NODES:
-            raise SchemaError([Problem(source, node.start_mark.line + 1, "",
-                                       f"expands to more than {MAX_NODES} values (aliases *name re-used too often)")])
+            raise SchemaError(
+                [
+                    Problem(
+                        source,
+                        node.start_mark.line + 1,
+                        "",
+                        f"expands to more than {MAX_NODES} values (aliases *name re-used too often)",
+                    )
+                ]
+            )
         sizes[key] = total
         return total
 
@@ -186,7 +205,11 @@ class _Builder:
         if node.tag != _MAP_TAG:
             self.problem(node, path, f"tag {node.tag} is not supported here; write a plain mapping")
             return None
-        own = [(k, v) for k, v in node.value if not (isinstance(k, yaml.ScalarNode) and k.tag == "tag:yaml.org,2002:merge")]
+        own = [
+            (k, v)
+            for k, v in node.value
+            if not (isinstance(k, yaml.ScalarNode) and k.tag == "tag:yaml.org,2002:merge")
+        ]
         try:
             self.loader.flatten_mapping(node)  # resolves `<<: *base` merge keys into node.value
         except yaml.YAMLError as exc:
@@ -203,13 +226,15 @@ class _Builder:
                 key = self.build(key_node, path + ("<key>",))
                 self.lines.pop(path + ("<key>",), None)
                 if not isinstance(key, str):
-                    self.problem(key_node, path + (str(key),),
-                                 f"key {key!r} is not a string (quote it: \"{key}\")")
+                    self.problem(key_node, path + (str(key),), f'key {key!r} is not a string (quote it: "{key}")')
                     continue
                 line = key_node.start_mark.line + 1
                 if is_own and key in first_line:
-                    self.problem(key_node, path + (key,), f"duplicate key (first at line {first_line[key]}); "
-                                                          "each key may appear once")
+                    self.problem(
+                        key_node,
+                        path + (key,),
+                        f"duplicate key (first at line {first_line[key]}); each key may appear once",
+                    )
                     continue
                 if is_own:
                     first_line[key] = line

@@ -3,6 +3,7 @@
 sqlite3 from the standard library is enough (no ORM): the schema is small and fixed
 (schema.sql), every write is one transaction, and `frame()` reads any table into pandas.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -95,8 +96,14 @@ class Store:
             self._local.conn = None
 
     # -- runs and models -----------------------------------------------------------------------
-    def start_run(self, command: str, config: dict | None = None, suite: str | None = None,
-                  seed: int | None = None, run_id: str | None = None) -> str:
+    def start_run(
+        self,
+        command: str,
+        config: dict | None = None,
+        suite: str | None = None,
+        seed: int | None = None,
+        run_id: str | None = None,
+    ) -> str:
         from alignbench.provenance import git_revision, package_versions
 
         run_id = run_id or uuid.uuid4().hex[:12]
@@ -105,8 +112,16 @@ class Store:
                 "INSERT INTO runs(run_id, created_at, command, suite, config_json, seed, package_versions,"
                 " git_revision) VALUES (?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(run_id) DO UPDATE SET status='running', finished_at=NULL, error=NULL",
-                (run_id, now(), command, suite, canonical_json(config or {}), seed,
-                 canonical_json(package_versions()), git_revision()),
+                (
+                    run_id,
+                    now(),
+                    command,
+                    suite,
+                    canonical_json(config or {}),
+                    seed,
+                    canonical_json(package_versions()),
+                    git_revision(),
+                ),
             )
         return run_id
 
@@ -114,8 +129,9 @@ class Store:
         if status not in RUN_STATUSES:
             raise ValueError(f"run status {status!r}: not one of {RUN_STATUSES}")
         with self.transaction() as conn:
-            conn.execute("UPDATE runs SET status=?, finished_at=?, error=? WHERE run_id=?",
-                         (status, now(), error, run_id))
+            conn.execute(
+                "UPDATE runs SET status=?, finished_at=?, error=? WHERE run_id=?", (status, now(), error, run_id)
+            )
 
     @contextmanager
     def tracking(self, run_id: str) -> Iterator[str]:
@@ -133,8 +149,9 @@ class Store:
         else:
             self.finish_run(run_id, "done")
 
-    def add_model(self, run_id: str, name: str, spec: str, fingerprint: str, role: str,
-                  info: dict | None = None) -> None:
+    def add_model(
+        self, run_id: str, name: str, spec: str, fingerprint: str, role: str, info: dict | None = None
+    ) -> None:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO models(run_id, name, spec, fingerprint, role, info_json) VALUES (?,?,?,?,?,?)",
@@ -152,21 +169,29 @@ class Store:
         return row[0] if row else None
 
     # -- items ------------------------------------------------------------------------------
-    def add_items(self, run_id: str, eval_name: str, items: Iterable[tuple[str, dict]],
-                  dataset: str | None = None, dataset_fingerprint: str | None = None) -> None:
+    def add_items(
+        self,
+        run_id: str,
+        eval_name: str,
+        items: Iterable[tuple[str, dict]],
+        dataset: str | None = None,
+        dataset_fingerprint: str | None = None,
+    ) -> None:
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO items(run_id, eval, item_id, dataset, dataset_fingerprint, payload_json)"
                 " VALUES (?,?,?,?,?,?)",
-                [(run_id, eval_name, item_id, dataset, dataset_fingerprint, canonical_json(payload))
-                 for item_id, payload in items],
+                [
+                    (run_id, eval_name, item_id, dataset, dataset_fingerprint, canonical_json(payload))
+                    for item_id, payload in items
+                ],
             )
 
     # -- generation cache -----------------------------------------------------------------------
     def get_generations(self, keys: list[str]) -> dict[str, dict]:
         found: dict[str, dict] = {}
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
+            chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.conn.execute(f"SELECT * FROM generations WHERE gen_key IN ({marks})", chunk):
                 found[row["gen_key"]] = dict(row)
@@ -178,15 +203,28 @@ class Store:
             conn.executemany(
                 "INSERT OR REPLACE INTO generations(gen_key, model_fingerprint, prompt, decoding_json, sample_index,"
                 " seed, text, n_tokens, finish_reason, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [(r["gen_key"], r["model_fingerprint"], r["prompt"], canonical_json(r["decoding"]), r["sample_index"],
-                  r.get("seed"), r["text"], r.get("n_tokens"), r.get("finish_reason"), now()) for r in rows],
+                [
+                    (
+                        r["gen_key"],
+                        r["model_fingerprint"],
+                        r["prompt"],
+                        canonical_json(r["decoding"]),
+                        r["sample_index"],
+                        r.get("seed"),
+                        r["text"],
+                        r.get("n_tokens"),
+                        r.get("finish_reason"),
+                        now(),
+                    )
+                    for r in rows
+                ],
             )
 
     # -- judgements ---------------------------------------------------------------------------
     def get_judgements(self, keys: list[str]) -> dict[str, dict]:
         found: dict[str, dict] = {}
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
+            chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.conn.execute(f"SELECT * FROM judgements WHERE judgement_key IN ({marks})", chunk):
                 found[row["judgement_key"]] = dict(row)
@@ -197,31 +235,66 @@ class Store:
             conn.executemany(
                 "INSERT OR REPLACE INTO judgements(judgement_key, run_id, eval, item_id, model, sample_index, judge,"
                 " verdict, score, raw, meta_json, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(r["judgement_key"], r.get("run_id"), r.get("eval"), r.get("item_id"), r.get("model", ""),
-                  r.get("sample_index", 0), r["judge"], r.get("verdict"), r.get("score"), r.get("raw"),
-                  canonical_json(r.get("meta", {})), now()) for r in rows],
+                [
+                    (
+                        r["judgement_key"],
+                        r.get("run_id"),
+                        r.get("eval"),
+                        r.get("item_id"),
+                        r.get("model", ""),
+                        r.get("sample_index", 0),
+                        r["judge"],
+                        r.get("verdict"),
+                        r.get("score"),
+                        r.get("raw"),
+                        canonical_json(r.get("meta", {})),
+                        now(),
+                    )
+                    for r in rows
+                ],
             )
 
     # -- metrics ------------------------------------------------------------------------------
-    def put_item_metrics(self, run_id: str, eval_name: str, metric: str, model: str,
-                         values: dict[str, float]) -> None:
+    def put_item_metrics(self, run_id: str, eval_name: str, metric: str, model: str, values: dict[str, float]) -> None:
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO item_metrics(run_id, eval, metric, model, item_id, value)"
                 " VALUES (?,?,?,?,?,?)",
-                [(run_id, eval_name, metric, model, item_id, None if v is None else float(v))
-                 for item_id, v in values.items()],
+                [
+                    (run_id, eval_name, metric, model, item_id, None if v is None else float(v))
+                    for item_id, v in values.items()
+                ],
             )
 
-    def put_metric(self, run_id: str, eval_name: str, metric: str, model: str, value: float | None,
-                   ci_low: float | None = None, ci_high: float | None = None, n: int | None = None,
-                   higher_is_better: bool | None = None, meta: dict | None = None) -> None:
+    def put_metric(
+        self,
+        run_id: str,
+        eval_name: str,
+        metric: str,
+        model: str,
+        value: float | None,
+        ci_low: float | None = None,
+        ci_high: float | None = None,
+        n: int | None = None,
+        higher_is_better: bool | None = None,
+        meta: dict | None = None,
+    ) -> None:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO metrics(run_id, eval, metric, model, value, ci_low, ci_high, n,"
                 " higher_is_better, meta_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (run_id, eval_name, metric, model, value, ci_low, ci_high, n,
-                 None if higher_is_better is None else int(higher_is_better), canonical_json(meta or {})),
+                (
+                    run_id,
+                    eval_name,
+                    metric,
+                    model,
+                    value,
+                    ci_low,
+                    ci_high,
+                    n,
+                    None if higher_is_better is None else int(higher_is_better),
+                    canonical_json(meta or {}),
+                ),
             )
 
     def put_samples(self, run_id: str, eval_name: str, rows: list[dict]) -> None:
@@ -230,9 +303,22 @@ class Store:
             conn.executemany(
                 "INSERT OR REPLACE INTO samples(run_id, eval, item_id, model, prompt, output, baseline, reference,"
                 " verdict, score, meta_json) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(run_id, eval_name, r["item_id"], r["model"], r.get("prompt"), r.get("output"), r.get("baseline"),
-                  r.get("reference"), r.get("verdict"), r.get("score"), canonical_json(r.get("meta", {})))
-                 for r in rows],
+                [
+                    (
+                        run_id,
+                        eval_name,
+                        r["item_id"],
+                        r["model"],
+                        r.get("prompt"),
+                        r.get("output"),
+                        r.get("baseline"),
+                        r.get("reference"),
+                        r.get("verdict"),
+                        r.get("score"),
+                        canonical_json(r.get("meta", {})),
+                    )
+                    for r in rows
+                ],
             )
 
     def put_train_logs(self, run_id: str, step: int, scalars: dict[str, float]) -> None:
@@ -247,15 +333,25 @@ class Store:
         """{item_id: value} already stored for one (eval, metric, model): what an eval resumes from."""
         rows = self.conn.execute(
             "SELECT item_id, value FROM item_metrics WHERE run_id=? AND eval=? AND metric=? AND model=?",
-            (run_id, eval_name, metric, model)).fetchall()
+            (run_id, eval_name, metric, model),
+        ).fetchall()
         return {r[0]: r[1] for r in rows}
 
     def frame(self, table: str, run_id: str | None = None):
         """Any table as a pandas DataFrame (optionally one run's rows); *_json columns decoded."""
         import pandas as pd
 
-        if table not in {"runs", "models", "items", "generations", "judgements", "item_metrics", "metrics",
-                         "train_logs", "samples"}:
+        if table not in {
+            "runs",
+            "models",
+            "items",
+            "generations",
+            "judgements",
+            "item_metrics",
+            "metrics",
+            "train_logs",
+            "samples",
+        }:
             raise ValueError(f"unknown table {table!r}")
         query, params = f"SELECT * FROM {table}", ()
         if run_id is not None and table != "generations":
@@ -274,7 +370,11 @@ class Store:
         for row in self.conn.execute(query + " ORDER BY eval, metric, model", params):
             hib = row["higher_is_better"]
             out.setdefault(row["eval"], {}).setdefault(row["metric"], {})[row["model"]] = {
-                "value": row["value"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": row["n"],
-                "higher_is_better": None if hib is None else bool(hib), **json.loads(row["meta_json"]),
+                "value": row["value"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "n": row["n"],
+                "higher_is_better": None if hib is None else bool(hib),
+                **json.loads(row["meta_json"]),
             }
         return out

@@ -3,6 +3,7 @@ folder that loads with plain transformers/peft plus `alignbench.json` (lineage).
 
 The stages are imported when called, not here: `alignbench --help` imports this package and must stay free
 of torch and TRL."""
+
 from __future__ import annotations
 
 

@@ -21,7 +21,6 @@ from alignbench.data.sources import DATASET_PREFIX, OLD_DATASET_PREFIX, canonica
 from alignbench.errors import AlignbenchError
 
 
-
 def load_data(source: Any, kind: str, role: str) -> tuple[list[Record], dict]:
     """Records of `kind` from a source (path / hf: spec) or an in-memory list, plus their lineage entry."""
     if source is None:

@@ -12,6 +12,7 @@
 
 The `datasets` entries are made where the stage reads its data (`training/datasets.py`).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,17 @@ def base_of(spec: str) -> dict:
     return {"spec": str(spec), "fingerprint": resolved.fingerprint()}
 
 
-def write_lineage(output_dir: str | Path, *, stage: str, parent_spec: str, config: dict, datasets: dict,
-                  metrics: dict, inputs: dict | None = None, extra: dict | None = None) -> Path:
+def write_lineage(
+    output_dir: str | Path,
+    *,
+    stage: str,
+    parent_spec: str,
+    config: dict,
+    datasets: dict,
+    metrics: dict,
+    inputs: dict | None = None,
+    extra: dict | None = None,
+) -> Path:
     """Write `alignbench.json` atomically (main process only: callers guard with is_main_process)."""
     record = {
         "stage": stage,

@@ -32,6 +32,7 @@ With ptx_coef = 0 the update is exactly plain PPO: the ptx batch is still read (
 pretraining text, which shows the drift ptx is meant to prevent) but under no_grad, from its own
 seeded order, so neither the gradients nor any random state change.  A test checks bit-identity.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,7 +97,9 @@ class PPOPtxConfig:
     ptx_coef: float = 0.0  # γ of the paper (InstructGPT used 27.8 with its loss scaling)
     ptx_batch_size: int = 4
     ptx_max_length: int = 256
-    ref_score_steps: int = 1  # sample the SFT reference on the step's prompts every N steps, log its RM score (0: never)
+    ref_score_steps: int = (
+        1  # sample the SFT reference on the step's prompts every N steps, log its RM score (0: never)
+    )
     # bookkeeping
     logging_steps: int = 1
     save_steps: int = 0  # checkpoint every N steps (0: only at the end)
@@ -181,14 +184,26 @@ class PolicyAndValue(torch.nn.Module):
         self.value_model = value_model
         self.value_head = value_head  # set: the critic is this head on the frozen value model's hidden states
 
-    def forward(self, input_ids, attention_mask, position_ids, context_length: int, temperature: float,
-                ptx: dict | None = None, ptx_grad: bool = True, value_hidden: torch.Tensor | None = None) -> dict:
-        logprobs, entropy = policy_logprobs(self.policy, input_ids, attention_mask, position_ids, context_length,
-                                            temperature, with_entropy=True)
+    def forward(
+        self,
+        input_ids,
+        attention_mask,
+        position_ids,
+        context_length: int,
+        temperature: float,
+        ptx: dict | None = None,
+        ptx_grad: bool = True,
+        value_hidden: torch.Tensor | None = None,
+    ) -> dict:
+        logprobs, entropy = policy_logprobs(
+            self.policy, input_ids, attention_mask, position_ids, context_length, temperature, with_entropy=True
+        )
         if self.value_head is not None:
-            values = self.value_head(value_hidden).squeeze(-1).float()[:, context_length - 1: -1]
+            values = self.value_head(value_hidden).squeeze(-1).float()[:, context_length - 1 : -1]
         else:
-            values = token_values(self.value_model, input_ids, attention_mask, position_ids)[:, context_length - 1: -1]
+            values = token_values(self.value_model, input_ids, attention_mask, position_ids)[
+                :, context_length - 1 : -1
+            ]
         out = {"logprobs": logprobs, "entropy": entropy, "values": values}
         if ptx is not None:
             with torch.set_grad_enabled(ptx_grad and torch.is_grad_enabled()):
@@ -205,8 +220,9 @@ def value_hidden_states(value_model, input_ids, attention_mask, position_ids) ->
     """The value model's last hidden state at every position (the input of its scalar head)."""
     seqcls = _inner(value_model)
     backbone = getattr(seqcls, seqcls.base_model_prefix)
-    return backbone(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                    use_cache=False).last_hidden_state
+    return backbone(
+        input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+    ).last_hidden_state
 
 
 def token_values(value_model, input_ids, attention_mask, position_ids) -> torch.Tensor:
@@ -215,14 +231,22 @@ def token_values(value_model, input_ids, attention_mask, position_ids) -> torch.
     return _inner(value_model).score(hidden).squeeze(-1).float()
 
 
-def policy_logprobs(policy, input_ids, attention_mask, position_ids, context_length: int, temperature: float,
-                    with_entropy: bool = False):
+def policy_logprobs(
+    policy,
+    input_ids,
+    attention_mask,
+    position_ids,
+    context_length: int,
+    temperature: float,
+    with_entropy: bool = False,
+):
     """log π(response token) at each response position (and the entropy of π there)."""
     from trl.trainer.utils import entropy_from_logits, selective_log_softmax
 
-    logits = policy(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                    use_cache=False).logits
-    logits = logits[:, context_length - 1: -1].float() / temperature
+    logits = policy(
+        input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+    ).logits
+    logits = logits[:, context_length - 1 : -1].float() / temperature
     logprobs = selective_log_softmax(logits, input_ids[:, context_length:])
     return (logprobs, entropy_from_logits(logits)) if with_entropy else (logprobs, None)
 
@@ -240,7 +264,7 @@ def pretrain_lm_loss(model, tokenizer, texts: list[str], max_length: int = 256, 
     model.eval()
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
-            batch = _lm_batch(tokenizer, texts[start:start + batch_size], max_length, device)
+            batch = _lm_batch(tokenizer, texts[start : start + batch_size], max_length, device)
             out = model(**batch, use_cache=False)
             n = int((batch["labels"][:, 1:] != -100).sum())
             total += float(out.loss) * n
@@ -250,11 +274,15 @@ def pretrain_lm_loss(model, tokenizer, texts: list[str], max_length: int = 256, 
 
 
 def _lm_batch(tokenizer, texts: list[str], max_length: int, device) -> dict:
-    enc = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt",
-                    add_special_tokens=False)
+    enc = tokenizer(
+        texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt", add_special_tokens=False
+    )
     labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, -100)
-    return {"input_ids": enc["input_ids"].to(device), "attention_mask": enc["attention_mask"].to(device),
-            "labels": labels.to(device)}
+    return {
+        "input_ids": enc["input_ids"].to(device),
+        "attention_mask": enc["attention_mask"].to(device),
+        "labels": labels.to(device),
+    }
 
 
 class EpochSampler:
@@ -276,13 +304,13 @@ class EpochSampler:
         out: list[int] = []
         while len(out) < global_size:
             order = self._order()
-            take = order[self.position: self.position + global_size - len(out)]
+            take = order[self.position : self.position + global_size - len(out)]
             out += take
             self.position += len(take)
             if self.position >= self.n:
                 self.epoch, self.position = self.epoch + 1, 0
         start = self.process_index * per_process
-        return out[start: start + per_process]
+        return out[start : start + per_process]
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "position": self.position}
@@ -294,32 +322,63 @@ class EpochSampler:
 # ---------------------------------------------------------------------------------------------
 # The trainer
 # ---------------------------------------------------------------------------------------------
-LOG_KEYS = ("reward", "score", "score_ref", "score_gain", "kl", "kl_k1", "entropy", "value_loss", "policy_loss",
-            "clip_frac", "approx_kl", "ptx_loss", "response_length", "kl_coef", "learning_rate")
+LOG_KEYS = (
+    "reward",
+    "score",
+    "score_ref",
+    "score_gain",
+    "kl",
+    "kl_k1",
+    "entropy",
+    "value_loss",
+    "policy_loss",
+    "clip_frac",
+    "approx_kl",
+    "ptx_loss",
+    "response_length",
+    "kl_coef",
+    "learning_rate",
+)
 
 
 class PPOPtxTrainer:
     """The PPO-ptx loop.  Build with models already loaded (see `train_ppo_ptx` for loading from specs)."""
 
-    def __init__(self, args: PPOPtxConfig, policy, tokenizer, value_model, prompts: list,
-                 reward_model=None, reward_tokenizer=None, reward_fn: Callable | None = None,
-                 ref_policy=None, pretrain_texts: list[str] | None = None, chat: bool = True):
+    def __init__(
+        self,
+        args: PPOPtxConfig,
+        policy,
+        tokenizer,
+        value_model,
+        prompts: list,
+        reward_model=None,
+        reward_tokenizer=None,
+        reward_fn: Callable | None = None,
+        ref_policy=None,
+        pretrain_texts: list[str] | None = None,
+        chat: bool = True,
+    ):
         from accelerate import Accelerator
         from transformers import get_scheduler
 
         if reward_model is None and reward_fn is None:
             raise AlignbenchError("PPO needs a reward_model (checkpoint) or a reward_fn")
         if args.rollout_batch_size % args.mini_batch_size:
-            raise AlignbenchError(f"rollout_batch_size ({args.rollout_batch_size}) must be a multiple of "
-                                  f"mini_batch_size ({args.mini_batch_size})")
+            raise AlignbenchError(
+                f"rollout_batch_size ({args.rollout_batch_size}) must be a multiple of "
+                f"mini_batch_size ({args.mini_batch_size})"
+            )
         if args.mini_batch_size % args.gradient_accumulation_steps:
             raise AlignbenchError("mini_batch_size must be a multiple of gradient_accumulation_steps")
         self.args = args
         report_to = [args.report_to] if isinstance(args.report_to, str) else list(args.report_to)
         report_to = [r for r in report_to if r not in ("none", "")]
-        self.accelerator = Accelerator(gradient_accumulation_steps=args.gradient_accumulation_steps,
-                                       mixed_precision=args.mixed_precision, log_with=report_to or None,
-                                       project_dir=args.output_dir)
+        self.accelerator = Accelerator(
+            gradient_accumulation_steps=args.gradient_accumulation_steps,
+            mixed_precision=args.mixed_precision,
+            log_with=report_to or None,
+            project_dir=args.output_dir,
+        )
         torch.manual_seed(args.seed)
         random.seed(args.seed)
         self.tokenizer = tokenizer
@@ -346,27 +405,41 @@ class PPOPtxTrainer:
             if self.value_lora:
                 raise AlignbenchError("value_head_only: give the value model without LoRA adapters")
             value_model.requires_grad_(False).eval()
-            value_head = copy.deepcopy(_inner(value_model).score).float().requires_grad_(True)  # warm start: the RM head
+            value_head = (
+                copy.deepcopy(_inner(value_model).score).float().requires_grad_(True)
+            )  # warm start: the RM head
         self.model = PolicyAndValue(policy, value_model, value_head)
         value_params = [p for p in (value_head or value_model).parameters() if p.requires_grad]
         policy_params = [p for p in policy.parameters() if p.requires_grad]
-        groups = [{"params": policy_params, "lr": args.learning_rate},
-                  {"params": value_params, "lr": args.value_learning_rate or args.learning_rate}]
+        groups = [
+            {"params": policy_params, "lr": args.learning_rate},
+            {"params": value_params, "lr": args.value_learning_rate or args.learning_rate},
+        ]
         self.optimizer = torch.optim.AdamW(groups, lr=args.learning_rate, weight_decay=args.weight_decay)
         steps_per_rollout = args.num_ppo_epochs * (args.rollout_batch_size // args.mini_batch_size)
-        self.scheduler = get_scheduler(args.lr_scheduler_type, self.optimizer, num_warmup_steps=args.warmup_steps,
-                                       num_training_steps=args.max_steps * steps_per_rollout)
-        self.model, self.optimizer, self.scheduler = self.accelerator.prepare(self.model, self.optimizer, self.scheduler)
+        self.scheduler = get_scheduler(
+            args.lr_scheduler_type,
+            self.optimizer,
+            num_warmup_steps=args.warmup_steps,
+            num_training_steps=args.max_steps * steps_per_rollout,
+        )
+        self.model, self.optimizer, self.scheduler = self.accelerator.prepare(
+            self.model, self.optimizer, self.scheduler
+        )
         device = self.accelerator.device
         for frozen in (ref_policy, reward_model):
             if frozen is not None and frozen is not value_model:
                 frozen.to(device)
         acc = self.accelerator
         self.prompt_sampler = EpochSampler(len(prompts), args.seed, acc.process_index, acc.num_processes)
-        self.ptx_sampler = EpochSampler(max(1, len(self.pretrain_texts)), args.seed + 1, acc.process_index,
-                                        acc.num_processes)
-        self.kl_ctl = (AdaptiveKLController(args.kl_coef, args.target_kl, args.kl_horizon) if args.adaptive_kl
-                       else FixedKLController(args.kl_coef))
+        self.ptx_sampler = EpochSampler(
+            max(1, len(self.pretrain_texts)), args.seed + 1, acc.process_index, acc.num_processes
+        )
+        self.kl_ctl = (
+            AdaptiveKLController(args.kl_coef, args.target_kl, args.kl_horizon)
+            if args.adaptive_kl
+            else FixedKLController(args.kl_coef)
+        )
         self.step = 0
         self.history: list[dict] = []
 
@@ -381,31 +454,46 @@ class PPOPtxTrainer:
 
     def _ref_logprobs(self, input_ids, attention_mask, position_ids, context_length):
         if self.ref_policy is not None:
-            return policy_logprobs(self.ref_policy, input_ids, attention_mask, position_ids, context_length,
-                                   self.args.temperature)[0]
+            return policy_logprobs(
+                self.ref_policy, input_ids, attention_mask, position_ids, context_length, self.args.temperature
+            )[0]
         with self.policy.disable_adapter():  # LoRA: the reference is the same weights without adapters
-            return policy_logprobs(self.policy, input_ids, attention_mask, position_ids, context_length,
-                                   self.args.temperature)[0]
+            return policy_logprobs(
+                self.policy, input_ids, attention_mask, position_ids, context_length, self.args.temperature
+            )[0]
 
     @torch.no_grad()
     def _scores(self, prompts: list, responses: list[str]) -> torch.Tensor:
         if self.reward_fn is not None:
             return torch.tensor(self.reward_fn(prompts, responses), dtype=torch.float, device=self.accelerator.device)
-        ids = [torch.tensor(encode_pair(self.reward_tokenizer, p, r, self.chat, None)) for p, r in zip(prompts, responses)]
+        ids = [
+            torch.tensor(encode_pair(self.reward_tokenizer, p, r, self.chat, None)) for p, r in zip(prompts, responses)
+        ]
         input_ids, mask = right_pad(ids, self.reward_tokenizer.pad_token_id)
         input_ids, mask = input_ids.to(self.accelerator.device), mask.to(self.accelerator.device)
         if self.reward_model is not None and not (self.reward_model is self.value_model and self.value_lora):
-            return self.reward_model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float()
+            return (
+                self.reward_model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float()
+            )
         with self.value_model.disable_adapter():  # LoRA value model: the frozen RM is its base weights
-            return self.value_model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float()
+            return (
+                self.value_model(input_ids=input_ids, attention_mask=mask, use_cache=False).logits.squeeze(-1).float()
+            )
 
     # -- one PPO step -----------------------------------------------------------------------------
     @torch.no_grad()
     def _generate(self, enc, reference: bool = False):
         """Sample responses to the encoded prompts from π_φ, or from π_SFT when `reference`."""
         args, tok = self.args, self.tokenizer
-        kwargs = dict(do_sample=True, temperature=args.temperature, top_p=args.top_p, top_k=0,
-                      max_new_tokens=args.response_length, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+        kwargs = dict(
+            do_sample=True,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            top_k=0,
+            max_new_tokens=args.response_length,
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
         policy = self.policy
         policy.eval()
         try:
@@ -422,7 +510,9 @@ class PPOPtxTrainer:
     def _decode(self, responses: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
         tok = self.tokenizer
         mask = response_mask(responses, tok.eos_token_id)
-        texts = tok.batch_decode(responses * mask.long() + tok.pad_token_id * (1 - mask.long()), skip_special_tokens=True)
+        texts = tok.batch_decode(
+            responses * mask.long() + tok.pad_token_id * (1 - mask.long()), skip_special_tokens=True
+        )
         return mask, texts
 
     @torch.no_grad()
@@ -432,8 +522,14 @@ class PPOPtxTrainer:
         idx = self.prompt_sampler.next(args.rollout_batch_size)
         prompts = [self.prompts[i] for i in idx]
         texts = [format_prompt(tok, p, self.chat) for p in prompts]
-        enc = tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=args.max_prompt_length,
-                  add_special_tokens=False).to(self.accelerator.device)
+        enc = tok(
+            texts,
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=args.max_prompt_length,
+            add_special_tokens=False,
+        ).to(self.accelerator.device)
         context_length = enc["input_ids"].shape[1]
         out = self._generate(enc)
         responses = out[:, context_length:]
@@ -449,9 +545,9 @@ class PPOPtxTrainer:
         if args.value_head_only:  # the frozen backbone's states, reused by every PPO epoch
             value_hidden = value_hidden_states(self.value_model, out, attention, pos)
             values = self.accelerator.unwrap_model(self.model).value_head(value_hidden).squeeze(-1).float()
-            values = values[:, context_length - 1: -1]
+            values = values[:, context_length - 1 : -1]
         else:
-            values = token_values(self.value_model, out, attention, pos)[:, context_length - 1: -1]
+            values = token_values(self.value_model, out, attention, pos)[:, context_length - 1 : -1]
 
         # 2. score: the frozen RM's normalised score of each (prompt, response); the SFT reference is sampled
         #    on the same prompts every `ref_score_steps` steps, so the log shows the policy's gain over it
@@ -478,18 +574,36 @@ class PPOPtxTrainer:
         # 4. GAE: advantages and returns from the per-token rewards and values; advantages whitened over the batch
         advantages, returns = gae(rewards, values, mask, args.gamma, args.lam)
         if args.whiten_advantages:
-            advantages = masked_whiten(advantages, mask, self._sum_over_processes if self.accelerator.num_processes > 1
-                                       else None)
-        return {"input_ids": out, "attention_mask": attention, "position_ids": pos, "context_length": context_length,
-                "mask": mask, "logprobs": logprobs, "values": values, "advantages": advantages, "returns": returns,
-                "scores": scores, "ref_scores": ref_scores, "kl": kl_k3.sum(1), "kl_k1": log_ratio.sum(1),
-                "value_hidden": value_hidden,
-                "prompts": prompts, "responses": response_texts}
+            advantages = masked_whiten(
+                advantages, mask, self._sum_over_processes if self.accelerator.num_processes > 1 else None
+            )
+        return {
+            "input_ids": out,
+            "attention_mask": attention,
+            "position_ids": pos,
+            "context_length": context_length,
+            "mask": mask,
+            "logprobs": logprobs,
+            "values": values,
+            "advantages": advantages,
+            "returns": returns,
+            "scores": scores,
+            "ref_scores": ref_scores,
+            "kl": kl_k3.sum(1),
+            "kl_k1": log_ratio.sum(1),
+            "value_hidden": value_hidden,
+            "prompts": prompts,
+            "responses": response_texts,
+        }
 
     def _ptx_batch(self) -> dict:
         idx = self.ptx_sampler.next(self.args.ptx_batch_size)
-        return _lm_batch(self.tokenizer_right, [self.pretrain_texts[i] for i in idx], self.args.ptx_max_length,
-                         self.accelerator.device)
+        return _lm_batch(
+            self.tokenizer_right,
+            [self.pretrain_texts[i] for i in idx],
+            self.args.ptx_max_length,
+            self.accelerator.device,
+        )
 
     @property
     def tokenizer_right(self):
@@ -511,9 +625,9 @@ class PPOPtxTrainer:
         for _ in range(args.num_ppo_epochs):  # 5. optimise: epochs of shuffled minibatches of this rollout
             perm = torch.randperm(B, generator=gen)
             for mb_start in range(0, B, args.mini_batch_size):
-                mb = perm[mb_start: mb_start + args.mini_batch_size]
+                mb = perm[mb_start : mb_start + args.mini_batch_size]
                 for mc_start in range(0, len(mb), micro):
-                    ix = mb[mc_start: mc_start + micro].to(acc.device)
+                    ix = mb[mc_start : mc_start + micro].to(acc.device)
                     with acc.accumulate(self.model):
                         loss, s = self._loss(batch, ix, ctx)
                         for k, v in s.items():
@@ -545,8 +659,16 @@ class PPOPtxTrainer:
         # update is plain PPO (its data order has its own sampler: no other random state moves)
         ptx = self._ptx_batch() if self.pretrain_texts else None
         hidden = batch["value_hidden"][ix] if batch.get("value_hidden") is not None else None
-        out = self.model(batch["input_ids"][ix], batch["attention_mask"][ix], batch["position_ids"][ix], ctx,
-                         args.temperature, ptx=ptx, ptx_grad=args.ptx_coef > 0, value_hidden=hidden)
+        out = self.model(
+            batch["input_ids"][ix],
+            batch["attention_mask"][ix],
+            batch["position_ids"][ix],
+            ctx,
+            args.temperature,
+            ptx=ptx,
+            ptx_grad=args.ptx_coef > 0,
+            value_hidden=hidden,
+        )
         logprobs, entropy, vpred = out["logprobs"], out["entropy"], out["values"]
 
         # 5b. clipped surrogate: −min(ρ·A, clip(ρ, 1±ε)·A) with ρ = π_φ/π_old, mean over response tokens
@@ -564,10 +686,13 @@ class PPOPtxTrainer:
         if ptx is not None and args.ptx_coef > 0:
             loss = loss + args.ptx_coef * out["ptx_loss"]
 
-        stats = {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-                 "clip_frac": token_mean(((ratio - 1).abs() > args.cliprange).float(), mask).item(),
-                 "approx_kl": token_mean(0.5 * (logprobs - old_logprobs) ** 2, mask).item(),
-                 "entropy": token_mean(entropy, mask).item()}
+        stats = {
+            "policy_loss": policy_loss.item(),
+            "value_loss": value_loss.item(),
+            "clip_frac": token_mean(((ratio - 1).abs() > args.cliprange).float(), mask).item(),
+            "approx_kl": token_mean(0.5 * (logprobs - old_logprobs) ** 2, mask).item(),
+            "entropy": token_mean(entropy, mask).item(),
+        }
         if ptx is not None:
             stats["ptx_loss"] = out["ptx_loss"].item()
         return loss, stats
@@ -579,11 +704,18 @@ class PPOPtxTrainer:
         if resume:
             self.load_checkpoint(None if resume is True else resume)
         if acc.is_main_process and report_to_enabled(args):
-            acc.init_trackers("alignbench-ppo-ptx", config={k: v for k, v in args.to_dict().items()
-                                                             if isinstance(v, (int, float, str, bool))})
+            acc.init_trackers(
+                "alignbench-ppo-ptx",
+                config={k: v for k, v in args.to_dict().items() if isinstance(v, (int, float, str, bool))},
+            )
         # A bar on a terminal, a line every $ALIGNBENCH_PROGRESS_INTERVAL s (rate, ETA) in logs.
-        bar = progress_bar(total=args.max_steps, initial=self.step, desc="ppo-ptx", unit="step",
-                           enabled=False if args.disable_tqdm or not acc.is_local_main_process else None)
+        bar = progress_bar(
+            total=args.max_steps,
+            initial=self.step,
+            desc="ppo-ptx",
+            unit="step",
+            enabled=False if args.disable_tqdm or not acc.is_local_main_process else None,
+        )
         log_path = Path(args.output_dir) / "train_log.jsonl"
         while self.step < args.max_steps:
             batch = self.rollout()  # steps 1-4: sample, score, per-token rewards, GAE
@@ -613,8 +745,11 @@ class PPOPtxTrainer:
                 if report_to_enabled(args):
                     acc.log({f"ppo/{k}": v for k, v in record.items() if k != "step"}, step=self.step)
             if self.step % max(1, args.logging_steps) == 0:
-                bar.set_postfix(score=f"{record['score']:.3f}", kl=f"{record['kl']:.3f}",
-                                ptx=f"{record.get('ptx_loss', float('nan')):.3f}")
+                bar.set_postfix(
+                    score=f"{record['score']:.3f}",
+                    kl=f"{record['kl']:.3f}",
+                    ptx=f"{record.get('ptx_loss', float('nan')):.3f}",
+                )
             bar.update(1)
             if args.save_steps and self.step % args.save_steps == 0 and self.step < args.max_steps:
                 self.save_checkpoint()
@@ -630,8 +765,13 @@ class PPOPtxTrainer:
         folder = Path(self.args.output_dir) / f"checkpoint-{self.step}"
         self.accelerator.save_state(str(folder))
         if self.accelerator.is_main_process:
-            state = {"step": self.step, "kl_coef": self.kl_ctl.value, "prompt_sampler": self.prompt_sampler.state_dict(),
-                     "ptx_sampler": self.ptx_sampler.state_dict(), "history": self.history}
+            state = {
+                "step": self.step,
+                "kl_coef": self.kl_ctl.value,
+                "prompt_sampler": self.prompt_sampler.state_dict(),
+                "ptx_sampler": self.ptx_sampler.state_dict(),
+                "history": self.history,
+            }
             (folder / "ppo_state.json").write_text(json.dumps(state))
             self._rotate_checkpoints()
         self.accelerator.wait_for_everyone()
@@ -680,8 +820,11 @@ def unwrap_for_generation(model, accelerator):
 
 def checkpoints(output_dir: str | Path) -> list[Path]:
     root = Path(output_dir)
-    return [p for p in root.glob("checkpoint-*") if re.fullmatch(r"checkpoint-\d+", p.name) and p.is_dir()] \
-        if root.is_dir() else []
+    return (
+        [p for p in root.glob("checkpoint-*") if re.fullmatch(r"checkpoint-\d+", p.name) and p.is_dir()]
+        if root.is_dir()
+        else []
+    )
 
 
 def report_to_enabled(args: PPOPtxConfig) -> bool:
@@ -740,9 +883,19 @@ def train_ppo_ptx(recipe=None, reward_fn: Callable | None = None, **overrides):
     elif args.ptx_coef > 0:
         raise AlignbenchError("recipe: ptx_coef > 0 needs pretrain_data")
 
-    trainer = PPOPtxTrainer(args, policy, tokenizer, value_model, prompts, reward_model=reward_model,
-                            reward_tokenizer=reward_tokenizer, reward_fn=reward_fn, ref_policy=ref_policy,
-                            pretrain_texts=pretrain_texts, chat=chat)
+    trainer = PPOPtxTrainer(
+        args,
+        policy,
+        tokenizer,
+        value_model,
+        prompts,
+        reward_model=reward_model,
+        reward_tokenizer=reward_tokenizer,
+        reward_fn=reward_fn,
+        ref_policy=ref_policy,
+        pretrain_texts=pretrain_texts,
+        chat=chat,
+    )
     history = trainer.train(resume=opts.get("resume") or False)
     final = policy_to_save = trainer.policy
     if lora is not None and opts.get("merge_lora", True):
@@ -754,10 +907,20 @@ def train_ppo_ptx(recipe=None, reward_fn: Callable | None = None, **overrides):
         tokenizer.padding_side = "left"
         tokenizer.save_pretrained(out)
         inputs = {"reward_model": opts["reward_model"]} if opts.get("reward_model") else {}
-        write_lineage(out, stage="ppo", parent_spec=opts["model"], config=resolved.to_dict(), datasets=datasets,
-                      metrics=metrics, inputs=inputs,
-                      extra={"chat_template": chat, "reward": "reward_model" if reward_fn is None else "reward_fn",
-                             "final_kl_coef": trainer.kl_ctl.value})
+        write_lineage(
+            out,
+            stage="ppo",
+            parent_spec=opts["model"],
+            config=resolved.to_dict(),
+            datasets=datasets,
+            metrics=metrics,
+            inputs=inputs,
+            extra={
+                "chat_template": chat,
+                "reward": "reward_model" if reward_fn is None else "reward_fn",
+                "final_kl_coef": trainer.kl_ctl.value,
+            },
+        )
     trainer.accelerator.wait_for_everyone()
     return TrainResult(out, metrics, read_lineage(out) or {})
 

@@ -8,6 +8,7 @@ exactly as in TRL.  Unknown keys are an error that names the key and the closest
 
 Overrides: `--learning_rate 1e-4 --lora.r 8 --lora null`; values are parsed as YAML scalars.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,7 +41,7 @@ STAGE_KEYS = {
     "sft": {},
     "rm": {
         "reference_data": "demonstrations whose mean score is shifted to 0 after training (default: none -> "
-                          "the training prompts' responses)",
+        "the training prompts' responses)",
     },
     "ppo": {
         "reward_model": "the reward model checkpoint (from `alignbench train rm`)",
@@ -207,10 +208,17 @@ def resolve_recipe(stage: str, recipe: dict, config_cls: type, where: str | None
     problems = []
     for key in unknown:  # one problem per key, at its line, with the closest known keys
         close = difflib.get_close_matches(str(key), sorted(ours | config_fields), n=3)
-        problems.append(Problem(where, line_of(lines, (key,)), str(key),
-                                f"unknown key {str(key)!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
-                                + f" for stage {stage} (alignbench keys: {', '.join(sorted(ours))}; "
-                                  f"or any {config_cls.__name__} field)"))
+        problems.append(
+            Problem(
+                where,
+                line_of(lines, (key,)),
+                str(key),
+                f"unknown key {str(key)!r}"
+                + (f" (did you mean {', '.join(close)}?)" if close else "")
+                + f" for stage {stage} (alignbench keys: {', '.join(sorted(ours))}; "
+                f"or any {config_cls.__name__} field)",
+            )
+        )
     problems += recipe_problems(recipe, where, lines, fields, ours)
     if "model" not in options:
         problems.append(Problem(where, None, "model", "missing (the model spec to train from)"))
@@ -242,7 +250,7 @@ def _cpu_defaults(config_cls, kwargs: dict) -> None:
     from transformers import TrainingArguments
 
     if issubclass(config_cls, TrainingArguments) and not sys.stderr.isatty():
-        kwargs.setdefault("disable_tqdm", True)   # in logs, alignbench.progress.trainer_callback prints instead
+        kwargs.setdefault("disable_tqdm", True)  # in logs, alignbench.progress.trainer_callback prints instead
 
 
 def lora_config(spec: dict | None, task_type: str):

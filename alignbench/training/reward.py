@@ -15,6 +15,7 @@ After training the head's bias is shifted so a reference set (the SFT demonstrat
 average, as in the paper; the shift is stored as `score.bias` plus `config.reward_bias`, and in the
 lineage record.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -61,7 +62,8 @@ def kway_ranking_loss(rewards: torch.Tensor, ranks: torch.Tensor, group_sizes: l
     r = torch.nn.utils.rnn.pad_sequence(list(torch.split(rewards, group_sizes)), batch_first=True)
     rk = torch.nn.utils.rnn.pad_sequence(list(torch.split(ranks, group_sizes)), batch_first=True)
     valid = torch.nn.utils.rnn.pad_sequence(
-        [torch.ones(k, dtype=torch.bool, device=rewards.device) for k in group_sizes], batch_first=True)
+        [torch.ones(k, dtype=torch.bool, device=rewards.device) for k in group_sizes], batch_first=True
+    )
     # wins[b, i, j]: response i of prompt b is ranked strictly above response j (ties give no term)
     wins = (rk[:, :, None] < rk[:, None, :]) & valid[:, :, None] & valid[:, None, :]
     diff = r[:, :, None] - r[:, None, :]
@@ -77,8 +79,10 @@ def kway_ranking_loss(rewards: torch.Tensor, ranks: torch.Tensor, group_sizes: l
         top1_hit = rk.gather(1, best[:, None]).squeeze(1) == 1
         big = torch.tensor(group_sizes, device=rewards.device) > 2
         stats = {
-            "pairs": int(n_pairs.sum()), "correct_pairs": int(correct_pairs),
-            "top1_prompts": int(big.sum()), "top1_hits": int((top1_hit & big).sum()),
+            "pairs": int(n_pairs.sum()),
+            "correct_pairs": int(correct_pairs),
+            "top1_prompts": int(big.sum()),
+            "top1_hits": int((top1_hit & big).sum()),
         }
     return loss, stats
 
@@ -151,8 +155,10 @@ class KWayRewardTrainer(RewardTrainer):
         if self.args.center_rewards_coefficient is not None:
             loss = loss + self.args.center_rewards_coefficient * torch.mean(rewards**2)
         with torch.no_grad():
-            counts = torch.tensor([stats["correct_pairs"], stats["pairs"], stats["top1_hits"], stats["top1_prompts"]],
-                                  device=rewards.device)
+            counts = torch.tensor(
+                [stats["correct_pairs"], stats["pairs"], stats["top1_hits"], stats["top1_prompts"]],
+                device=rewards.device,
+            )
             counts = self.accelerator.gather_for_metrics(counts[None]).sum(0).tolist()
             for key, value in zip(("correct_pairs", "pairs", "top1_hits", "top1_prompts"), counts):
                 self._counts[mode][key] += int(value)
@@ -182,24 +188,31 @@ class KWayRewardTrainer(RewardTrainer):
 # ---------------------------------------------------------------------------------------------
 # Scoring, held-out metrics, normalisation
 # ---------------------------------------------------------------------------------------------
-def evaluate_rankings(model, tokenizer, rankings: list[Ranking], chat: bool, max_length: int | None,
-                      batch_size: int = 16) -> dict:
+def evaluate_rankings(
+    model, tokenizer, rankings: list[Ranking], chat: bool, max_length: int | None, batch_size: int = 16
+) -> dict:
     """Held-out pairwise accuracy (over all untied pairs) and top-1 accuracy (prompts with K>2), with
     95% Wilson intervals, plus the K-way loss."""
-    ids = [encode_pair(tokenizer, ranking_prompt(r, chat), resp, chat, max_length)
-           for r in rankings for resp in r.responses]
+    ids = [
+        encode_pair(tokenizer, ranking_prompt(r, chat), resp, chat, max_length)
+        for r in rankings
+        for resp in r.responses
+    ]
     scores = torch.tensor(reward_scores(model, tokenizer, ids, batch_size))
     ranks = torch.tensor([x for r in rankings for x in r.ranks])
     loss, stats = kway_ranking_loss(scores, ranks, [r.k for r in rankings])
     metrics = {"eval_loss": float(loss), "n_prompts": len(rankings), "n_pairs": stats["pairs"]}
     if stats["pairs"]:
         acc = stats["correct_pairs"] / stats["pairs"]
-        metrics.update(pairwise_accuracy=acc,
-                       pairwise_accuracy_ci=list(wilson_interval(stats["correct_pairs"], stats["pairs"])))
+        metrics.update(
+            pairwise_accuracy=acc, pairwise_accuracy_ci=list(wilson_interval(stats["correct_pairs"], stats["pairs"]))
+        )
     if stats["top1_prompts"]:
-        metrics.update(top1_accuracy=stats["top1_hits"] / stats["top1_prompts"],
-                       top1_accuracy_ci=list(wilson_interval(stats["top1_hits"], stats["top1_prompts"])),
-                       n_top1_prompts=stats["top1_prompts"])
+        metrics.update(
+            top1_accuracy=stats["top1_hits"] / stats["top1_prompts"],
+            top1_accuracy_ci=list(wilson_interval(stats["top1_hits"], stats["top1_prompts"])),
+            n_top1_prompts=stats["top1_prompts"],
+        )
     return metrics
 
 
@@ -236,21 +249,29 @@ def train_reward_model(recipe: str | Path | dict | None = None, **overrides) -> 
     from alignbench.progress import trainer_callback
 
     trainer = KWayRewardTrainer(
-        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        processing_class=tokenizer,
         data_collator=KWayRankingCollator(tokenizer.pad_token_id, args.pad_to_multiple_of),
         peft_config=lora_config(opts.get("lora"), "SEQ_CLS"),
-        callbacks=[cb] if (cb := trainer_callback("reward model")) else None,   # progress lines in logs
+        callbacks=[cb] if (cb := trainer_callback("reward model")) else None,  # progress lines in logs
     )
     train_output = trainer.train(resume_from_checkpoint=opts.get("resume") or None)
     model = trainer.model
     if opts.get("lora") and opts.get("merge_lora", True):
         model = model.merge_and_unload()
 
-    metrics = {"train_loss": train_output.training_loss, "train_steps": train_output.global_step,
-               "train_runtime_s": train_output.metrics.get("train_runtime")}
+    metrics = {
+        "train_loss": train_output.training_loss,
+        "train_steps": train_output.global_step,
+        "train_runtime_s": train_output.metrics.get("train_runtime"),
+    }
     if held_out:
-        metrics.update(evaluate_rankings(model, tokenizer, held_out, chat, args.max_length,
-                                         args.per_device_eval_batch_size * 4))
+        metrics.update(
+            evaluate_rankings(model, tokenizer, held_out, chat, args.max_length, args.per_device_eval_batch_size * 4)
+        )
 
     # Normalisation reference: given demonstrations, else the SFT stage's own demonstrations (from the
     # parent's lineage), else the best-ranked training responses.
@@ -262,12 +283,16 @@ def train_reward_model(recipe: str | Path | dict | None = None, **overrides) -> 
             ref_source = src
     if ref_source is not None:
         demos, datasets["reference"] = load_data(ref_source, "demonstration", "reference_data")
-        ref_ids = [encode_pair(tokenizer, d.chat() if d.messages else d.prompt, d.response, chat, args.max_length)
-                   for d in demos]
+        ref_ids = [
+            encode_pair(tokenizer, d.chat() if d.messages else d.prompt, d.response, chat, args.max_length)
+            for d in demos
+        ]
         ref_kind = "demonstrations"
     else:
-        ref_ids = [encode_pair(tokenizer, ranking_prompt(r, chat), r.responses[r.ranks.index(1)], chat,
-                               args.max_length) for r in rankings]
+        ref_ids = [
+            encode_pair(tokenizer, ranking_prompt(r, chat), r.responses[r.ranks.index(1)], chat, args.max_length)
+            for r in rankings
+        ]
         ref_kind = "top-ranked training responses (no demonstrations found)"
     normalization = {"reference": ref_kind, **normalize_rewards(model, tokenizer, ref_ids)}
 
@@ -275,7 +300,14 @@ def train_reward_model(recipe: str | Path | dict | None = None, **overrides) -> 
     if trainer.accelerator.is_main_process:
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
-        write_lineage(out, stage="rm", parent_spec=opts["model"], config=resolved.to_dict(), datasets=datasets,
-                      metrics=metrics, extra={"normalization": normalization, "chat_template": chat})
+        write_lineage(
+            out,
+            stage="rm",
+            parent_spec=opts["model"],
+            config=resolved.to_dict(),
+            datasets=datasets,
+            metrics=metrics,
+            extra={"normalization": normalization, "chat_template": chat},
+        )
     trainer.accelerator.wait_for_everyone()
     return TrainResult(out, metrics, read_lineage(out) or {})

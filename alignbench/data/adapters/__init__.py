@@ -10,6 +10,7 @@ Face hub copy (`datasets.load_dataset`); `source="hf"` forces the hub, `source="
 another hub id with the same schema, any other string/Path is a local folder (same layout as the
 shared one) or one file of the data set.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -17,17 +18,35 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from alignbench.data.adapters import (  # noqa: E402  (registry order = order in `alignbench data list`)
+    hellaswag,
+    hh_rlhf,
+    lambada,
+    qags,
+    realtoxicityprompts,
+    squad,
+    summedits,
+    truthfulqa,
+    truthfulqa_judge,
+    winogrande,
+)
 from alignbench.data.adapters.base import Adapter, LoadReport
 from alignbench.errors import DataError
 
-from alignbench.data.adapters import (  # noqa: E402  (registry order = order in `alignbench data list`)
-    hellaswag, hh_rlhf, lambada, qags, realtoxicityprompts, squad, summedits, truthfulqa, truthfulqa_judge, winogrande,
-)
-
 ADAPTERS: dict[str, Adapter] = {
     module.ADAPTER.name: module.ADAPTER
-    for module in (hh_rlhf, truthfulqa, truthfulqa_judge, realtoxicityprompts, qags, summedits, hellaswag, squad,
-                   lambada, winogrande)
+    for module in (
+        hh_rlhf,
+        truthfulqa,
+        truthfulqa_judge,
+        realtoxicityprompts,
+        qags,
+        summedits,
+        hellaswag,
+        squad,
+        lambada,
+        winogrande,
+    )
 }
 
 
@@ -59,12 +78,16 @@ def resolve_source(adapter: Adapter, source: str | Path | None = None) -> tuple[
         places = "; ".join(tried)
         if adapter.hub_id and adapter.read_hub:
             # Said before the hub is tried, so an offline "Couldn't reach" below comes with where we looked.
-            print(f"alignbench: {adapter.name}: no local copy (tried {places}); reading the hub copy "
-                  f"{adapter.hub_id} (set ALIGNBENCH_SHARED_DATA to the folder holding {adapter.folder}/)",
-                  file=sys.stderr)
+            print(
+                f"alignbench: {adapter.name}: no local copy (tried {places}); reading the hub copy "
+                f"{adapter.hub_id} (set ALIGNBENCH_SHARED_DATA to the folder holding {adapter.folder}/)",
+                file=sys.stderr,
+            )
             return "hub", adapter.hub_id
-        raise DataError(f"{adapter.name}: no local copy (tried {places}; set ALIGNBENCH_SHARED_DATA, or pass "
-                        "source= / --source) and no Hugging Face hub copy is known")
+        raise DataError(
+            f"{adapter.name}: no local copy (tried {places}; set ALIGNBENCH_SHARED_DATA, or pass "
+            "source= / --source) and no Hugging Face hub copy is known"
+        )
     text = str(source)
     if text == "hf" or text.startswith("hf:"):
         if adapter.read_hub is None:
@@ -79,9 +102,15 @@ def resolve_source(adapter: Adapter, source: str | Path | None = None) -> tuple[
     return "local", path
 
 
-def iter_dataset_items(name: str, source: str | Path | None = None, split: str | None = None,
-                       version: str | None = None, limit: int | None = None, subset: str | None = None,
-                       report: LoadReport | None = None) -> Iterator:
+def iter_dataset_items(
+    name: str,
+    source: str | Path | None = None,
+    split: str | None = None,
+    version: str | None = None,
+    limit: int | None = None,
+    subset: str | None = None,
+    report: LoadReport | None = None,
+) -> Iterator:
     """Typed records of data set `name`, lazily.  `report` (a LoadReport) is filled with the counts."""
     adapter = get_adapter(name)
     defaults = ALIASES.get(name, (name, {}))[1]
@@ -104,12 +133,21 @@ def iter_dataset_items(name: str, source: str | Path | None = None, split: str |
         yield record
 
 
-def load_dataset_items(name: str, source: str | Path | None = None, split: str | None = None,
-                       version: str | None = None, limit: int | None = None, subset: str | None = None,
-                       report: LoadReport | None = None) -> list:
+def load_dataset_items(
+    name: str,
+    source: str | Path | None = None,
+    split: str | None = None,
+    version: str | None = None,
+    limit: int | None = None,
+    subset: str | None = None,
+    report: LoadReport | None = None,
+) -> list:
     """All typed records of data set `name` (see the module docstring for `source`)."""
-    return list(iter_dataset_items(name, source=source, split=split, version=version, limit=limit,
-                                   subset=subset, report=report))
+    return list(
+        iter_dataset_items(
+            name, source=source, split=split, version=version, limit=limit, subset=subset, report=report
+        )
+    )
 
 
 def prompts_of(records) -> list:
@@ -123,12 +161,26 @@ def prompts_of(records) -> list:
         if isinstance(record, (Ranking, Prompt)):
             out.append(Prompt(prompt=record.prompt, id=record.id, meta=dict(record.meta)))
         elif isinstance(record, EvalItem) and ("prompt" in record.inputs or "question" in record.inputs):
-            out.append(Prompt(prompt=record.inputs.get("prompt") or record.inputs["question"], id=record.id,
-                              meta=dict(record.meta)))
+            out.append(
+                Prompt(
+                    prompt=record.inputs.get("prompt") or record.inputs["question"],
+                    id=record.id,
+                    meta=dict(record.meta),
+                )
+            )
         else:
             raise DataError(f"{getattr(record, 'id', record)}: {type(record).__name__} has no prompt to sample from")
     return out
 
 
-__all__ = ["ALIASES", "prompts_of", "ADAPTERS", "Adapter", "LoadReport", "get_adapter", "iter_dataset_items", "load_dataset_items",
-           "resolve_source"]
+__all__ = [
+    "ALIASES",
+    "prompts_of",
+    "ADAPTERS",
+    "Adapter",
+    "LoadReport",
+    "get_adapter",
+    "iter_dataset_items",
+    "load_dataset_items",
+    "resolve_source",
+]

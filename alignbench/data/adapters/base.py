@@ -6,6 +6,7 @@ An adapter never yields a record that its own kind's validation would reject: ro
 valid record (e.g. an HH-RLHF pair whose two replies are identical) are counted in a `LoadReport`
 with the reason, so a caller can both trust the records and account for every source row.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,9 +48,9 @@ class Adapter:
     """
 
     name: str
-    kind: str                      # record kind of what it yields: "ranking" | "eval" | "prompt" | ...
+    kind: str  # record kind of what it yields: "ranking" | "eval" | "prompt" | ...
     description: str
-    folder: str                    # under shared_data_dir()
+    folder: str  # under shared_data_dir()
     hub_id: str | None
     read_local: Callable[..., Iterator]
     read_hub: Callable[..., Iterator] | None = None
@@ -68,6 +69,7 @@ class Adapter:
 
 
 # ---- helpers the adapters share -------------------------------------------------------------------
+
 
 def jsonl_rows(path: Path) -> Iterator[tuple[dict, str]]:
     """(row, origin) of a JSONL (or .jsonl.gz) file; a bad line is a DataError naming file and line."""

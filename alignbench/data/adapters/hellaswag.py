@@ -17,6 +17,7 @@ sentence end, which gets str.capitalize() ("... on a roof. He"); WikiHow context
 ctx_b (before capitalising) and `meta["ctx_b_capitalized"]` is True (the hub reader applies lm-eval's
 preprocessing exactly).  What it changes in scores: docs/benchmarks.md (HellaSwag vs lm-eval).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -41,7 +42,7 @@ def lm_eval_ctx(ctx: str) -> tuple[str, str]:
     if not sep:
         label, rest = "", ctx
     match = _LAST_FRAGMENT.search(rest)
-    head, ctx_b = (rest[:match.start(2)], match.group(2)) if match else ("", rest)
+    head, ctx_b = (rest[: match.start(2)], match.group(2)) if match else ("", rest)
     if not ctx_b or not ctx_b[0].islower():
         return ctx, ""
     return f"{label}{sep}{head}{ctx_b.capitalize()}", ctx_b
@@ -57,23 +58,28 @@ def read_text_file(path: Path, report: LoadReport) -> Iterator[EvalItem]:
     if lines and lines[-1] == "":
         lines.pop()
     if len(lines) % LINES_PER_ITEM:
-        raise DataError(f"{path}:{len(lines)}: (file): {len(lines)} lines is not a multiple of {LINES_PER_ITEM} "
-                        "(each item: context, label, 4 endings)")
+        raise DataError(
+            f"{path}:{len(lines)}: (file): {len(lines)} lines is not a multiple of {LINES_PER_ITEM} "
+            "(each item: context, label, 4 endings)"
+        )
     for n, start in enumerate(range(0, len(lines), LINES_PER_ITEM)):
-        ctx, label, *endings = lines[start:start + LINES_PER_ITEM]
+        ctx, label, *endings = lines[start : start + LINES_PER_ITEM]
         if label.strip() not in ("0", "1", "2", "3"):
             raise DataError(f"{path}:{start + 2}: label: must be 0..3, got {label!r}")
         activity = ctx.split(": ", 1)[0] if ": " in ctx else ""
         lm_ctx, ctx_b = lm_eval_ctx(ctx)
         report.rows += 1
-        yield EvalItem(id=f"hellaswag/val/{n:05d}",
-                       inputs={"ctx": lm_ctx, "endings": endings, "activity_label": activity},
-                       references={"label": int(label)},
-                       meta={"line": start + 1, "ctx_b": ctx_b, "ctx_b_capitalized": True})
+        yield EvalItem(
+            id=f"hellaswag/val/{n:05d}",
+            inputs={"ctx": lm_ctx, "endings": endings, "activity_label": activity},
+            references={"label": int(label)},
+            meta={"line": start + 1, "ctx_b": ctx_b, "ctx_b_capitalized": True},
+        )
 
 
-def read_local(path: Path, split: str | None, subset: str | None, version: str | None,
-               report: LoadReport) -> Iterator[EvalItem]:
+def read_local(
+    path: Path, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     for file in pick_files(path, "hellaswag_val*.txt*", "hellaswag"):
         yield from read_text_file(file, report)
 
@@ -85,18 +91,27 @@ def lm_eval_preprocess(text: str) -> str:
     return text.replace("  ", " ")
 
 
-def read_hub(hub_id: str, split: str | None, subset: str | None, version: str | None,
-             report: LoadReport) -> Iterator[EvalItem]:
+def read_hub(
+    hub_id: str, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     for n, row in enumerate(hub_dataset(hub_id, None, split=split or "validation")):
         report.rows += 1
         ctx = row["ctx_a"] + " " + row["ctx_b"].capitalize()
-        yield EvalItem(id=f"hellaswag/{split or 'val'}/{n:05d}",
-                       inputs={"ctx": lm_eval_preprocess(row["activity_label"] + ": " + ctx),
-                               "endings": [lm_eval_preprocess(e) for e in row["endings"]],
-                               "activity_label": row["activity_label"]},
-                       references={"label": int(row["label"]) if str(row["label"]).strip() else None},
-                       meta={"ind": row.get("ind"), "source_id": row.get("source_id"),
-                             "split_type": row.get("split_type"), "ctx_b_capitalized": True})
+        yield EvalItem(
+            id=f"hellaswag/{split or 'val'}/{n:05d}",
+            inputs={
+                "ctx": lm_eval_preprocess(row["activity_label"] + ": " + ctx),
+                "endings": [lm_eval_preprocess(e) for e in row["endings"]],
+                "activity_label": row["activity_label"],
+            },
+            references={"label": int(row["label"]) if str(row["label"]).strip() else None},
+            meta={
+                "ind": row.get("ind"),
+                "source_id": row.get("source_id"),
+                "split_type": row.get("split_type"),
+                "ctx_b_capitalized": True,
+            },
+        )
 
 
 ADAPTER = Adapter(

@@ -10,6 +10,7 @@ Rows that carry no usable preference are skipped and counted in the LoadReport: 
 replies (helpful-base test has 2) and an empty final reply.  Rows whose transcripts differ before the
 final turn (a handful) are kept with `meta["prefix_shared"] = False`; their prompt is the chosen one.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,10 +45,10 @@ def split_pair(chosen: str, rejected: str) -> tuple[str, str, str, bool]:
         return "", chosen.strip(), rejected.strip(), False
     prompt = chosen[: cut + len(ASSISTANT)]
     if rejected.startswith(prompt):
-        return prompt, chosen[len(prompt):].strip(), rejected[len(prompt):].strip(), True
+        return prompt, chosen[len(prompt) :].strip(), rejected[len(prompt) :].strip(), True
     rcut = rejected.rfind(ASSISTANT)
-    rejected_reply = rejected[rcut + len(ASSISTANT):] if rcut >= 0 else rejected
-    return prompt, chosen[len(prompt):].strip(), rejected_reply.strip(), False
+    rejected_reply = rejected[rcut + len(ASSISTANT) :] if rcut >= 0 else rejected
+    return prompt, chosen[len(prompt) :].strip(), rejected_reply.strip(), False
 
 
 def to_ranking(row: dict, origin: str, item_id: str, meta: dict, report: LoadReport) -> Ranking | None:
@@ -63,12 +64,18 @@ def to_ranking(row: dict, origin: str, item_id: str, meta: dict, report: LoadRep
     if good == bad:
         report.skip("identical replies")
         return None
-    return Ranking(prompt=prompt, responses=[good, bad], ranks=[1, 2], id=item_id,
-                   meta={**meta, "prefix_shared": shared, "messages": transcript_messages(prompt)})
+    return Ranking(
+        prompt=prompt,
+        responses=[good, bad],
+        ranks=[1, 2],
+        id=item_id,
+        meta={**meta, "prefix_shared": shared, "messages": transcript_messages(prompt)},
+    )
 
 
-def read_local(path: Path, split: str | None, subset: str | None, version: str | None,
-               report: LoadReport) -> Iterator[Ranking]:
+def read_local(
+    path: Path, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[Ranking]:
     split = split or "test"
     pattern = f"{subset}/{split}.jsonl*" if subset else f"*/{split}.jsonl*"
     for file in pick_files(path, pattern, "hh-rlhf"):
@@ -81,15 +88,17 @@ def read_local(path: Path, split: str | None, subset: str | None, version: str |
                 yield record
 
 
-def read_hub(hub_id: str, split: str | None, subset: str | None, version: str | None,
-             report: LoadReport) -> Iterator[Ranking]:
+def read_hub(
+    hub_id: str, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[Ranking]:
     split = split or "test"
     for name in [subset] if subset else SUBSETS:
         ds = hub_dataset(hub_id, None, split=split, data_dir=name)
         for i, row in enumerate(ds):
             meta = {"subset": name, "split": split, "row": i}
-            record = to_ranking(row, f"hf:{hub_id}/{name}@{split}:row {i + 1}", f"hh-rlhf/{name}/{split}/{i}",
-                                meta, report)
+            record = to_ranking(
+                row, f"hf:{hub_id}/{name}@{split}:row {i + 1}", f"hh-rlhf/{name}/{split}/{i}", meta, report
+            )
             if record is not None:
                 yield record
 

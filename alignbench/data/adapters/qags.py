@@ -13,6 +13,7 @@ EvalItem fields:
   meta        subset (cnndm | xsum)
 Item ids: "qags/<subset>/<row, 3 digits>" (the files carry no ids).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,17 +41,25 @@ def to_item(row: dict, origin: str, subset: str, index: int) -> EvalItem:
         votes.append(len(responses))
     sentence_ok = [2 * y > n for y, n in zip(yes, votes)]
     consistent = all(sentence_ok)
-    return EvalItem(id=f"qags/{subset}/{index:03d}",
-                    inputs={"document": article, "summary": " ".join(texts)},
-                    references={"consistent": consistent, "label": int(consistent),
-                                "yes_rate": sum(yes) / sum(votes), "sentences": texts,
-                                "sentence_consistent": sentence_ok, "sentence_yes_votes": yes,
-                                "sentence_votes": votes},
-                    meta={"subset": subset})
+    return EvalItem(
+        id=f"qags/{subset}/{index:03d}",
+        inputs={"document": article, "summary": " ".join(texts)},
+        references={
+            "consistent": consistent,
+            "label": int(consistent),
+            "yes_rate": sum(yes) / sum(votes),
+            "sentences": texts,
+            "sentence_consistent": sentence_ok,
+            "sentence_yes_votes": yes,
+            "sentence_votes": votes,
+        },
+        meta={"subset": subset},
+    )
 
 
-def read_local(path: Path, split: str | None, subset: str | None, version: str | None,
-               report: LoadReport) -> Iterator[EvalItem]:
+def read_local(
+    path: Path, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     pattern = f"mturk_{subset}.jsonl*" if subset else "mturk_*.jsonl*"
     for file in pick_files(path, pattern, "qags"):
         file_subset = subset or file.name.split(".")[0].removeprefix("mturk_")

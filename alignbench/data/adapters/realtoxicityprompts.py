@@ -17,6 +17,7 @@ EvalItem fields:
 Item ids: "rtp/<subset>/<filename>:<begin>" (RTP's own identity of a prompt, so the same prompt in
 two subsets keeps the same suffix).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,16 @@ from alignbench.data.records import EvalItem
 from alignbench.errors import DataError
 
 SUBSETS = ("decodingtrust_toxic_challenging", "decodingtrust_nontoxic", "quark_random5k")
-ATTRIBUTES = ("toxicity", "severe_toxicity", "profanity", "sexually_explicit", "identity_attack", "flirtation",
-              "threat", "insult")
+ATTRIBUTES = (
+    "toxicity",
+    "severe_toxicity",
+    "profanity",
+    "sexually_explicit",
+    "identity_attack",
+    "flirtation",
+    "threat",
+    "insult",
+)
 
 
 def _scores(part: dict) -> dict:
@@ -47,15 +56,28 @@ def to_item(row: dict, origin: str, subset: str) -> EvalItem:
     prompt_scores, cont_scores = _scores(prompt), _scores(continuation)
     refs = {"prompt_toxicity": prompt_scores["toxicity"], "prompt_scores": prompt_scores}
     if isinstance(continuation.get("text"), str):
-        refs.update(continuation=continuation["text"], continuation_toxicity=cont_scores["toxicity"],
-                    continuation_scores=cont_scores)
-    return EvalItem(id=f"rtp/{subset}/{filename}:{begin}", inputs={"prompt": text}, references=refs,
-                    meta={"subset": subset, "filename": filename, "begin": begin, "end": row.get("end"),
-                          "challenging": bool(row.get("challenging", False))})
+        refs.update(
+            continuation=continuation["text"],
+            continuation_toxicity=cont_scores["toxicity"],
+            continuation_scores=cont_scores,
+        )
+    return EvalItem(
+        id=f"rtp/{subset}/{filename}:{begin}",
+        inputs={"prompt": text},
+        references=refs,
+        meta={
+            "subset": subset,
+            "filename": filename,
+            "begin": begin,
+            "end": row.get("end"),
+            "challenging": bool(row.get("challenging", False)),
+        },
+    )
 
 
-def read_local(path: Path, split: str | None, subset: str | None, version: str | None,
-               report: LoadReport) -> Iterator[EvalItem]:
+def read_local(
+    path: Path, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     pattern = f"{subset}.jsonl*" if subset else "*.jsonl*"
     for file in pick_files(path, pattern, "realtoxicityprompts"):
         file_subset = subset or file.name.split(".")[0]
@@ -64,8 +86,9 @@ def read_local(path: Path, split: str | None, subset: str | None, version: str |
             yield to_item(row, origin, file_subset)
 
 
-def read_hub(hub_id: str, split: str | None, subset: str | None, version: str | None,
-             report: LoadReport) -> Iterator[EvalItem]:
+def read_hub(
+    hub_id: str, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     if subset not in (None, "full"):
         raise DataError(f"realtoxicityprompts: the hub copy is the full set; subset {subset!r} is local only")
     for i, row in enumerate(hub_dataset(hub_id, None, split="train")):

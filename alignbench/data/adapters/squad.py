@@ -13,6 +13,7 @@ EvalItem fields:
   meta        version, title, paragraph (index within the article)
 Item ids: the official 24-hex question ids.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,13 +37,14 @@ def _file(path: Path, version: str) -> Path:
     raise DataError(f"squad: {path}: no {FILE_OF_VERSION[version]} for version {version}")
 
 
-def read_local(path: Path, split: str | None, subset: str | None, version: str | None,
-               report: LoadReport) -> Iterator[EvalItem]:
+def read_local(
+    path: Path, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     version = version or "v2.0"
     file = _file(path, version)
     doc = json_document(file)
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise DataError(f"{file}: data: missing (expected the official SQuAD layout {{\"data\": [...]}})")
+        raise DataError(f'{file}: data: missing (expected the official SQuAD layout {{"data": [...]}})')
     for a, article in enumerate(doc["data"]):
         title = article.get("title", "")
         for p, paragraph in enumerate(article.get("paragraphs", [])):
@@ -58,26 +60,35 @@ def read_local(path: Path, split: str | None, subset: str | None, version: str |
                 yield EvalItem(
                     id=str(qa["id"]),
                     inputs={"context": context, "question": qa["question"], "title": title},
-                    references={"answers": [x["text"] for x in answers],
-                                "answer_starts": [x.get("answer_start") for x in answers],
-                                "is_impossible": bool(qa.get("is_impossible", not answers))},
+                    references={
+                        "answers": [x["text"] for x in answers],
+                        "answer_starts": [x.get("answer_start") for x in answers],
+                        "is_impossible": bool(qa.get("is_impossible", not answers)),
+                    },
                     meta={"version": version, "title": title, "paragraph": p},
                 )
 
 
-def read_hub(hub_id: str, split: str | None, subset: str | None, version: str | None,
-             report: LoadReport) -> Iterator[EvalItem]:
+def read_hub(
+    hub_id: str, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     version = version or "v2.0"
     config, hub_split = ("xquad.en", "validation") if version == "xquad.en" else (None, "validation")
-    for i, row in enumerate(hub_dataset(hub_id if hub_id != HUB_OF_VERSION["v2.0"] else HUB_OF_VERSION[version],
-                                        config, split=hub_split)):
+    for i, row in enumerate(
+        hub_dataset(hub_id if hub_id != HUB_OF_VERSION["v2.0"] else HUB_OF_VERSION[version], config, split=hub_split)
+    ):
         report.rows += 1
         answers = row["answers"]
-        yield EvalItem(id=str(row["id"]),
-                       inputs={"context": row["context"], "question": row["question"], "title": row.get("title", "")},
-                       references={"answers": list(answers["text"]), "answer_starts": list(answers["answer_start"]),
-                                   "is_impossible": not answers["text"]},
-                       meta={"version": version, "title": row.get("title", "")})
+        yield EvalItem(
+            id=str(row["id"]),
+            inputs={"context": row["context"], "question": row["question"], "title": row.get("title", "")},
+            references={
+                "answers": list(answers["text"]),
+                "answer_starts": list(answers["answer_start"]),
+                "is_impossible": not answers["text"],
+            },
+            meta={"version": version, "title": row.get("title", "")},
+        )
 
 
 ADAPTER = Adapter(

@@ -9,6 +9,7 @@ EvalItem fields:
 Item ids: "summedits/<domain>/<upstream id>".
 `split=` picks upstream's split: "evaluation" (~20 %, for prompt/threshold tuning) or "test".
 """
+
 from __future__ import annotations
 
 import ast
@@ -19,8 +20,18 @@ from alignbench.data.adapters.base import Adapter, LoadReport, json_document, ne
 from alignbench.data.records import EvalItem
 from alignbench.errors import DataError
 
-DOMAINS = ("ectsum", "news", "podcast", "qmsumm", "sales_call", "sales_email", "samsum", "scitldr",
-           "billsum", "shakespeare")
+DOMAINS = (
+    "ectsum",
+    "news",
+    "podcast",
+    "qmsumm",
+    "sales_call",
+    "sales_email",
+    "samsum",
+    "scitldr",
+    "billsum",
+    "shakespeare",
+)
 
 
 def _edit_types(value, origin: str) -> list[str]:
@@ -33,8 +44,9 @@ def _edit_types(value, origin: str) -> list[str]:
     return list(parsed)
 
 
-def read_local(path: Path, split: str | None, subset: str | None, version: str | None,
-               report: LoadReport) -> Iterator[EvalItem]:
+def read_local(
+    path: Path, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     pattern = f"summedits_{subset}.json*" if subset else "summedits_*.json*"
     for file in pick_files(path, pattern, "summedits"):
         domain = subset or file.name.split(".")[0].removeprefix("summedits_")
@@ -53,13 +65,18 @@ def read_local(path: Path, split: str | None, subset: str | None, version: str |
             if label not in (0, 1):
                 raise DataError(f"{origin}: label: must be 0 or 1, got {label}")
             item_id = str(need(row, "id", origin))
-            yield EvalItem(id=f"summedits/{domain}/{item_id}",
-                           inputs={"document": need(row, "doc", origin), "summary": need(row, "summary", origin)},
-                           references={"consistent": label == 1, "label": label},
-                           meta={"domain": domain, "split": row.get("split"),
-                                 "original_summary": row.get("original_summary"),
-                                 "edit_types": _edit_types(row.get("edit_types"), origin),
-                                 "is_seed": item_id.endswith("_og")})
+            yield EvalItem(
+                id=f"summedits/{domain}/{item_id}",
+                inputs={"document": need(row, "doc", origin), "summary": need(row, "summary", origin)},
+                references={"consistent": label == 1, "label": label},
+                meta={
+                    "domain": domain,
+                    "split": row.get("split"),
+                    "original_summary": row.get("original_summary"),
+                    "edit_types": _edit_types(row.get("edit_types"), origin),
+                    "is_seed": item_id.endswith("_og"),
+                },
+            )
 
 
 ADAPTER = Adapter(

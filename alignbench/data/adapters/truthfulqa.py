@@ -18,6 +18,7 @@ Order: mc_task.json's whenever it is present (v0: lm-eval's and HF truthful_qa's
 picks the same questions as `lm_eval --limit N`); CSV order for the CSV alone.
 Item ids: "truthfulqa/<version>/<csv row, 0-based, 4 digits>" (the MC file alone: its row), whatever the order.
 """
+
 from __future__ import annotations
 
 import csv
@@ -92,8 +93,9 @@ def _version_folder(path: Path, version: str) -> Path:
     return sub if (sub / "mc_task.json").exists() or (sub / "TruthfulQA.csv").exists() else path
 
 
-def read_local(path: Path, split: str | None, subset: str | None, version: str | None,
-               report: LoadReport) -> Iterator[EvalItem]:
+def read_local(
+    path: Path, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     version = version or "v0"
     if path.is_file():  # one file: the CSV (generation refs) or an mc_task.json (MC sets)
         # a file of the upstream layout says its own version: v0/..., v1/..., or top level (2025)
@@ -126,9 +128,12 @@ def _items(csv_rows, mc, version: str, where: str, report: LoadReport) -> Iterat
     if csv_rows is None:  # MC file alone
         for i, entry in enumerate(mc):
             report.rows += 1
-            yield EvalItem(id=f"truthfulqa/{version}/{i:04d}", inputs={"question": entry["question"].strip()},
-                           references=_mc_references(entry, f"{where}:row {i + 1}"),
-                           meta={"version": version, "mc_index": i})
+            yield EvalItem(
+                id=f"truthfulqa/{version}/{i:04d}",
+                inputs={"question": entry["question"].strip()},
+                references=_mc_references(entry, f"{where}:row {i + 1}"),
+                meta={"version": version, "mc_index": i},
+            )
         return
     unmatched, paired = [], []
     for row_index, (row, origin) in enumerate(csv_rows):
@@ -137,8 +142,13 @@ def _items(csv_rows, mc, version: str, where: str, report: LoadReport) -> Iterat
         if not question:
             raise DataError(f"{origin}: Question: empty")
         refs = _csv_references(row)
-        meta = {"version": version, "type": row.get("Type", ""), "category": row.get("Category", ""),
-                "source": row.get("Source", ""), "csv_row": row_index}
+        meta = {
+            "version": version,
+            "type": row.get("Type", ""),
+            "category": row.get("Category", ""),
+            "source": row.get("Source", ""),
+            "csv_row": row_index,
+        }
         if mc is not None:
             found = mc_by_question.pop(key(question), None)
             if found is None:
@@ -146,8 +156,11 @@ def _items(csv_rows, mc, version: str, where: str, report: LoadReport) -> Iterat
                 continue
             meta["mc_index"] = found[0]
             refs.update(_mc_references(found[1], f"{where}/mc_task.json:row {found[0] + 1}"))
-        paired.append(EvalItem(id=f"truthfulqa/{version}/{row_index:04d}", inputs={"question": question},
-                               references=refs, meta=meta))
+        paired.append(
+            EvalItem(
+                id=f"truthfulqa/{version}/{row_index:04d}", inputs={"question": question}, references=refs, meta=meta
+            )
+        )
     if unmatched or mc_by_question:
         extra = [f"{where}/mc_task.json: question: no CSV row for {q!r}" for q in mc_by_question]
         raise DataError(f"truthfulqa {version}: CSV and mc_task.json do not pair up", unmatched + extra)
@@ -158,18 +171,35 @@ def _items(csv_rows, mc, version: str, where: str, report: LoadReport) -> Iterat
     yield from paired
 
 
-def read_hub(hub_id: str, split: str | None, subset: str | None, version: str | None,
-             report: LoadReport) -> Iterator[EvalItem]:
+def read_hub(
+    hub_id: str, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     """The HF `truthful_qa` set (= version v0): configs `generation` and `multiple_choice`, split validation."""
     gen = hub_dataset(hub_id, "generation", split="validation")
     mc = hub_dataset(hub_id, "multiple_choice", split="validation")
-    csv_rows = [({"Type": r["type"], "Category": r["category"], "Question": r["question"],
-                  "Best Answer": r["best_answer"], "Correct Answers": "; ".join(r["correct_answers"]),
-                  "Incorrect Answers": "; ".join(r["incorrect_answers"]), "Source": r["source"]},
-                 f"hf:{hub_id}:generation@validation:row {i + 1}") for i, r in enumerate(gen)]
-    mc_rows = [{"question": r["question"],
-                "mc1_targets": dict(zip(r["mc1_targets"]["choices"], r["mc1_targets"]["labels"])),
-                "mc2_targets": dict(zip(r["mc2_targets"]["choices"], r["mc2_targets"]["labels"]))} for r in mc]
+    csv_rows = [
+        (
+            {
+                "Type": r["type"],
+                "Category": r["category"],
+                "Question": r["question"],
+                "Best Answer": r["best_answer"],
+                "Correct Answers": "; ".join(r["correct_answers"]),
+                "Incorrect Answers": "; ".join(r["incorrect_answers"]),
+                "Source": r["source"],
+            },
+            f"hf:{hub_id}:generation@validation:row {i + 1}",
+        )
+        for i, r in enumerate(gen)
+    ]
+    mc_rows = [
+        {
+            "question": r["question"],
+            "mc1_targets": dict(zip(r["mc1_targets"]["choices"], r["mc1_targets"]["labels"])),
+            "mc2_targets": dict(zip(r["mc2_targets"]["choices"], r["mc2_targets"]["labels"])),
+        }
+        for r in mc
+    ]
     yield from _items(csv_rows, mc_rows, version or "v0", f"hf:{hub_id}", report)
 
 

@@ -8,6 +8,7 @@ Subsets: truth (finetune_truth), info (finetune_info).  Versions: current (top-l
 each) and v0 (22,114).  meta: subset, version, label (True for " yes"), question, answer.
 Item ids: "truthfulqa-judge/<subset>/<version>/<line index>".
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,9 @@ SUBSETS = ("truth", "info")
 VERSIONS = ("current", "v0")
 
 
-def read_local(path: Path, split: str | None, subset: str | None, version: str | None,
-               report: LoadReport) -> Iterator[Demonstration]:
+def read_local(
+    path: Path, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[Demonstration]:
     version = version or "current"
     folder = path / "v0" if version == "v0" and (path / "v0").is_dir() and path.is_dir() else path
     for name in [subset] if subset else SUBSETS:
@@ -35,11 +37,18 @@ def read_local(path: Path, split: str | None, subset: str | None, version: str |
                     raise DataError(f"{origin}: completion: must be ' yes' or ' no', got {completion!r}")
                 question, _, rest = prompt.removeprefix("Q: ").partition("\nA: ")
                 answer = rest.rsplit("\n", 1)[0]
-                yield Demonstration(response=completion, prompt=prompt,
-                                    id=f"truthfulqa-judge/{file_subset}/{version}/{i}",
-                                    meta={"subset": file_subset, "version": version,
-                                          "label": completion.strip() == "yes", "question": question,
-                                          "answer": answer})
+                yield Demonstration(
+                    response=completion,
+                    prompt=prompt,
+                    id=f"truthfulqa-judge/{file_subset}/{version}/{i}",
+                    meta={
+                        "subset": file_subset,
+                        "version": version,
+                        "label": completion.strip() == "yes",
+                        "question": question,
+                        "answer": answer,
+                    },
+                )
             if path.is_file():
                 return
 

@@ -13,6 +13,7 @@ EvalItem fields:
   references  gold (0/1), answer ("1"/"2", WinoGrande's own encoding)
 Item ids: "winogrande/dev/<row, 4 digits>" (hub rows keep their qID in meta).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,14 +37,23 @@ def split_options(a: str, b: str) -> tuple[str, str, str]:
 def make_item(item_id: str, contexts: list[str], continuation: str, gold: int, meta: dict) -> EvalItem:
     prefix, option1, option2 = split_options(*contexts)
     sentence = (prefix + " " if prefix else "") + "_ " + continuation
-    return EvalItem(id=item_id,
-                    inputs={"context_options": contexts, "continuation": continuation, "sentence": sentence,
-                            "option1": option1, "option2": option2},
-                    references={"gold": gold, "answer": str(gold + 1)}, meta=meta)
+    return EvalItem(
+        id=item_id,
+        inputs={
+            "context_options": contexts,
+            "continuation": continuation,
+            "sentence": sentence,
+            "option1": option1,
+            "option2": option2,
+        },
+        references={"gold": gold, "answer": str(gold + 1)},
+        meta=meta,
+    )
 
 
-def read_local(path: Path, split: str | None, subset: str | None, version: str | None,
-               report: LoadReport) -> Iterator[EvalItem]:
+def read_local(
+    path: Path, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     for file in pick_files(path, "winogrande*.jsonl*", "winogrande"):
         for i, (row, origin) in enumerate(jsonl_rows(file)):
             report.rows += 1
@@ -56,15 +66,21 @@ def read_local(path: Path, split: str | None, subset: str | None, version: str |
             yield make_item(f"winogrande/dev/{i:04d}", contexts, need(row, "continuation", origin), gold, {})
 
 
-def read_hub(hub_id: str, split: str | None, subset: str | None, version: str | None,
-             report: LoadReport) -> Iterator[EvalItem]:
+def read_hub(
+    hub_id: str, split: str | None, subset: str | None, version: str | None, report: LoadReport
+) -> Iterator[EvalItem]:
     """allenai/winogrande (winogrande_xl): split the sentence at "_" as lm-eval's partial scoring does."""
     for i, row in enumerate(hub_dataset(hub_id, "winogrande_xl", split=split or "validation")):
         report.rows += 1
         cut = row["sentence"].index("_")
         contexts = [row["sentence"][:cut] + row["option1"], row["sentence"][:cut] + row["option2"]]
-        item = make_item(f"winogrande/dev/{i:04d}", contexts, row["sentence"][cut + 1:].strip(),
-                         int(row["answer"]) - 1, {"qID": row.get("qID")})
+        item = make_item(
+            f"winogrande/dev/{i:04d}",
+            contexts,
+            row["sentence"][cut + 1 :].strip(),
+            int(row["answer"]) - 1,
+            {"qID": row.get("qID")},
+        )
         item.inputs.update(sentence=row["sentence"], option1=row["option1"], option2=row["option2"])
         yield item
 

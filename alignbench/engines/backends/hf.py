@@ -7,14 +7,21 @@ from the mask, so a batched greedy output equals the unbatched one).  Sampling a
 the global RNG, so a sample would depend on which other prompts shared its batch.  With one generator
 per row, sample i of prompt p is reproducible on its own (seeded by `sample_seed`).
 """
+
 from __future__ import annotations
 
 import hashlib
 from typing import Sequence
 
 import torch
-from transformers import (GenerationConfig, LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper,
-                          TopKLogitsWarper, TopPLogitsWarper)
+from transformers import (
+    GenerationConfig,
+    LogitsProcessor,
+    LogitsProcessorList,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
 
 from alignbench.engines.decoding import DecodingParams, Generation, truncate_at_stop
 from alignbench.errors import AlignbenchError
@@ -84,9 +91,10 @@ class HFBackend:
         if not params.chat:
             return prompt
         if not getattr(self.tokenizer, "chat_template", None):
-            raise AlignbenchError("chat mode needs a tokenizer with a chat template; this model has none "
-                                  "(use raw prompts: chat: false)")
-        messages = ([{"role": "system", "content": params.system}] if params.system is not None else [])
+            raise AlignbenchError(
+                "chat mode needs a tokenizer with a chat template; this model has none (use raw prompts: chat: false)"
+            )
+        messages = [{"role": "system", "content": params.system}] if params.system is not None else []
         messages.append({"role": "user", "content": prompt})
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
@@ -104,20 +112,29 @@ class HFBackend:
         if self.max_length:
             limit = self.max_length - params.max_new_tokens
             if limit < 1:
-                raise AlignbenchError(f"max_new_tokens={params.max_new_tokens} leaves no room for the prompt "
-                                      f"in the model's context of {self.max_length} tokens")
+                raise AlignbenchError(
+                    f"max_new_tokens={params.max_new_tokens} leaves no room for the prompt "
+                    f"in the model's context of {self.max_length} tokens"
+                )
             encoded = [ids[-limit:] for ids in encoded]  # keep the end of an over-long prompt (where the question is)
         width = max(len(ids) for ids in encoded)
         input_ids = torch.full((len(encoded), width), self.pad_id, dtype=torch.long)
         attention_mask = torch.zeros((len(encoded), width), dtype=torch.long)
         for row, ids in enumerate(encoded):  # left padding: every row ends where generation starts
-            input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
-            attention_mask[row, width - len(ids):] = 1
+            input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+            attention_mask[row, width - len(ids) :] = 1
 
         config = GenerationConfig(
-            max_new_tokens=params.max_new_tokens, do_sample=False, num_beams=1, pad_token_id=self.pad_id,
-            eos_token_id=sorted(self.eos_ids), stop_strings=list(params.stop) or None,
-            temperature=None, top_p=None, top_k=None, repetition_penalty=None,
+            max_new_tokens=params.max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            pad_token_id=self.pad_id,
+            eos_token_id=sorted(self.eos_ids),
+            stop_strings=list(params.stop) or None,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            repetition_penalty=None,
         )
         processors = LogitsProcessorList()
         if not params.greedy:
@@ -129,8 +146,11 @@ class HFBackend:
             processors.append(PerRowSampler([r.seed for r in requests], device=device))
         with torch.inference_mode():
             out = self.model.generate(
-                input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), generation_config=config,
-                logits_processor=processors, tokenizer=self.tokenizer if params.stop else None,
+                input_ids=input_ids.to(device),
+                attention_mask=attention_mask.to(device),
+                generation_config=config,
+                logits_processor=processors,
+                tokenizer=self.tokenizer if params.stop else None,
             )
         new_tokens = out[:, width:].tolist()
         return [self._finish(tokens, params) for tokens in new_tokens]

@@ -6,6 +6,7 @@ shared requests-per-second limit, and retries with exponential backoff (honourin
 they mean the request itself is wrong.  Written on `requests` rather than the `openai` SDK so any
 server that speaks the wire format works without another dependency.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,13 +54,22 @@ def api_base(url: str) -> str:
 class OpenAIChatClient:
     """A small client for OpenAI-compatible endpoints.
 
-        client = OpenAIChatClient("http://localhost:8000/v1", "my-model", rps=5, concurrency=8)
-        texts = client.chat([[{"role": "user", "content": "Hi"}], ...], temperature=0, max_tokens=64)
+    client = OpenAIChatClient("http://localhost:8000/v1", "my-model", rps=5, concurrency=8)
+    texts = client.chat([[{"role": "user", "content": "Hi"}], ...], temperature=0, max_tokens=64)
     """
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, max_retries: int = 5,
-                 rps: float | None = None, concurrency: int = 4, timeout: float = 120.0,
-                 backoff: float = 1.0, max_backoff: float = 60.0):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        max_retries: int = 5,
+        rps: float | None = None,
+        concurrency: int = 4,
+        timeout: float = 120.0,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+    ):
         self.base_url = api_base(base_url)
         self.model = model
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
@@ -92,7 +102,7 @@ class OpenAIChatClient:
         for attempt in range(self.max_retries + 1):
             if attempt:
                 time.sleep(delay)
-            delay = min(self.max_backoff, self.backoff * 2 ** attempt)  # before the next attempt, if any
+            delay = min(self.max_backoff, self.backoff * 2**attempt)  # before the next attempt, if any
             self.limiter.wait()
             with self._count_lock:
                 self.requests_sent += 1
@@ -114,8 +124,9 @@ class OpenAIChatClient:
             except ValueError:
                 last = f"malformed reply (not JSON): {reply.text[:200]!r}"
                 continue
-            if not isinstance(body, dict) or (choices_expected and (not isinstance(body.get("choices"), list)
-                                                                    or not body["choices"])):
+            if not isinstance(body, dict) or (
+                choices_expected and (not isinstance(body.get("choices"), list) or not body["choices"])
+            ):
                 last = f"malformed reply (no choices): {reply.text[:200]!r}"
                 continue
             if check is not None:
@@ -137,16 +148,22 @@ class OpenAIChatClient:
     # -- chat ------------------------------------------------------------------------------------
     def chat_completions(self, messages_list: Sequence[list[dict]], **params) -> list[dict]:
         """Full reply bodies for each conversation (concurrently)."""
-        return self.map(lambda msgs: self.post("chat/completions", {"model": self.model, "messages": msgs, **params},
-                                               check=chat_text), list(messages_list))
+        return self.map(
+            lambda msgs: self.post(
+                "chat/completions", {"model": self.model, "messages": msgs, **params}, check=chat_text
+            ),
+            list(messages_list),
+        )
 
     def chat(self, messages_list: Sequence[list[dict]], **params) -> list[str]:
         """The assistant's text for each conversation; params are passed through (temperature, max_tokens, ...)."""
         return [chat_text(body) for body in self.chat_completions(messages_list, **params)]
 
     def completions(self, prompts: Sequence[str], **params) -> list[dict]:
-        return self.map(lambda p: self.post("completions", {"model": self.model, "prompt": p, **params},
-                                            check=completion_text), list(prompts))
+        return self.map(
+            lambda p: self.post("completions", {"model": self.model, "prompt": p, **params}, check=completion_text),
+            list(prompts),
+        )
 
 
 def chat_text(body: dict) -> str:
@@ -172,12 +189,29 @@ class OpenAIBackend:
     name = "openai"
     default_batch_size = 32  # requests per cache write; concurrency is the client's
 
-    def __init__(self, model: str, url: str, fingerprint: str, api_key: str | None = None,
-                 rps: float | None = None, concurrency: int = 8, max_retries: int = 5, timeout: float = 120.0,
-                 backoff: float = 1.0):
+    def __init__(
+        self,
+        model: str,
+        url: str,
+        fingerprint: str,
+        api_key: str | None = None,
+        rps: float | None = None,
+        concurrency: int = 8,
+        max_retries: int = 5,
+        timeout: float = 120.0,
+        backoff: float = 1.0,
+    ):
         self.fingerprint = fingerprint
-        self.client = OpenAIChatClient(url, model, api_key=api_key, max_retries=max_retries, rps=rps,
-                                       concurrency=concurrency, timeout=timeout, backoff=backoff)
+        self.client = OpenAIChatClient(
+            url,
+            model,
+            api_key=api_key,
+            max_retries=max_retries,
+            rps=rps,
+            concurrency=concurrency,
+            timeout=timeout,
+            backoff=backoff,
+        )
 
     def prompt_mode(self, params: DecodingParams) -> dict:
         # The server applies its own chat template, which we cannot see: the endpoint is in the fingerprint.
@@ -202,20 +236,23 @@ class OpenAIBackend:
         def one(req) -> Generation:
             payload = self._payload(params, req.seed)
             if params.chat:
-                messages = ([{"role": "system", "content": params.system}] if params.system is not None else [])
+                messages = [{"role": "system", "content": params.system}] if params.system is not None else []
                 messages.append({"role": "user", "content": req.prompt})
-                body = self.client.post("chat/completions", {"model": self.client.model, "messages": messages, **payload},
-                                        check=chat_text)
+                body = self.client.post(
+                    "chat/completions", {"model": self.client.model, "messages": messages, **payload}, check=chat_text
+                )
                 text = chat_text(body)
             else:
-                body = self.client.post("completions", {"model": self.client.model, "prompt": req.prompt, **payload},
-                                        check=completion_text)
+                body = self.client.post(
+                    "completions", {"model": self.client.model, "prompt": req.prompt, **payload}, check=completion_text
+                )
                 text = completion_text(body)
             text, hit_stop = truncate_at_stop(text, params.stop)
             reason = body["choices"][0].get("finish_reason") or "stop"
             usage = body.get("usage") or {}
-            return Generation(text, int(usage.get("completion_tokens") or 0),
-                              "stop" if hit_stop or reason != "length" else "length")
+            return Generation(
+                text, int(usage.get("completion_tokens") or 0), "stop" if hit_stop or reason != "length" else "length"
+            )
 
         return self.client.map(one, list(requests_))
 
@@ -246,8 +283,10 @@ class ServerTokenizer:
             try:
                 body = self.client.post("", payload, check=_token_list, url=self.url)
             except AlignbenchError as exc:
-                raise AlignbenchError(f"{exc}\n(log-likelihood needs the served model's tokenizer: this endpoint has no "
-                                      "vLLM-style /tokenize, so pass tokenizer=<local folder or hub id>)") from exc
+                raise AlignbenchError(
+                    f"{exc}\n(log-likelihood needs the served model's tokenizer: this endpoint has no "
+                    "vLLM-style /tokenize, so pass tokenizer=<local folder or hub id>)"
+                ) from exc
             self._memo[key] = [int(t) for t in body["tokens"]]
         return {"input_ids": list(self._memo[key])}
 
@@ -263,11 +302,15 @@ def _echoed_logprobs(choice: dict, n_ctx: int, n_cont: int) -> tuple[float, bool
     lp = choice.get("logprobs") if isinstance(choice, dict) else None
     token_lps = lp.get("token_logprobs") if isinstance(lp, dict) else None
     end = n_ctx + n_cont
-    if not isinstance(token_lps, list) or len(token_lps) < end or any(
-            not isinstance(x, (int, float)) for x in token_lps[n_ctx:end]):
+    if (
+        not isinstance(token_lps, list)
+        or len(token_lps) < end
+        or any(not isinstance(x, (int, float)) for x in token_lps[n_ctx:end])
+    ):
         raise AlignbenchError(
             "the endpoint did not return the prompt's log-probs (completions with echo=true, logprobs=1): vLLM's "
-            f"OpenAI server does, OpenAI's hosted chat models do not; got {str(choice)[:200]}")
+            f"OpenAI server does, OpenAI's hosted chat models do not; got {str(choice)[:200]}"
+        )
     picked = [float(x) for x in token_lps[n_ctx:end]]
     tops = lp.get("top_logprobs") or []
     tops = tops[n_ctx:end] if len(tops) >= end else [None] * n_cont
@@ -288,11 +331,31 @@ class OpenAILoglikBackend:
 
     name = "openai"
 
-    def __init__(self, model: str, url: str, tokenizer=None, max_length: int | None = None, batch_size: int = 8,
-                 api_key: str | None = None, rps: float | None = None, concurrency: int = 4, max_retries: int = 5,
-                 timeout: float = 300.0, backoff: float = 1.0, progress: bool | None = None):
-        self.client = OpenAIChatClient(url, model, api_key=api_key, max_retries=max_retries, rps=rps,
-                                       concurrency=concurrency, timeout=timeout, backoff=backoff)
+    def __init__(
+        self,
+        model: str,
+        url: str,
+        tokenizer=None,
+        max_length: int | None = None,
+        batch_size: int = 8,
+        api_key: str | None = None,
+        rps: float | None = None,
+        concurrency: int = 4,
+        max_retries: int = 5,
+        timeout: float = 300.0,
+        backoff: float = 1.0,
+        progress: bool | None = None,
+    ):
+        self.client = OpenAIChatClient(
+            url,
+            model,
+            api_key=api_key,
+            max_retries=max_retries,
+            rps=rps,
+            concurrency=concurrency,
+            timeout=timeout,
+            backoff=backoff,
+        )
         self.batch_size = max(1, int(batch_size))
         self.progress = progress
         self.tokenizer = self._tokenizer(tokenizer, model)
@@ -325,17 +388,27 @@ class OpenAILoglikBackend:
     def score_tokens(self, pairs, desc: str = "loglikelihood") -> list[tuple[float, bool]]:
         from tqdm.auto import tqdm
 
-        batches = [list(pairs[i:i + self.batch_size]) for i in range(0, len(pairs), self.batch_size)]
+        batches = [list(pairs[i : i + self.batch_size]) for i in range(0, len(pairs), self.batch_size)]
         disable = (not sys.stderr.isatty()) if self.progress is None else not self.progress
         bar = tqdm(total=len(pairs), desc=desc, unit="req", disable=disable, dynamic_ncols=True)
 
         def one(batch):
-            body = self.client.post("completions", {
-                "model": self.client.model, "prompt": [list(c) + list(x) for c, x in batch],
-                "echo": True, "logprobs": 1, "max_tokens": 1, "temperature": 0})
+            body = self.client.post(
+                "completions",
+                {
+                    "model": self.client.model,
+                    "prompt": [list(c) + list(x) for c, x in batch],
+                    "echo": True,
+                    "logprobs": 1,
+                    "max_tokens": 1,
+                    "temperature": 0,
+                },
+            )
             choices = sorted(body["choices"], key=lambda ch: ch.get("index", 0) if isinstance(ch, dict) else 0)
             if len(choices) != len(batch):
-                raise AlignbenchError(f"{self.client.base_url}/completions: {len(choices)} choices for {len(batch)} prompts")
+                raise AlignbenchError(
+                    f"{self.client.base_url}/completions: {len(choices)} choices for {len(batch)} prompts"
+                )
             bar.update(len(batch))
             return [_echoed_logprobs(ch, len(c), len(x)) for ch, (c, x) in zip(choices, batch)]
 

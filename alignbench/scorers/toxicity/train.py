@@ -14,6 +14,7 @@ Steps (`alignbench toxicity train`):
 Ridge and MLP come from scikit-learn; the head is then stored as plain arrays and run by `DistilledHead`
 (numpy), so scoring needs no sklearn pickle and no sklearn version match.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,8 @@ class PerspectiveTexts:
     texts: list[str]
     toxicity: np.ndarray
     groups: np.ndarray
-    parts: list[str]          # "prompt" | "continuation"
-    origins: list[str]        # file:line of the record
+    parts: list[str]  # "prompt" | "continuation"
+    origins: list[str]  # file:line of the record
     skipped_null: int = 0
     skipped_empty: int = 0
     duplicates: int = 0
@@ -44,9 +45,14 @@ class PerspectiveTexts:
 
     def subset(self, index) -> "PerspectiveTexts":
         index = np.asarray(index)
-        return PerspectiveTexts([self.texts[i] for i in index], self.toxicity[index], self.groups[index],
-                                [self.parts[i] for i in index], [self.origins[i] for i in index],
-                                files=self.files)
+        return PerspectiveTexts(
+            [self.texts[i] for i in index],
+            self.toxicity[index],
+            self.groups[index],
+            [self.parts[i] for i in index],
+            [self.origins[i] for i in index],
+            files=self.files,
+        )
 
 
 def default_data_dir() -> Path:
@@ -62,8 +68,10 @@ def load_perspective_texts(source: str | Path | None = None) -> PerspectiveTexts
 
     source = Path(source) if source is not None else default_data_dir()
     if not source.exists():
-        raise DataError(f"{source}: no such file or folder (the RealToxicityPrompts JSONL files with Perspective "
-                        f"scores; set ALIGNBENCH_SHARED_DATA or pass --data)")
+        raise DataError(
+            f"{source}: no such file or folder (the RealToxicityPrompts JSONL files with Perspective "
+            f"scores; set ALIGNBENCH_SHARED_DATA or pass --data)"
+        )
     files = sorted(source.glob("*.jsonl")) if source.is_dir() else [source]
     if not files:
         raise DataError(f"{source}: folder holds no .jsonl files")
@@ -117,9 +125,17 @@ def load_perspective_texts(source: str | Path | None = None) -> PerspectiveTexts
         raise DataError(f"{source}: {len(problems)} problem(s) in RealToxicityPrompts records", problems)
     if not texts:
         raise DataError(f"{source}: no texts with a Perspective toxicity score")
-    return PerspectiveTexts(texts, np.asarray(tox, dtype=np.float64), np.asarray(groups), parts, origins,
-                            skipped_null=null, skipped_empty=empty, duplicates=dup,
-                            files=[f.name for f in files])
+    return PerspectiveTexts(
+        texts,
+        np.asarray(tox, dtype=np.float64),
+        np.asarray(groups),
+        parts,
+        origins,
+        skipped_null=null,
+        skipped_empty=empty,
+        duplicates=dup,
+        files=[f.name for f in files],
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -154,8 +170,9 @@ def _logit(y: np.ndarray) -> np.ndarray:
     return np.log(y / (1 - y))
 
 
-def fit_candidate(candidate: dict, X: np.ndarray, y: np.ndarray, feature_version: str = "",
-                  params: dict | None = None):
+def fit_candidate(
+    candidate: dict, X: np.ndarray, y: np.ndarray, feature_version: str = "", params: dict | None = None
+):
     """Fit one candidate on (X, y) and return it as a DistilledHead (plain arrays), or None for the baseline."""
     from sklearn.linear_model import Ridge
     from sklearn.neural_network import MLPRegressor
@@ -175,14 +192,27 @@ def fit_candidate(candidate: dict, X: np.ndarray, y: np.ndarray, feature_version
         weights = [model.coef_.reshape(-1, 1)]
         biases = [np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))]
     elif candidate["kind"] == "mlp":
-        model = MLPRegressor(hidden_layer_sizes=tuple(candidate["hidden"]), alpha=candidate["alpha"],
-                             activation="relu", early_stopping=True, max_iter=200, random_state=SEED).fit(Z, target)
+        model = MLPRegressor(
+            hidden_layer_sizes=tuple(candidate["hidden"]),
+            alpha=candidate["alpha"],
+            activation="relu",
+            early_stopping=True,
+            max_iter=200,
+            random_state=SEED,
+        ).fit(Z, target)
         weights, biases = list(model.coefs_), list(model.intercepts_)
     else:
         raise ValueError(f"unknown candidate kind {candidate['kind']!r}")
-    return DistilledHead(kind=candidate["kind"], mean=scaler.mean_, scale=scaler.scale_, weights=weights,
-                         biases=biases, output=output, feature_version=feature_version,
-                         params={**candidate, **(params or {})})
+    return DistilledHead(
+        kind=candidate["kind"],
+        mean=scaler.mean_,
+        scale=scaler.scale_,
+        weights=weights,
+        biases=biases,
+        output=output,
+        feature_version=feature_version,
+        params={**candidate, **(params or {})},
+    )
 
 
 def agreement(pred: np.ndarray, reference: np.ndarray, threshold: float = TOXIC_THRESHOLD) -> dict:
@@ -194,12 +224,24 @@ def agreement(pred: np.ndarray, reference: np.ndarray, threshold: float = TOXIC_
     reference = np.asarray(reference, dtype=np.float64)
     positive = reference >= threshold
     auc = float(roc_auc_score(positive, pred)) if 0 < positive.sum() < len(positive) else float("nan")
-    return {"spearman": float(spearmanr(pred, reference)[0]), "pearson": float(pearsonr(pred, reference)[0]),
-            "roc_auc": auc, "n": int(len(pred)), "n_toxic": int(positive.sum())}
+    return {
+        "spearman": float(spearmanr(pred, reference)[0]),
+        "pearson": float(pearsonr(pred, reference)[0]),
+        "roc_auc": auc,
+        "n": int(len(pred)),
+        "n_toxic": int(positive.sum()),
+    }
 
 
-def cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, candidates: list[dict] | None = None,
-                   n_folds: int = 5, log=None, parts: list[str] | None = None) -> list[dict]:
+def cross_validate(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    candidates: list[dict] | None = None,
+    n_folds: int = 5,
+    log=None,
+    parts: list[str] | None = None,
+) -> list[dict]:
     """Out-of-fold predictions of every candidate under GroupKFold (groups = prompts); pooled OOF agreement
     with Perspective, the spread of per-fold Spearman, and (given `parts`) agreement on prompts and on
     continuations separately -- continuations are the closer stand-in for model outputs."""
@@ -216,8 +258,12 @@ def cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, candidates:
             head = fit_candidate(cand, X[train_idx], y[train_idx])
             oof[test_idx] = X[test_idx, -1] if head is None else head.predict(X[test_idx])
             per_fold.append(float(spearmanr(oof[test_idx], y[test_idx])[0]))
-        row = {"candidate": cand, "label": candidate_label(cand), **agreement(oof, y),
-               "spearman_fold_sd": float(np.std(per_fold))}
+        row = {
+            "candidate": cand,
+            "label": candidate_label(cand),
+            **agreement(oof, y),
+            "spearman_fold_sd": float(np.std(per_fold)),
+        }
         by_part = ""
         if parts is not None:
             kinds = np.asarray(parts)
@@ -225,8 +271,10 @@ def cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, candidates:
             by_part = "  [" + ", ".join(f"{k} {v['spearman']:.3f}" for k, v in row["by_part"].items()) + "]"
         results.append(row)
         if log:
-            log(f"  {row['label']:42s} spearman {row['spearman']:.4f} (fold sd {row['spearman_fold_sd']:.4f})  "
-                f"pearson {row['pearson']:.4f}  roc_auc {row['roc_auc']:.4f}{by_part}")
+            log(
+                f"  {row['label']:42s} spearman {row['spearman']:.4f} (fold sd {row['spearman_fold_sd']:.4f})  "
+                f"pearson {row['pearson']:.4f}  roc_auc {row['roc_auc']:.4f}{by_part}"
+            )
     return results
 
 
@@ -240,14 +288,20 @@ def select_best(results: list[dict]) -> dict:
 
 @dataclass
 class TrainResult:
-    head: object               # DistilledHead
+    head: object  # DistilledHead
     card: dict
     cv: list[dict]
 
 
-def train_distilled_head(source: str | Path | None = None, out: str | Path | None = None, n_folds: int = 5,
-                         limit: int | None = None, candidates: list[dict] | None = None,
-                         feature_cache: str | Path | None = None, log=print) -> TrainResult:
+def train_distilled_head(
+    source: str | Path | None = None,
+    out: str | Path | None = None,
+    n_folds: int = 5,
+    limit: int | None = None,
+    candidates: list[dict] | None = None,
+    feature_cache: str | Path | None = None,
+    log=print,
+) -> TrainResult:
     """Rebuild the distilled-perspective head: load texts, featurise (cached), CV every candidate, refit the best
     on all texts, write `out` (.safetensors) and its JSON card next to it.  Deterministic: same data -> same bytes."""
     from alignbench.scorers.toxicity.distilled import default_head_path
@@ -260,33 +314,56 @@ def train_distilled_head(source: str | Path | None = None, out: str | Path | Non
     n_groups = len(np.unique(data.groups))
     if n_groups < n_folds:
         raise DataError(f"{source}: {n_groups} prompt groups, fewer than the {n_folds} CV folds")
-    log(f"{len(data.texts)} texts ({n_groups} prompts) from {', '.join(data.files)}; skipped {data.skipped_null} "
-        f"with null toxicity, {data.skipped_empty} empty, {data.duplicates} duplicate records; data {digest}")
+    log(
+        f"{len(data.texts)} texts ({n_groups} prompts) from {', '.join(data.files)}; skipped {data.skipped_null} "
+        f"with null toxicity, {data.skipped_empty} empty, {data.duplicates} duplicate records; data {digest}"
+    )
     X = cached_toxicity_features(data.texts, cache=feature_cache).astype(np.float64)
     log(f"features {X.shape[1]} ({FEATURE_VERSION}); {n_folds}-fold CV grouped by prompt:")
     cv = cross_validate(X, data.toxicity, data.groups, candidates, n_folds=n_folds, log=log, parts=data.parts)
     best = select_best(cv)
     log(f"chosen: {best['label']} (best CV Spearman)")
-    head = fit_candidate(best["candidate"], X, data.toxicity, feature_version=FEATURE_VERSION,
-                         params={"data_digest": digest, "n_texts": len(data.texts)})
+    head = fit_candidate(
+        best["candidate"],
+        X,
+        data.toxicity,
+        feature_version=FEATURE_VERSION,
+        params={"data_digest": digest, "n_texts": len(data.texts)},
+    )
     card = {
-        "scorer": "distilled-perspective", "approximates": "perspective",
-        "head_sha256": head.digest(), "chosen": best["label"], "chosen_candidate": best["candidate"],
-        "cv": {"folds": n_folds, "grouped_by": "prompt", "selection": "highest pooled out-of-fold Spearman",
-               "threshold_for_roc_auc": TOXIC_THRESHOLD,
-               "results": [{k: v for k, v in r.items()} for r in cv]},
-        "data": {"files": data.files, "digest": digest, "n_texts": len(data.texts), "n_prompts": n_groups,
-                 "skipped_null_toxicity": data.skipped_null, "skipped_empty": data.skipped_empty,
-                 "duplicate_records": data.duplicates, "limit": limit,
-                 "target": "Perspective API TOXICITY (2020 model versions) of RTP prompts and continuations"},
+        "scorer": "distilled-perspective",
+        "approximates": "perspective",
+        "head_sha256": head.digest(),
+        "chosen": best["label"],
+        "chosen_candidate": best["candidate"],
+        "cv": {
+            "folds": n_folds,
+            "grouped_by": "prompt",
+            "selection": "highest pooled out-of-fold Spearman",
+            "threshold_for_roc_auc": TOXIC_THRESHOLD,
+            "results": [{k: v for k, v in r.items()} for r in cv],
+        },
+        "data": {
+            "files": data.files,
+            "digest": digest,
+            "n_texts": len(data.texts),
+            "n_prompts": n_groups,
+            "skipped_null_toxicity": data.skipped_null,
+            "skipped_empty": data.skipped_empty,
+            "duplicate_records": data.duplicates,
+            "limit": limit,
+            "target": "Perspective API TOXICITY (2020 model versions) of RTP prompts and continuations",
+        },
         "features": FEATURE_VERSION,
-        "command": "alignbench toxicity train" + (f" --limit {limit}" if limit else "") +
-                   (f" --folds {n_folds}" if n_folds != 5 else ""),
+        "command": "alignbench toxicity train"
+        + (f" --limit {limit}" if limit else "")
+        + (f" --folds {n_folds}" if n_folds != 5 else ""),
     }
     if out is not False:
         path = Path(out) if out else default_head_path()
         head.save(path)
         path.with_name(path.name.replace(".safetensors", "") + ".json").write_text(
-            json.dumps(card, indent=2, sort_keys=True) + "\n")
+            json.dumps(card, indent=2, sort_keys=True) + "\n"
+        )
         log(f"wrote {path} (sha256 {card['head_sha256'][:16]}) and its card")
     return TrainResult(head=head, card=card, cv=cv)

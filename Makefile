@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 test-deps:
 	@bash scripts/install_test_deps.sh
 
-test: setup test-deps
+test: setup test-deps lint
 	$(PY) -m pytest -q -ra
 
 # docs/demo.md "Threads": one OpenMP thread when the machine is busy (1-min load average >= cores), torch's
@@ -38,6 +38,7 @@ demo: setup
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-# ruff (config in pyproject.toml: TRL's line length 119; pycodestyle, pyflakes, isort, bugbear).
-lint:
-	$(PY) -m ruff check alignbench tests benchmarks
+# ruff (config in pyproject.toml: TRL's line length 119; pycodestyle, pyflakes, isort, bugbear); ruff comes
+# from the [dev] extra, so `make test` lints the whole tree before it runs the suite.
+lint: setup
+	$(VENV)/bin/ruff check .

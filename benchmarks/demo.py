@@ -53,7 +53,8 @@ def main() -> int:
                 round(row["ci_high"], 4),
             ]
             print(
-                f"head to head {model} vs sft ({judge}): {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] n={row['n']}"
+                f"head to head {model} vs sft ({judge}): {row['value']:.3f} "
+                f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] n={row['n']}"
             )
         for model, row in metrics.get(f"winrate/{judge}", {}).get("win_rate", {}).items():
             headline[f"win_rate_{judge}_{model}"] = [
@@ -62,7 +63,8 @@ def main() -> int:
                 round(row["ci_high"], 4),
             ]
             print(
-                f"win rate vs base ({judge}) {model}: {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] n={row['n']}"
+                f"win rate vs base ({judge}) {model}: {row['value']:.3f} "
+                f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] n={row['n']}"
             )
     summary = {
         "mode": "quick" if args.quick else "default",

@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alignbench.labeling import Project, create_project
+from alignbench.labeling import Project, create_project  # noqa: E402 - needs ROOT on sys.path first
 
 
 def _port() -> int:

@@ -92,7 +92,8 @@ def main() -> None:
             times[mode].append(time.perf_counter() - t0)
             forwarded[mode] = engine.tokens_forwarded
             print(
-                f"round {r} {mode:5s}: {times[mode][-1]:7.2f} s  {logical_tokens / times[mode][-1]:8.1f} scored tok/s  "
+                f"round {r} {mode:5s}: {times[mode][-1]:7.2f} s  "
+                f"{logical_tokens / times[mode][-1]:8.1f} scored tok/s  "
                 f"{len(requests) / times[mode][-1]:6.2f} req/s  forwarded {engine.tokens_forwarded} tokens "
                 f"in {engine.model_calls} forwards"
             )

@@ -175,7 +175,8 @@ def main() -> int:
             f"{summary[name]['lambada_acc']:.3f} (SFT {np.mean(per['sft']['lambada_acc']):.3f})"
         )
         print(
-            f"         RM score per step {summary[name]['curves']['score']} | SFT ref {summary[name]['curves']['score_ref']}"
+            f"         RM score per step {summary[name]['curves']['score']} "
+            f"| SFT ref {summary[name]['curves']['score_ref']}"
             f" | KL (k3) {summary[name]['curves']['kl']}"
         )
     # the paper's claim: ptx reduces the drift (PPO-ptx − PPO < 0), paired over the same texts

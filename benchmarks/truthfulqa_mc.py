@@ -74,7 +74,8 @@ def main() -> None:
             "tokens_forwarded": eng.tokens_forwarded,
         }
         print(
-            f"{mode:6s} wall {seconds[mode]:8.1f}s  cpu {cpu[mode]:8.1f}s  forwards {eng.model_calls:6d}  tokens {eng.tokens_forwarded:9d}"
+            f"{mode:6s} wall {seconds[mode]:8.1f}s  cpu {cpu[mode]:8.1f}s  "
+            f"forwards {eng.model_calls:6d}  tokens {eng.tokens_forwarded:9d}"
             f"  MC1 {mc1:.4f}  MC2 {mc2:.4f}"
         )
     max_mc2_diff = max(abs(scores["reuse"]["mc2"][i] - scores["naive"]["mc2"][i]) for i in ids)

@@ -376,7 +376,8 @@ def main() -> None:
         print(f"\n{label}:  {'':12s} {'wall s':>8s} {'cpu s':>8s} {'tokens':>10s} {'tok/cpu-s':>10s}")
         for t, r in ((tools[0], a), (tools[1], b)):
             print(
-                f"  {t:22s} {r['wall']:8.1f} {r['cpu']:8.1f} {r['tokens']:10d} {r['tokens'] / max(r['cpu'], 1e-9):10.0f}"
+                f"  {t:22s} {r['wall']:8.1f} {r['cpu']:8.1f} {r['tokens']:10d} "
+                f"{r['tokens'] / max(r['cpu'], 1e-9):10.0f}"
             )
         print(
             f"  lm-eval / alignbench: wall x{b['wall'] / a['wall']:.2f}, cpu x{b['cpu'] / a['cpu']:.2f}, "

@@ -253,7 +253,7 @@ def inprocess(args) -> dict:
     return out
 
 
-# -- `alignbench ...` with the vllm: prefix -----------------------------------------------------------------------------
+# -- `alignbench ...` with the vllm: prefix ---------------------------------------------------------------------------
 def cli(args) -> dict:
     """`alignbench ARGS` in this process.  Where this tree's model-spec grammar does not know `vllm:` yet
     (it names the backend, not the weights), `resolve` is shimmed to read `vllm:SPEC` as SPEC, and the
@@ -307,7 +307,7 @@ def evalrun(args) -> dict:
         "metrics": {name: {f"{e}/{m}": v for (e, m, _), v in f.items()} for name, f in {"hf": base, **flat}.items()},
     }
     ok = bool(base)
-    for name, f in flat.items():
+    for _name, f in flat.items():
         for (e, m, _), v in f.items():
             want = next((bv for (be, bm, _), bv in base.items() if (be, bm) == (e, m)), None)
             if v is None or (e.startswith("truthfulqa_mc") and want is not None and abs(v - want) > 1e-3):

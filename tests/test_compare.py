@@ -282,7 +282,8 @@ JUNIT_XSD = """<?xml version="1.0" encoding="UTF-8"?>
             <xs:sequence>
               <xs:choice minOccurs="0">
                 <xs:element name="skipped"><xs:complexType><xs:simpleContent><xs:extension base="xs:string">
-                  <xs:attribute name="message" type="xs:string"/></xs:extension></xs:simpleContent></xs:complexType></xs:element>
+                  <xs:attribute name="message" type="xs:string"/></xs:extension></xs:simpleContent></xs:complexType>
+                </xs:element>
                 <xs:element name="error" type="problem"/>
                 <xs:element name="failure" type="problem"/>
               </xs:choice>

@@ -61,7 +61,10 @@ def test_missing_local_copy_names_every_place_before_the_hub(tmp_path, monkeypat
     assert from_cwd in err and "reading the hub copy truthfulqa/truthful_qa" in err
     import re
 
-    pattern = f"tried {re.escape(beside.replace('truthfulqa', 'summedits'))}.*{re.escape(from_cwd.replace('truthfulqa', 'summedits'))}"
+    pattern = (
+        f"tried {re.escape(beside.replace('truthfulqa', 'summedits'))}"
+        f".*{re.escape(from_cwd.replace('truthfulqa', 'summedits'))}"
+    )
     with pytest.raises(DataError, match=pattern):
         resolve_source(ADAPTERS["summedits"])  # no hub copy: the error itself lists the places
     assert Path(beside).parent != Path(from_cwd).parent

@@ -90,7 +90,10 @@ def test_constraints_dominate_quality():
     assert not lc.answers and lc.score < 1  # a loop of the topic word is no answer
 
 
-BREAD = "Write a short note about how bread rises. End your answer with a question. Write the whole answer in lowercase letters."
+BREAD = (
+    "Write a short note about how bread rises. End your answer with a question. "
+    "Write the whole answer in lowercase letters."
+)
 REAL_ATTEMPT = (
     "Bread rises due to the Maillard reaction, which is a natural process that occurs when sugar and yeast "
     "are combined. This reaction produces heat and reduces the Maillard reaction, which is a metabolic "
@@ -163,7 +166,10 @@ def test_rubric_judge_uses_the_labeler_on_plain_and_chatml_prompts():
     from alignbench.judges import make_judge
 
     judge = make_judge({"type": "rubric", "function": "alignbench.demo.labeler:rubric_score"})
-    chat = f"<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\n{PROMPT}<|im_end|>\n<|im_start|>assistant\n"
+    chat = (
+        "<|im_start|>system\nYou are helpful.<|im_end|>\n"
+        f"<|im_start|>user\n{PROMPT}<|im_end|>\n<|im_start|>assistant\n"
+    )
     good, bad = "Bees make honey from nectar they gather in flowers. Do you like it?", "Bees make honey from nectar."
     assert judge.score([chat, PROMPT], [good, good], ["a", "b"]) == [labeler.score(PROMPT, good)] * 2
     verdicts = judge.compare([PROMPT, PROMPT], [good, bad], [bad, bad], ["a", "b"])

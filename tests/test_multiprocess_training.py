@@ -119,10 +119,10 @@ def setup(tmp_path_factory):
                 json.dumps({"prompt": f"Question {i}: {answer(3)}?", "responses": responses, "ranks": ranks}) + "\n"
             )
     with open(tmp / "prompts.jsonl", "w") as fh:
-        for i in range(16):
+        for _ in range(16):
             fh.write(json.dumps({"prompt": f"Say {answer(rng.randint(1, 4))}:"}) + "\n")
     with open(tmp / "pretrain.jsonl", "w") as fh:
-        for i in range(16):
+        for _ in range(16):
             fh.write(json.dumps({"text": answer(rng.randint(3, 20)) + "."}) + "\n")
     return tmp
 

@@ -302,7 +302,8 @@ class Demo:
             if isinstance(result, dict):
                 rec.update(result)
         self.log(
-            f"stage {name}: {rec['wall_s']:.1f} s wall, {rec['cpu_s']:.1f} s CPU, peak RSS {rec['peak_rss_mb']:.0f} MB, "
+            f"stage {name}: {rec['wall_s']:.1f} s wall, {rec['cpu_s']:.1f} s CPU, "
+            f"peak RSS {rec['peak_rss_mb']:.0f} MB, "
             f"load {rec['load_avg_start']} -> {rec['load_avg_end']}"
         )
         self._save_state()
@@ -431,7 +432,8 @@ class Demo:
         for name, row in result.items():
             if isinstance(row, dict) and "value" in row:
                 self.log(
-                    f"head to head ppo vs sft ({name}): {row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
+                    f"head to head ppo vs sft ({name}): {row['value']:.3f} "
+                    f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
                     f"n={row['n']} (W/T/L {row['wins']}/{row['ties']}/{row['losses']})"
                 )
         return result
@@ -518,13 +520,15 @@ class Demo:
             f"(`alignbench/demo/labeler.py`), standing in for the paper's human labelers. {labeler.DESCRIPTION} "
             "The gold win rate (`winrate/labeler`) is judged by this labeler; `winrate/rm` by the reward model "
             "learned from its rankings.",
-            f"**Demonstrations (SFT):** best-of-{self.cfg.best_of_n} samples of the base model `{self.cfg.base}` under "
+            f"**Demonstrations (SFT):** best-of-{self.cfg.best_of_n} samples of the base model "
+            f"`{self.cfg.base}` under "
             f"the labeler (rejection sampling) for {d.get('best_of_n', '?')} prompts; for {d.get('repaired', '?')} "
             "prompts no sample satisfied every constraint and the best one was edited by rule until it did "
             "(written templates, `constraints.repair_all`).",
             f"**Rankings (RM):** K={self.cfg.k} samples of the SFT model per prompt, ranked by the labeler "
             f"({r.get('rankings', '?')} prompts; {r.get('all_tied_skipped', 0)} left out because all K tied).",
-            f"**PPO-ptx:** {self.cfg.ppo.get('max_steps', '?')} PPO steps of {self.cfg.ppo.get('rollout_batch_size', '?')} "
+            f"**PPO-ptx:** {self.cfg.ppo.get('max_steps', '?')} PPO steps of "
+            f"{self.cfg.ppo.get('rollout_batch_size', '?')} "
             f"rollouts on prompts held out from SFT and RM ({self.cfg.n_ppo} available), reward = the learned RM, "
             f"β (kl_coef) = {self.cfg.ppo.get('kl_coef')}, γ (ptx_coef) = {self.cfg.ppo.get('ptx_coef')}; ptx text = "
             f"{PTX_SOURCE}, read at run time. The training curves' KL is the non-negative k3 estimate; "

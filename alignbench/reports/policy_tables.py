@@ -62,7 +62,7 @@ def policy_size_markdown(runs: list[Run]) -> str:
     out = []
     if not frame.empty:
         out.append("## Policy × size\n\nRows: policies; columns: model size; cells: value [95% CI].\n")
-        for (eval_name, metric), sub in sorted(
+        for (_eval_name, metric), sub in sorted(
             frame.groupby(["eval", "metric"]),
             key=lambda kv: (kv[0][0], METRICS.index(kv[0][1]) if kv[0][1] in METRICS else 99),
         ):

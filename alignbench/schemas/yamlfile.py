@@ -103,7 +103,8 @@ def _yaml_problem(exc: yaml.YAMLError, source: str, text: str = "") -> Problem:
             source,
             line,
             "",
-            f"not valid YAML: character #x{exc.character if isinstance(exc.character, int) else ord(exc.character):04x} "
+            "not valid YAML: character "
+            f"#x{exc.character if isinstance(exc.character, int) else ord(exc.character):04x} "
             "is not allowed (control characters such as NUL)",
         )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

@@ -655,8 +655,8 @@ class PPOPtxTrainer:
             n_global = self._sum_over_processes(mask.sum()).clamp(min=1)
             token_mean = lambda x, m: (x * m).sum() * n_proc / n_global
         old_values, adv, ret = batch["values"][ix], batch["advantages"][ix], batch["returns"][ix]
-        # 5a. ptx batch; γ = 0 with pretraining data: the ptx loss is measured for the log only, outside the graph, so the
-        # update is plain PPO (its data order has its own sampler: no other random state moves)
+        # 5a. ptx batch; γ = 0 with pretraining data: the ptx loss is measured for the log only, outside the graph, so
+        # the update is plain PPO (its data order has its own sampler: no other random state moves)
         ptx = self._ptx_batch() if self.pretrain_texts else None
         hidden = batch["value_hidden"][ix] if batch.get("value_hidden") is not None else None
         out = self.model(

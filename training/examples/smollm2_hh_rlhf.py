@@ -5,7 +5,8 @@
 What it trains (scaled down honestly for a shared 2-core CPU):
   RM   from smollm2-135m (SmolLM2-135M-Instruct, our stand-in for the SFT model) with a fresh scalar head;
        `--pairs` HH-RLHF helpful-base test pairs (K=2, the adapter's shared-prefix prompts, chat template),
-       20% held out (seeded); embeddings + lower `--freeze` blocks frozen; 1 epoch; max_length `--max-length` (prompt truncated from the left).
+       20% held out (seeded); embeddings + lower `--freeze` blocks frozen; 1 epoch; max_length `--max-length`
+       (prompt truncated from the left).
        Held-out pairwise accuracy with a 95% Wilson interval.
   PPO  policy = smollm2-135m + LoRA r=8 (reference = adapters disabled), value = RM + LoRA (frozen RM =
        adapters disabled), prompts = the held-out HH prompts, ptx on LAMBADA passages (γ = `--ptx`);
@@ -81,7 +82,7 @@ def main() -> None:
     t0 = time.time()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
     prompts = [{"prompt": r.prompt, "meta": {"messages": r.meta["messages"]}} for r in pairs[-100:]]
-    ppo = train_ppo_ptx(
+    train_ppo_ptx(
         model="smollm2-135m",
         reward_model=str(out / "rm"),
         train_data=prompts,

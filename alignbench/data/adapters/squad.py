@@ -74,7 +74,7 @@ def read_hub(
 ) -> Iterator[EvalItem]:
     version = version or "v2.0"
     config, hub_split = ("xquad.en", "validation") if version == "xquad.en" else (None, "validation")
-    for i, row in enumerate(
+    for _i, row in enumerate(
         hub_dataset(hub_id if hub_id != HUB_OF_VERSION["v2.0"] else HUB_OF_VERSION[version], config, split=hub_split)
     ):
         report.rows += 1

@@ -98,7 +98,8 @@ class DetoxifyScorer(ToxicityScorer):
             model_type = spec["model_type"]
             if offline() and not local_weights_available(model_type):
                 raise AlignbenchError(
-                    f"detoxify:{model_type}: weights are not on this machine ({hub_checkpoint_path(model_type)} or the "
+                    f"detoxify:{model_type}: weights are not on this machine "
+                    f"({hub_checkpoint_path(model_type)} or the "
                     f"{BACKBONES[model_type]} config in the HF cache is missing) and HF_HUB_OFFLINE is set; use "
                     f"detoxify:/path/model.ckpt:/path/hf_folder, or --scorer distilled-perspective (offline)"
                 )

@@ -5,46 +5,15 @@ console stayed clean.  A screenshot is saved under the test's tmp dir."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from helpers_synthetic_runs import SPECS, make_run
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
 
 @pytest.fixture
-def browser(tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the [dev] extra")
-    for binary in (CHROMIUM, CHROMEDRIVER):
-        if not Path(binary).exists() and not shutil.which(Path(binary).name):
-            pytest.fail(f"{binary} is missing: run `bash scripts/install_test_deps.sh` (make test does)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1300,2200",
-        f"--user-data-dir={tmp_path / 'chrome-profile'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
+def browser(headless_chromium):
+    return headless_chromium(window="1300,2200")
 
 
 def test_report_html_in_headless_chromium(tmp_path, browser):

@@ -22,6 +22,7 @@ from pathlib import Path
 from alignbench.errors import AlignbenchError
 from alignbench.labeling.auth import hash_token, new_token
 from alignbench.labeling.labels import LabelError
+from alignbench.store.sqlite import immediate_transaction
 
 PROJECT_FILE = "project.sqlite"
 GROUPS = ("train", "heldout")
@@ -116,16 +117,9 @@ class Project:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE takes the write lock up front, so read-then-write steps cannot interleave."""
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        """One submission = one write transaction (the store's: BEGIN IMMEDIATE, so steps cannot interleave)."""
+        with immediate_transaction(self.conn) as conn:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -109,12 +109,7 @@ def _pairs():
 def _cases():
     cases = []
     for topic, a, va, b, vb in _pairs():
-        marks = []
-        if "README.md" in (a, b):
-            # README figures are the lead's to update at merge (issue #18); strict: once README agrees this
-            # XPASSes and fails, so the mark is removed then.
-            marks.append(pytest.mark.xfail(strict=True, reason="README.md still carries the old demo/setup figures"))
-        cases.append(pytest.param(topic, a, va, b, vb, id=f"{topic}: {a} vs {b}", marks=marks))
+        cases.append(pytest.param(topic, a, va, b, vb, id=f"{topic}: {a} vs {b}"))
     return cases or [pytest.param(None, None, None, None, None, id="no figure in two places")]
 
 

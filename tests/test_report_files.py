@@ -190,3 +190,21 @@ def test_lineage_follows_parent_folders(tmp_path):
     assert chain[0]["inputs"] == "reward_model: runs/rm" and "ptx_coef" in chain[0]["config"]
     assert chain[1]["path"] == str(sft) and "learning_rate" in chain[1]["config"]
     assert chain[2]["path"] == "smollm2-135m"
+
+
+def test_sft_and_rm_training_loss_come_from_the_trainer_state(tmp_path):
+    import json
+
+    from alignbench.reports.load import trainer_state_curves
+
+    folder = tmp_path / "sft"
+    for n, losses in ((9, [2.0]), (12, [2.0, 1.5, 1.2])):  # the newest checkpoint (12, not 9) holds the history
+        (folder / f"checkpoint-{n}").mkdir(parents=True)
+        history = [{"step": 4 * (k + 1), "loss": v, "epoch": k, "learning_rate": 1e-4} for k, v in enumerate(losses)]
+        history.append({"step": 12, "eval_loss": 1.4})  # an eval row at a logged step merges into that step
+        (folder / f"checkpoint-{n}" / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+    frame = trainer_state_curves(folder)
+    assert list(frame.index) == [4, 8, 12]
+    assert frame["train_loss"].tolist() == [2.0, 1.5, 1.2] and frame.loc[12, "eval_loss"] == 1.4
+    assert "loss" not in frame and "epoch" not in frame  # never shares a panel with PPO's losses
+    assert trainer_state_curves(tmp_path / "empty").empty

@@ -29,7 +29,7 @@ CAPTIONS = {
     ),
     "toxicity_bins": "Expected maximum toxicity by the prompt's own toxicity (Figure 39).",
     "alignment_tax": "Alignment tax: candidate minus baseline per task, 95% CIs (below 0 = a tax).",
-    "training_curves": "Training curves of the checkpoints from our trainer: reward, KL, ptx loss.",
+    "training_curves": "Training curves of the checkpoints: PPO-ptx reward, KL, ptx loss; SFT / RM training loss.",
     "human_feedback": (
         "Human labels: mean Likert score and metadata-flag rates per model, 95% CIs (the paper's Figure 4)."
     ),

@@ -261,4 +261,30 @@ def train_curves(run: Run, column: Column | None = None, use_store: bool = True)
         frame = pd.DataFrame(rows)
         if "step" in frame:
             return frame.set_index("step").select_dtypes("number").sort_index()
+    if folder and Path(folder).is_dir():
+        return trainer_state_curves(Path(folder))
+    return pd.DataFrame()
+
+
+def trainer_state_curves(folder: Path) -> pd.DataFrame:
+    """The SFT and reward-model stages train with TRL's trainers, which keep their logged scalars in transformers'
+    `trainer_state.json` (`log_history`), in the folder or its last `checkpoint-N/`.  Returned by step, with the
+    trainer's `loss` named `train_loss` so it never shares a panel with PPO's losses."""
+
+    def number(path: Path) -> int:  # checkpoint-12 after checkpoint-9
+        suffix = path.parent.name.rpartition("-")[2]
+        return int(suffix) if suffix.isdigit() else -1
+
+    checkpoints = sorted(folder.glob("checkpoint-*/trainer_state.json"), key=number)
+    for path in [folder / "trainer_state.json", *reversed(checkpoints)]:
+        if not path.is_file():
+            continue
+        try:
+            history = json.loads(path.read_text()).get("log_history") or []
+        except (OSError, ValueError, AttributeError):
+            continue
+        rows = [r for r in history if isinstance(r, dict) and "step" in r]
+        if rows:
+            frame = pd.DataFrame(rows).set_index("step").select_dtypes("number").drop(columns="epoch", errors="ignore")
+            return frame.groupby(level=0).mean().sort_index().rename(columns={"loss": "train_loss"})
     return pd.DataFrame()

@@ -21,6 +21,21 @@ pytestmark = pytest.mark.browser
 SCREENSHOT = ROOT / "docs" / "images" / "labeling.png"
 
 
+def _item_id(browser, other_than: str | None = None) -> str:
+    """The shown item's id once the page has rendered one (and, with `other_than`, moved on from it).  The page
+    replaces the element when it renders the next item, so a read can meet the old, detached node: that is the
+    page working, not failing, and the wait reads again (StaleElementReferenceException is ignored)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def shown(d):
+        text = d.find_element(By.ID, "item-id").text
+        return text if text and text != other_than else False
+
+    return WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(shown)
+
+
 @pytest.fixture
 def browser(headless_chromium):
     return headless_chromium(window="1100,1900")
@@ -50,7 +65,6 @@ def _items(path: Path) -> Path:
 def test_a_labeling_session_in_headless_chromium_then_train_rm(tmp_path, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
     project = create_project(tmp_path / "proj", "rank", _items(tmp_path / "items.jsonl"), overlap=0.0)
     token = project.add_labeler("ann")
@@ -60,7 +74,7 @@ def test_a_labeling_session_in_headless_chromium_then_train_rm(tmp_path, browser
     try:
         browser.get(personal_url("127.0.0.1", port, token))
         assert browser.current_url == f"http://127.0.0.1:{port}/"  # the token left the address bar
-        first = browser.find_element(By.ID, "item-id").text
+        first = _item_id(browser)
         # markup in the prompt and the responses is shown as text, never run
         assert "<b>Be brief.</b>" in browser.find_element(By.ID, "prompt").text
         texts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".response .text")]
@@ -77,10 +91,9 @@ def test_a_labeling_session_in_headless_chromium_then_train_rm(tmp_path, browser
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(SCREENSHOT))
         browser.find_element(By.ID, "submit").send_keys(Keys.CONTROL, Keys.ENTER)
-        WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "item-id").text != first)
-        second = browser.find_element(By.ID, "item-id").text
+        second = _item_id(browser, other_than=first)
         browser.refresh()  # reload: still the next item, not the first
-        assert browser.find_element(By.ID, "item-id").text == second
+        assert _item_id(browser) == second
         severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not severe, severe  # no CSP violation, no script error
     finally:

@@ -22,7 +22,7 @@ from pathlib import Path
 from alignbench.errors import AlignbenchError
 from alignbench.labeling.auth import hash_token, new_token
 from alignbench.labeling.labels import LabelError
-from alignbench.store.sqlite import immediate_transaction
+from alignbench.store.sqlite import connect, immediate_transaction
 
 PROJECT_FILE = "project.sqlite"
 GROUPS = ("train", "heldout")
@@ -107,12 +107,8 @@ class Project:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")  # an acknowledged label survives power loss too
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
+            # FULL: an acknowledged label survives power loss too
+            conn = self._local.conn = connect(self.path, synchronous="FULL", check_same_thread=False)
         return conn
 
     @contextmanager

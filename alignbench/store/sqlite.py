@@ -42,6 +42,18 @@ def content_key(*parts: Any) -> str:
     return hashlib.sha256(canonical_json(list(parts)).encode()).hexdigest()
 
 
+def connect(path: Path, synchronous: str = "NORMAL", check_same_thread: bool = True) -> sqlite3.Connection:
+    """A connection as every alignbench SQLite file uses it: autocommit (transactions are explicit, see
+    immediate_transaction), rows by name, WAL, foreign keys; `synchronous="FULL"` where an acknowledged write
+    must survive power loss too (the labeling server)."""
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=check_same_thread)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
 @contextmanager
 def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction: BEGIN IMMEDIATE takes the write lock up front, so read-then-write steps of two
@@ -83,12 +95,7 @@ class Store:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
+            conn = self._local.conn = connect(self.path)
         return conn
 
     @contextmanager

@@ -238,3 +238,28 @@ def test_hh_rlhf_prompts_from_the_shared_data(shared_data):
     )
     items, _, _ = load_prompts(multi.evals[0], limit=25)
     assert any(len(it.payload["messages"]) > 1 and it.prompt.startswith("User: ") for it in items)
+
+
+def test_chunks_follow_the_engines_batch_when_the_eval_sets_none(tmp_path, monkeypatch):
+    """Without a `batch_size` key the eval's chunks are the run's --batch-size, so 18 prompts at --batch-size 18
+    go to each model in ONE generation call (the old fixed chunk of 16 split them 16 + 2)."""
+    from alignbench.engines.backends import hf
+
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"Say {i}."}) + "\n" for i in range(18)))
+    calls = []
+    original = hf.HFBackend.generate
+
+    def recording(self, requests, params):
+        calls.append(len(requests))
+        return original(self, requests, params)
+
+    monkeypatch.setattr(hf.HFBackend, "generate", recording)
+    suite = _suite(prompts, {"type": "rubric", "function": e_count, "name": "e-count"})
+    del suite["evals"][0]["batch_size"]
+    run_suite(suite, CANDIDATES, baseline=BASELINE, out=tmp_path / "a", cache=False, progress=False, batch_size=18)
+    assert calls == [18, 18, 18]  # baseline and two candidates, one call each
+    calls.clear()
+    suite["evals"][0]["batch_size"] = 6  # the eval's own key still wins
+    run_suite(suite, CANDIDATES, baseline=BASELINE, out=tmp_path / "b", cache=False, progress=False, batch_size=18)
+    assert calls == [6] * 9

@@ -17,8 +17,10 @@ Suite entry:
       baseline_decoding: {temperature: 0.7}   # optional: decode the baseline differently
       judge: {type: reward_model, model: runs/rm}     # or judges: [...] -> eval names winrate/<judge>
 
-Work is done in chunks of `batch_size` prompts (generate baseline, generate candidates, judge, store),
-so a run that dies part-way keeps every finished chunk: on rerun the generations come from the cache
+Work is done in chunks of `batch_size` prompts (the eval's own key, else the engines' batch given to the run
+with `--batch-size`, else 16): generate baseline, generate candidates, judge, store.  A chunk smaller than the
+engines' batch would cap every generation call at it (the demo's batch of 48 ran as 3 x 16).  A run that dies
+part-way keeps every finished chunk: on rerun the generations come from the cache
 and judgements of unchanged (prompt, outputs, judge) from the store.
 """
 
@@ -169,7 +171,7 @@ def run(ctx, spec) -> None:
         for name in names
         for cand in ctx.candidates
     }
-    batch = int(spec.get("batch_size") or DEFAULT_BATCH)
+    batch = int(spec.get("batch_size") or getattr(ctx, "batch_size", None) or DEFAULT_BATCH)
     bar = ctx.progress(total=len(items), desc=f"{spec.name}")
     for start in range(0, len(items), batch):
         chunk = items[start : start + batch]

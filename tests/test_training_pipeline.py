@@ -258,3 +258,26 @@ def test_resume_without_checkpoint_is_a_clear_error(sft, tmp_path):
             resume=True,
             **{**PPO, "max_steps": 1},
         )
+
+
+def test_policy_logprobs_match_the_full_logits(tiny_model):
+    """policy_logprobs runs the LM head on the response positions only; the log-probabilities and entropies
+    must equal those taken from the full logits of the same forward."""
+    from trl.trainer.utils import entropy_from_logits, selective_log_softmax
+
+    from alignbench.training.ppo_ptx import policy_logprobs, positions
+
+    model, _ = tiny_model
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, model.config.vocab_size, (3, 14), generator=g)
+    mask = torch.ones_like(ids)
+    mask[0, :3] = 0  # a left-padded prompt, as rollouts have
+    pos = positions(mask)
+    ctx, temp = 9, 0.7
+    with torch.no_grad():
+        got, ent = policy_logprobs(model, ids, mask, pos, ctx, temp, with_entropy=True)
+        full = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False).logits
+    ref_logits = full[:, ctx - 1 : -1].float() / temp
+    assert got.shape == (3, 14 - ctx)
+    torch.testing.assert_close(got, selective_log_softmax(ref_logits, ids[:, ctx:]))
+    torch.testing.assert_close(ent, entropy_from_logits(ref_logits))

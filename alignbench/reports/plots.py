@@ -22,7 +22,7 @@ import pandas as pd  # noqa: E402
 from alignbench.reports.load import Run, train_curves  # noqa: E402
 from alignbench.reports.tables import ResultTable  # noqa: E402
 
-CURVE_KEYS = ("reward", "kl", "ptx_loss", "train_loss")   # train_loss: SFT / reward-model trainers
+CURVE_KEYS = ("reward", "kl", "ptx_loss", "train_loss")  # train_loss: SFT / reward-model trainers
 METRIC_TITLES = {
     "truthful": "truthful",
     "informative": "informative",

@@ -69,14 +69,15 @@ def _suite(prompts_file, judge, **extra):
 
 @pytest.fixture()
 def count_generations(monkeypatch):
-    """Counts prompts the HF backend really generates for (i.e. cache misses)."""
+    """Counts prompts the HF backend really generates for (i.e. cache misses); `calls` holds each call's size."""
     from alignbench.engines.backends import hf
 
-    counter = {"n": 0}
+    counter = {"n": 0, "calls": []}
     original = hf.HFBackend.generate
 
     def counting(self, requests, params):
         counter["n"] += len(requests)
+        counter["calls"].append(len(requests))
         return original(self, requests, params)
 
     monkeypatch.setattr(hf.HFBackend, "generate", counting)
@@ -240,21 +241,12 @@ def test_hh_rlhf_prompts_from_the_shared_data(shared_data):
     assert any(len(it.payload["messages"]) > 1 and it.prompt.startswith("User: ") for it in items)
 
 
-def test_chunks_follow_the_engines_batch_when_the_eval_sets_none(tmp_path, monkeypatch):
+def test_chunks_follow_the_engines_batch_when_the_eval_sets_none(tmp_path, count_generations):
     """Without a `batch_size` key the eval's chunks are the run's --batch-size, so 18 prompts at --batch-size 18
     go to each model in ONE generation call (the old fixed chunk of 16 split them 16 + 2)."""
-    from alignbench.engines.backends import hf
-
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"Say {i}."}) + "\n" for i in range(18)))
-    calls = []
-    original = hf.HFBackend.generate
-
-    def recording(self, requests, params):
-        calls.append(len(requests))
-        return original(self, requests, params)
-
-    monkeypatch.setattr(hf.HFBackend, "generate", recording)
+    calls = count_generations["calls"]
     suite = _suite(prompts, {"type": "rubric", "function": e_count, "name": "e-count"})
     del suite["evals"][0]["batch_size"]
     run_suite(suite, CANDIDATES, baseline=BASELINE, out=tmp_path / "a", cache=False, progress=False, batch_size=18)

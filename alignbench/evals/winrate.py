@@ -171,7 +171,7 @@ def run(ctx, spec) -> None:
         for name in names
         for cand in ctx.candidates
     }
-    batch = int(spec.get("batch_size") or getattr(ctx, "batch_size", None) or DEFAULT_BATCH)
+    batch = int(spec.get("batch_size") or ctx.batch_size or DEFAULT_BATCH)
     bar = ctx.progress(total=len(items), desc=f"{spec.name}")
     for start in range(0, len(items), batch):
         chunk = items[start : start + batch]

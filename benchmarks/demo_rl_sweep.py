@@ -35,15 +35,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def stored_answers(run: Path) -> dict[str, dict]:
     """item -> {prompt, base, sft, ppo}: the greedy answers the run's win-rate eval stored."""
+    from alignbench.demo.headtohead import stored_outputs
     from alignbench.store import Store
 
     store = Store(run)
-    samples = store.frame("samples", store.latest_run_id())
-    out: dict[str, dict] = {}
-    for r in samples[samples["eval"] == "winrate/labeler"].itertuples():
-        d = out.setdefault(r.item_id, {"prompt": r.prompt})
-        d[r.model] = r.output
-        d["base"] = r.baseline
+    out = stored_outputs(store, store.latest_run_id(), "winrate/labeler")
     if not out:
         sys.exit(f"{run}: no winrate/labeler samples (run the demo through its eval stage first)")
     return out

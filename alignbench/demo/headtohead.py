@@ -22,6 +22,18 @@ import numpy as np
 from alignbench.stats import mean_with_ci, wilson_interval
 
 
+def stored_outputs(store, run_id: str, source_eval: str = "winrate/labeler", baseline: str = "base") -> dict:
+    """item id -> {"prompt": ..., <model>: its stored output for every candidate, <baseline>: the baseline's}: the
+    outputs a win-rate eval stored (each sample row carries one candidate's output beside the baseline's)."""
+    samples = store.frame("samples", run_id)
+    out: dict[str, dict] = {}
+    for r in samples[samples["eval"] == source_eval].itertuples():
+        d = out.setdefault(r.item_id, {"prompt": r.prompt})
+        d[r.model] = r.output
+        d[baseline] = r.baseline
+    return out
+
+
 def head_to_head(
     run_dir: str | Path,
     judges: dict,
@@ -36,18 +48,13 @@ def head_to_head(
 
     store = Store(run_dir)
     run_id = store.latest_run_id()
-    samples = store.frame("samples", run_id)
-    rows = samples[samples["eval"] == source_eval]
-    by_model = {
-        m: {r.item_id: (r.prompt, r.output) for r in rows[rows["model"] == m].itertuples()}
-        for m in (candidate, baseline)
-    }
-    ids = sorted(set(by_model[candidate]) & set(by_model[baseline]))
+    answers = stored_outputs(store, run_id, source_eval)
+    ids = sorted(i for i, d in answers.items() if candidate in d and baseline in d)
     if not ids:
         raise ValueError(f"{run_dir}: no {source_eval} samples of both {candidate} and {baseline}")
-    prompts = [by_model[candidate][i][0] for i in ids]
-    cand = [by_model[candidate][i][1] for i in ids]
-    base = [by_model[baseline][i][1] for i in ids]
+    prompts = [answers[i]["prompt"] for i in ids]
+    cand = [answers[i][candidate] for i in ids]
+    base = [answers[i][baseline] for i in ids]
     out: dict = {}
     verdicts: dict = {}
     for name, judge in judges.items():

@@ -23,17 +23,17 @@ SCREENSHOT = ROOT / "docs" / "images" / "labeling.png"
 
 def _item_id(browser, other_than: str | None = None) -> str:
     """The shown item's id once the page has rendered one (and, with `other_than`, moved on from it).  The page
-    replaces the element when it renders the next item, so a read can meet the old, detached node: that is the
-    page working, not failing, and the wait reads again (StaleElementReferenceException is ignored)."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
+    replaces the element when it renders the next item, so the id is read inside the page, in one script: a
+    WebDriver element reference held across that re-render meets a detached node, which Chromium reports as
+    StaleElementReference or as "Node with given id does not belong to the document" depending on when the
+    render lands (the second flaked a clean `make test`)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     def shown(d):
-        text = d.find_element(By.ID, "item-id").text
+        text = d.execute_script("const e = document.getElementById('item-id'); return e ? e.innerText : '';")
         return text if text and text != other_than else False
 
-    return WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(shown)
+    return WebDriverWait(browser, 30).until(shown)
 
 
 @pytest.fixture

@@ -338,7 +338,7 @@ def main() -> None:
         else it
         for it in hs
     ]
-    changed = [i for i, it in enumerate(hs) if it.meta["ctx_b"]]
+    changed = [i for i, it in enumerate(hs) if file_form[i].inputs["ctx"] != it.inputs["ctx"]]
     engine.loglikelihood = plain
     raw = score_hellaswag(engine, [file_form[i] for i in changed]) if changed else {"acc": {}, "acc_norm": {}}
     file_dis = {

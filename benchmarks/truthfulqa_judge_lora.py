@@ -35,12 +35,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 
 def bootstrap(y, scores: dict, n_boot: int = 2000, seed: int = 0) -> dict:
-    """Per judge: 95% percentile CI of balanced accuracy over resampled held-out answers (one resample shared by
-    all judges, so differences are paired)."""
+    """Per judge: balanced accuracy over resampled held-out answers (one resample shared by all judges, so
+    differences are paired).  Hand-written: alignbench.stats' bootstraps are of item means, and balanced accuracy
+    is not a mean over items."""
     import numpy as np
     from sklearn.metrics import balanced_accuracy_score
 
@@ -71,11 +70,12 @@ def main() -> int:
 
     import numpy as np
     import torch
-    from sklearn.metrics import brier_score_loss, roc_auc_score
+    from sklearn.metrics import balanced_accuracy_score, brier_score_loss, roc_auc_score
 
     from alignbench.engines import LoglikEngine
     from alignbench.judges.finetuned import FinetunedJudge
     from alignbench.judges.truthfulqa_data import ASPECTS, load_judge_data
+    from alignbench.judges.truthfulqa_head import default_dir, head_file
     from alignbench.judges.truthfulqa_train import (
         bank_block,
         fit_candidate,
@@ -87,11 +87,7 @@ def main() -> int:
 
     threads = torch.get_num_threads()
     load0 = os.getloadavg()[0]
-    card = json.loads(
-        (
-            Path(__file__).resolve().parents[1] / "alignbench/resources/judges" / f"truthfulqa_{args.aspect}.json"
-        ).read_text()
-    )
+    card = json.loads((default_dir() / head_file(args.aspect)).with_suffix(".json").read_text())
     candidate = card["chosen_candidate"]
     suffix = ASPECTS[args.aspect][1]
 
@@ -161,8 +157,6 @@ def main() -> int:
     draws = bootstrap(y, scores)
     table = {}
     for name, s in scores.items():
-        from sklearn.metrics import balanced_accuracy_score
-
         table[name] = {
             "balanced_accuracy": float(balanced_accuracy_score(y, s > 0.5)),
             "ci95": [float(np.percentile(draws[name], 2.5)), float(np.percentile(draws[name], 97.5))],

@@ -6,6 +6,8 @@ interval.  Intervals are 95% unless `confidence` says otherwise.
 * `bootstrap_ci`      percentile bootstrap over items (scipy.stats.bootstrap, vectorised)
 * `wilson_interval`   Wilson score interval for a proportion (ties may count as half a success)
 * `paired_bootstrap`  difference of a statistic between two aligned per-item arrays (same items, two models)
+* `balanced_accuracy_draws`  bootstrap draws of balanced accuracy, (TPR + TNR) / 2, for judges against one truth
+* `agreement_stats`   a judge against a reference judge: Spearman, balanced accuracy, order of per-policy figures
 * `mean_with_ci`      (value, lo, hi) for a mean over items: the helper evals call
 * `lc_win_rate`       AlpacaEval-style length-controlled win rate (logistic GLM on the length difference)
 """
@@ -142,6 +144,77 @@ def paired_bootstrap(
     else:
         p = float(min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0))))
     return PairedDifference(diff, float(lo), float(hi), n, p)
+
+
+def balanced_accuracy_draws(
+    truth: Sequence[bool],
+    verdicts: dict[str, Sequence[bool]],
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Per judge, balanced accuracy (TPR + TNR) / 2 of its verdicts against `truth` on resampled items; one
+    resample is shared by all judges, so their differences are paired.  Resamples holding one class only are
+    dropped (balanced accuracy is undefined there).  Hand-rolled because balanced accuracy is not a mean over
+    items, which is what `bootstrap_ci` resamples; one (n_resamples, n) index matrix keeps it vectorised."""
+    y = np.asarray(truth, dtype=bool)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, y.size, size=(n_resamples, y.size))
+    yb = y[idx]
+    pos, neg = yb.sum(axis=1), (~yb).sum(axis=1)
+    ok = (pos > 0) & (neg > 0)
+    out = {}
+    for name, v in verdicts.items():
+        vb = np.asarray(v, dtype=bool)[idx]
+        tpr = (vb & yb).sum(axis=1)[ok] / pos[ok]
+        tnr = (~vb & ~yb).sum(axis=1)[ok] / neg[ok]
+        out[name] = (tpr + tnr) / 2
+    return out
+
+
+def agreement_stats(
+    ours: Sequence[float],
+    theirs: Sequence[float],
+    groups: Sequence[str],
+    threshold: float = 0.5,
+    strict: bool = True,
+    group_stat: str = "verdict",
+) -> dict:
+    """How far a judge's scores agree with a reference judge's on the same samples (NaN on either side: left out).
+
+    Spearman of the scores; balanced accuracy of our verdicts against theirs (verdict: score > threshold, or >= when
+    not `strict`) with its 95% bootstrap CI; raw agreement; and whether the ORDER of the groups (policies) matches:
+    Kendall tau between the per-group statistics -- the share of yes verdicts (`group_stat="verdict"`, e.g. % truthful)
+    or the mean score ("score", e.g. expected toxicity) -- with the largest per-group difference."""
+    from scipy.stats import kendalltau, spearmanr
+
+    a, b = np.asarray(ours, float), np.asarray(theirs, float)
+    grp = np.asarray(groups, dtype=object)
+    ok = ~(np.isnan(a) | np.isnan(b))
+    a, b, grp = a[ok], b[ok], grp[ok]
+    cut = (lambda x: x > threshold) if strict else (lambda x: x >= threshold)
+    ya, yb = cut(a), cut(b)
+    bal, lo, hi = (math.nan,) * 3
+    if 0 < yb.sum() < len(yb):
+        bal = float(((ya & yb).sum() / yb.sum() + (~ya & ~yb).sum() / (~yb).sum()) / 2)
+        lo, hi = (float(x) for x in np.percentile(balanced_accuracy_draws(yb, {"ours": ya})["ours"], [2.5, 97.5]))
+    names = sorted(set(grp.tolist()))
+    stat_a, stat_b = (ya, yb) if group_stat == "verdict" else (a, b)
+    per = {g: (float(stat_a[grp == g].mean()), float(stat_b[grp == g].mean())) for g in names}
+    xs, ys = [v[0] for v in per.values()], [v[1] for v in per.values()]
+    tau = float(kendalltau(xs, ys)[0]) if len(names) > 1 and len(set(xs)) > 1 and len(set(ys)) > 1 else math.nan
+    return {
+        # undefined (NaN) when either side is constant, e.g. a subset where the reference says the same everywhere
+        "spearman": float(spearmanr(a, b)[0]) if len(set(a)) > 1 and len(set(b)) > 1 else math.nan,
+        "balanced_accuracy": bal,
+        "balanced_accuracy_ci": (lo, hi),
+        "agreement": float((ya == yb).mean()) if len(a) else math.nan,
+        "kendall_tau_policies": tau,
+        "max_policy_difference": max((abs(x - y) for x, y in per.values()), default=math.nan),
+        "policy_stat": group_stat,
+        "policies": {g: {"ours": x, "theirs": y} for g, (x, y) in per.items()},
+        "n": len(a),
+        "n_policies": len(names),
+    }
 
 
 # -- length-controlled win rate ---------------------------------------------------------------------------

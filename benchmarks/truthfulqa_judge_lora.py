@@ -36,25 +36,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def bootstrap(y, scores: dict, n_boot: int = 2000, seed: int = 0) -> dict:
-    """Per judge: balanced accuracy over resampled held-out answers (one resample shared by all judges, so
-    differences are paired).  Hand-written: alignbench.stats' bootstraps are of item means, and balanced accuracy
-    is not a mean over items."""
-    import numpy as np
-    from sklearn.metrics import balanced_accuracy_score
-
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    draws = {k: [] for k in scores}
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        if y[idx].min() == y[idx].max():
-            continue
-        for k, p in scores.items():
-            draws[k].append(balanced_accuracy_score(y[idx], p[idx] > 0.5))
-    return {k: np.asarray(v) for k, v in draws.items()}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--aspect", default="truth", choices=["truth", "info"])
@@ -83,6 +64,7 @@ def main() -> int:
         full_matrix,
         prepare,
     )
+    from alignbench.stats import balanced_accuracy_draws
     from alignbench.training import train_sft
 
     threads = torch.get_num_threads()
@@ -154,7 +136,7 @@ def main() -> int:
     score_wall = time.perf_counter() - t0
 
     # ---- report
-    draws = bootstrap(y, scores)
+    draws = balanced_accuracy_draws(y > 0.5, {k: s > 0.5 for k, s in scores.items()})
     table = {}
     for name, s in scores.items():
         table[name] = {

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from alignbench.stats import (
+    balanced_accuracy_draws,
     bootstrap_ci,
     lc_win_rate,
     length_feature,
@@ -130,3 +131,26 @@ def test_lc_win_rate_is_the_unpenalised_glm_on_a_planted_truth():
     prefs = expit(0.4 + 2.0 * x)
     assert prefs.mean() > 0.67
     assert lc_win_rate(prefs, len_a, len_b, n_resamples=0).value == pytest.approx(expit(0.4), abs=1e-6)
+
+
+def test_balanced_accuracy_draws_match_sklearn_on_the_same_resamples():
+    """Each draw is sklearn's balanced accuracy on the resample the seeded generator picks; one-class resamples
+    are dropped; the draws of two judges come from the same resamples (paired)."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(3)
+    y = rng.random(40) < 0.15  # few positives: some resamples hold none
+    a = np.where(rng.random(40) < 0.8, y, ~y)
+    b = np.where(rng.random(40) < 0.6, y, ~y)
+    draws = balanced_accuracy_draws(y, {"a": a, "b": b}, n_resamples=300, seed=7)
+    gen = np.random.default_rng(7)
+    want_a, want_b = [], []
+    for _ in range(300):
+        idx = gen.integers(0, 40, 40)
+        if y[idx].all() or not y[idx].any():
+            continue
+        want_a.append(balanced_accuracy_score(y[idx], a[idx]))
+        want_b.append(balanced_accuracy_score(y[idx], b[idx]))
+    assert 0 < len(want_a) < 300
+    np.testing.assert_allclose(draws["a"], want_a)
+    np.testing.assert_allclose(draws["b"], want_b)

@@ -45,9 +45,18 @@ def _import(args) -> int:
     for name, (kind, n) in summary["files"].items():
         print(f"{name:28s} {kind:11s} {n} rows")
     for name, stats in summary["agreement"].items():
+        if stats["n"] == 0:
+            print(
+                f"agreement {name}: no sample outside the judge's training data (it was trained on these; its card's "
+                f"release check is the held-out figure)"
+            )
+            continue
+        per = "% judged yes" if stats["policy_stat"] == "verdict" else "mean score"
+        lo, hi = stats["balanced_accuracy_ci"]
         print(
-            f"agreement {name}: Spearman {stats['spearman']:.3f}, balanced accuracy {stats['balanced_accuracy']:.3f}, "
-            f"Kendall tau over {stats['n_policies']} policy means {stats['kendall_tau_policies']:.3f}"
+            f"agreement {name}: n {stats['n']}, Spearman {stats['spearman']:.3f}, balanced accuracy "
+            f"{stats['balanced_accuracy']:.3f} [{lo:.3f}, {hi:.3f}], Kendall tau of the {stats['n_policies']} "
+            f"policies' {per} {stats['kendall_tau_policies']:.3f}"
         )
     print(f"run {summary['run_id']} in {args.out}; report: alignbench report {args.out}")
     return 0

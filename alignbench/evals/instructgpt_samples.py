@@ -32,147 +32,31 @@ says it: the empty answer).
 model_type `<policy>-<size>`: policy gpt (GPT-3), sft, ppo-noptx (PPO), ppo-ptx (InstructGPT); size xl (1.3B),
 6b, 175b.  Models are stored with info {policy, size, paper_name} so reports can pivot policy x size.
 
-Where the release carries the paper's own judgements, an agreement eval compares ours with them:
-Spearman of the per-sample scores, balanced accuracy of our verdict against theirs (P > 0.5; toxicity >= 0.5), and
-Kendall's tau between the per-policy means (does the ORDER of the policies match).
+Where the release carries the paper's own judgements, an agreement eval compares ours with them
+(alignbench.stats.agreement_stats): Spearman of the per-sample scores, balanced accuracy of our verdict against
+theirs (P > 0.5; toxicity >= 0.5) with a 95% bootstrap CI, and Kendall's tau between the per-policy figures -- % judged
+truthful / informative, mean toxicity -- (does the ORDER of the policies match).  For the TruthfulQA judges the same
+again over only the answers absent from the judge's training data (`agreement/truthfulqa_truth_unseen`, ...).
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
+from alignbench.data.instructgpt_samples import HEADERS, Row, SampleFile, read_sample_file  # noqa: F401 (re-exported)
 from alignbench.errors import DataError
+from alignbench.stats import agreement_stats
 
-BASE = ["model_type", "prompt_type", "context", "ref_text", "sample"]
-HEADERS = {
-    "qa": BASE,
-    "tldr": ["model_type", "context", "ref_text", "sample"],
-    "truthfulqa": ["model_type", "prompt_type", "adversarial", "question", "answer", "true", "info"],
-    "rtp": ["model_type", "prompt_type", "context", "sample", "toxicity"],
-}
 POLICIES = {"gpt": "GPT-3", "sft": "SFT", "ppo-noptx": "PPO", "ppo-ptx": "PPO-ptx (InstructGPT)"}
 SIZES = {"xl": 1.3e9, "1.3b": 1.3e9, "6b": 6e9, "175b": 175e9}
 SQUAD_NO_ANSWER = "Not in background."
 MODEL_RE = re.compile(r"^(gpt|sft|ppo-noptx|ppo-ptx)-(xl|1\.3b|6b|175b)$")
-
-
-@dataclass
-class Row:
-    line: int
-    model: str
-    prompt_type: str
-    fields: dict
-
-
-@dataclass
-class SampleFile:
-    path: Path
-    kind: str  # drop | squad_v2 | fr_to_en | tldr | truthfulqa | rtp
-    rows: list[Row] = field(default_factory=list)
-
-
-def _open_text(path: Path):
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
-    return io.StringIO(raw.decode("utf-8-sig"), newline="")
-
-
-def kind_of(path: Path, header: list[str]) -> str | None:
-    cols = [c for c in header if c != ""]
-    if cols == HEADERS["qa"]:
-        name = path.name.lower()
-        for key, kind in (("drop", "drop"), ("squad", "squad_v2"), ("fr_to_en", "fr_to_en"), ("fr-en", "fr_to_en")):
-            if key in name:
-                return kind
-        return None
-    for kind in ("tldr", "truthfulqa", "rtp"):
-        if cols == HEADERS[kind]:
-            return kind
-    return None
-
-
-def _float01(value: str, where: str, name: str, problems: list[str]) -> float | None:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        problems.append(f"{where}: {name}: not a number: {value!r}")
-        return None
-    if not (0.0 <= x <= 1.0) or math.isnan(x):
-        problems.append(f"{where}: {name}: {x} outside [0, 1]")
-        return None
-    return x
-
-
-def read_sample_file(path: str | Path) -> SampleFile:
-    """Read and check one CSV; every malformed row is reported as `file:line: field: message` (DataError)."""
-    path = Path(path)
-    fh = _open_text(path)
-    reader = csv.reader(fh)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise DataError(f"{path}:1: header: empty file") from None
-    kind = kind_of(path, header)
-    if kind is None:
-        known = "; ".join(f"{k}: {', '.join(v)}" for k, v in HEADERS.items())
-        raise DataError(
-            f"{path}:1: header: unrecognised columns {header!r} (known: {known}; the drop/squad/fr_to_en "
-            f"format is told apart by the file name)"
-        )
-    cols = HEADERS["qa" if kind in ("drop", "squad_v2", "fr_to_en") else kind]
-    offset = 1 if header and header[0] == "" else 0
-    out, problems = SampleFile(path, kind), []
-    line = reader.line_num + 1
-    for record in reader:
-        where = f"{path}:{line}"
-        start, line = line, reader.line_num + 1
-        if not any(c.strip() for c in record):
-            continue
-        if len(record) != len(cols) + offset:
-            problems.append(f"{where}: row: {len(record)} fields, expected {len(cols) + offset}")
-            continue
-        d = dict(zip(cols, record[offset:]))
-        model = d["model_type"].strip()
-        if not model:
-            problems.append(f"{where}: model_type: empty")
-            continue
-        if kind != "tldr" and not d["prompt_type"].strip():
-            problems.append(f"{where}: prompt_type: empty")
-            continue
-        text_fields = {"truthfulqa": ("question",), "rtp": ("context",)}.get(kind, ("context", "ref_text"))
-        empty = [f for f in text_fields if not d[f].strip()]
-        if empty:
-            problems.append(f"{where}: {empty[0]}: empty")
-            continue
-        if kind == "truthfulqa":
-            vals = [_float01(d[k], where, k, problems) for k in ("true", "info")]
-            if None in vals:
-                continue
-            d["true"], d["info"] = vals
-        if kind == "rtp":
-            if d["toxicity"].strip() in ("", "nan", "None"):
-                d["toxicity"] = None  # Perspective could not score the sample: kept, left out of its means
-            else:
-                d["toxicity"] = _float01(d["toxicity"], where, "toxicity", problems)
-                if d["toxicity"] is None:
-                    continue
-        out.rows.append(Row(start, model, d.get("prompt_type", "").strip() or "default", d))
-    if problems:
-        raise DataError(f"{path}: {len(problems)} malformed row(s)", problems)
-    if not out.rows:
-        raise DataError(f"{path}:2: row: no data rows")
-    return out
 
 
 # -- metrics of one sample ------------------------------------------------------------------------------------
@@ -415,7 +299,6 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
         ours["tox"] = tox.score([r.fields["sample"] for r in f.rows]).tolist()
     row_pos = {id(r): i for i, r in enumerate(f.rows)}
     bench = BENCH_NAMES[kind]
-    per_policy: dict[str, dict[str, list]] = {}
     for (name, model), rows in groups.items():
         values: dict[str, dict[str, float]] = {}
         samples = []
@@ -464,15 +347,6 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
                     "meta": {"prompt_type": r.prompt_type, "source": f"{f.path.name}:{r.line}"},
                 }
             )
-            pp = per_policy.setdefault(model, {})
-            for k in ("truth", "info", "tox"):
-                if k in ours:
-                    pp.setdefault(k, []).append(ours[k][i])
-            if kind == "truthfulqa":
-                pp.setdefault("gpt_truth", []).append(d["true"])
-                pp.setdefault("gpt_info", []).append(d["info"])
-            if kind == "rtp":
-                pp.setdefault("perspective", []).append(np.nan if d["toxicity"] is None else d["toxicity"])
         ctx.store.put_samples(ctx.run_id, name, samples)
         condition = "" if kind == "tldr" else f" {rows[0][1].prompt_type}"
         meta = {
@@ -524,7 +398,7 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
                 True,
                 {**meta, "label": f"{bench}{condition}: {LABELS['bleu']}"},
             )
-    return _agreement(ctx, f, ours, per_policy, truth_judge, info_judge, tox)
+    return _agreement(ctx, f, ours, truth_judge, info_judge, tox)
 
 
 def _judge_tag(judge) -> str:
@@ -533,101 +407,53 @@ def _judge_tag(judge) -> str:
     return f"{judge.name}, CV bal.acc {ba:.2f}" if isinstance(ba, float) else judge.name
 
 
-def agreement_stats(
-    ours: list[float],
-    theirs: list[float],
-    per_policy_ours: list[float],
-    per_policy_theirs: list[float],
-    threshold: float = 0.5,
-    strict: bool = True,
-) -> dict:
-    """Spearman of per-sample scores, balanced accuracy of our verdicts vs theirs, Kendall tau of policy means."""
-    from scipy.stats import kendalltau, spearmanr
-    from sklearn.metrics import balanced_accuracy_score
-
-    a, b = np.asarray(ours, float), np.asarray(theirs, float)
-    ok = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[ok], b[ok]
-    cut = (lambda x: x > threshold) if strict else (lambda x: x >= threshold)
-    ya, yb = cut(a), cut(b)
-    bal = float(balanced_accuracy_score(yb, ya)) if 0 < yb.sum() < len(yb) else float("nan")
-    tau = kendalltau(per_policy_ours, per_policy_theirs)[0] if len(per_policy_ours) > 1 else float("nan")
-    return {
-        "spearman": float(spearmanr(a, b)[0]),
-        "balanced_accuracy": bal,
-        "kendall_tau_policies": float(tau),
-        "agreement": float((ya == yb).mean()),
-        "n": len(a),
-        "n_policies": len(per_policy_ours),
-    }
-
-
-def _agreement(ctx, f: SampleFile, ours: dict, per_policy: dict, truth_judge, info_judge, tox) -> dict:
+def _agreement(ctx, f: SampleFile, ours: dict, truth_judge, info_judge, tox) -> dict:
+    """Store the agreement of our judges / scorer with the release's own judgements: over all samples, and for the
+    TruthfulQA judges also over the samples whose answer is not among the judge's training answers
+    (`<what>_unseen`): the figure that says how the judge does on answers it never saw."""
     pairs = []
     if f.kind == "truthfulqa" and "truth" in ours:
-        pairs.append(
-            (
-                "truthfulqa_truth",
-                "truth",
-                "gpt_truth",
-                truth_judge,
-                "GPT-judge",
-                [r.fields["true"] for r in f.rows],
-                True,
-            )
-        )
+        pairs.append(("truthfulqa_truth", "truth", truth_judge, "GPT-judge", [r.fields["true"] for r in f.rows], True))
         if "info" in ours:
-            pairs.append(
-                (
-                    "truthfulqa_info",
-                    "info",
-                    "gpt_info",
-                    info_judge,
-                    "GPT-info",
-                    [r.fields["info"] for r in f.rows],
-                    True,
-                )
-            )
+            pairs.append(("truthfulqa_info", "info", info_judge, "GPT-info", [r.fields["info"] for r in f.rows], True))
     if f.kind == "rtp" and "tox" in ours:
-        pairs.append(
-            (
-                "toxicity",
-                "tox",
-                "perspective",
-                tox,
-                "Perspective",
-                [np.nan if r.fields["toxicity"] is None else r.fields["toxicity"] for r in f.rows],
-                False,
-            )
-        )
+        theirs = [np.nan if r.fields["toxicity"] is None else r.fields["toxicity"] for r in f.rows]
+        pairs.append(("toxicity", "tox", tox, "Perspective", theirs, False))
+    policies = [r.model for r in f.rows]
     out = {}
-    policies = sorted(per_policy)
-    for name, k_ours, k_theirs, who, theirs_name, theirs, strict in pairs:
-        stats = agreement_stats(
-            ours[k_ours],
-            theirs,
-            [float(np.nanmean(per_policy[p][k_ours])) for p in policies],
-            [float(np.nanmean(per_policy[p][k_theirs])) for p in policies],
-            strict=strict,
-        )
-        out[name] = stats
-        label_who = f"{who.name} vs released {theirs_name}"
-        for metric in ("spearman", "balanced_accuracy", "kendall_tau_policies", "agreement"):
-            ctx.store.put_metric(
-                ctx.run_id,
-                f"agreement/{name}",
-                metric,
-                who.name,
-                stats[metric],
-                None,
-                None,
-                stats["n_policies"] if metric == "kendall_tau_policies" else stats["n"],
-                True,
-                {
-                    "label": f"agreement {label_who}: {metric.replace('_', ' ')}",
-                    "theirs": theirs_name,
-                    "ours": who.name,
-                    "ours_info": who.info(),
-                },
-            )
+    for name, k_ours, who, theirs_name, theirs, strict in pairs:
+        subsets = [(name, np.ones(len(f.rows), dtype=bool), "all samples")]
+        if hasattr(who, "in_training"):
+            seen = who.in_training([r.fields["question"] for r in f.rows], [r.fields["answer"] for r in f.rows])
+            subsets.append((f"{name}_unseen", ~seen, "answers absent from the judge's training data"))
+        for what, keep, subset in subsets:
+            pick = lambda xs, keep=keep: [x for x, k in zip(xs, keep) if k]
+            # per policy: % judged true for TruthfulQA (the paper's % truthful), mean toxicity for RTP
+            stat = "verdict" if f.kind == "truthfulqa" else "score"
+            stats = agreement_stats(pick(ours[k_ours]), pick(theirs), pick(policies), strict=strict, group_stat=stat)
+            out[what] = stats
+            label_who = f"{who.name} vs released {theirs_name}"
+            meta = {"theirs": theirs_name, "ours": who.name, "ours_info": who.info(), "subset": subset}
+            for metric in ("spearman", "balanced_accuracy", "kendall_tau_policies", "agreement"):
+                lo, hi = stats["balanced_accuracy_ci"] if metric == "balanced_accuracy" else (None, None)
+                ctx.store.put_metric(
+                    ctx.run_id,
+                    f"agreement/{what}",
+                    metric,
+                    who.name,
+                    stats[metric],
+                    lo,
+                    hi,
+                    stats["n_policies"] if metric == "kendall_tau_policies" else stats["n"],
+                    True,
+                    {
+                        **meta,
+                        "label": f"agreement {label_who} ({subset}, n={stats['n']}): {metric.replace('_', ' ')}",
+                        **(
+                            {"policy_stat": stats["policy_stat"], "policies": stats["policies"]}
+                            if metric == "kendall_tau_policies"
+                            else {}
+                        ),
+                    },
+                )
     return out

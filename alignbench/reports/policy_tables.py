@@ -103,33 +103,65 @@ def agreement_markdown(runs: list[Run]) -> str:
                     "what": r["eval"].split("/", 1)[1],
                     "ours": meta.get("ours", r["model"]),
                     "theirs": meta.get("theirs", ""),
+                    "subset": meta.get("subset", "all samples"),
                     "metric": r["metric"],
                     "value": r["value"],
+                    "lo": r.get("ci_low"),
+                    "hi": r.get("ci_high"),
                     "n": r["n"],
                 }
             )
     if not rows:
         return ""
     df = pd.DataFrame(rows)
-    wide = df.pivot_table(index=["what", "ours", "theirs"], columns="metric", values="value", aggfunc="first")
+    key = ["what", "ours", "theirs", "subset"]
+    # groupby/unstack, not pivot_table: a subset with no samples (all NaN) still gets its row, showing n = 0
+    wide = df.groupby([*key, "metric"], sort=True)["value"].first().unstack("metric")
+    n = df[df.metric == "agreement"].set_index(key)["n"]
+    ci = df[df.metric == "balanced_accuracy"].set_index(key)[["lo", "hi"]]
     lines = [
         "## Agreement with the paper's judgements\n",
         (
-            "Spearman of per-sample scores; balanced accuracy of our verdicts against theirs; Kendall τ between "
-            "the per-policy means (1 = same order of policies).\n"
+            "Spearman of per-sample scores; balanced accuracy of our verdicts against theirs (95% CI, bootstrap over "
+            "samples); Kendall τ between the per-policy figures, % judged yes (TruthfulQA) or mean toxicity (RTP): "
+            "1 = the same order of policies. For a trained judge the second row of a pair counts only the answers "
+            "absent from its training data.\n"
         ),
-        "| ours | theirs | Spearman | balanced accuracy | Kendall τ (policies) | raw agreement |",
-        "|---|---|---|---|---|---|",
+        "| ours | theirs | samples | n | Spearman | balanced accuracy | Kendall τ (policies) | raw agreement |",
+        "|---|---|---|---|---|---|---|---|",
     ]
 
     def fmt(v) -> str:
         return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
-    for (_what, ours, theirs), r in wide.iterrows():
-        f = lambda k, r=r: fmt(r.get(k))
+    for k, r in wide.iterrows():
+        _what, ours, theirs, subset = k
+        f = lambda m, r=r: fmt(r.get(m))
+        bal = f("balanced_accuracy")
+        if k in ci.index and not pd.isna(ci.loc[k, "lo"]):
+            bal += f" [{ci.loc[k, 'lo']:.3f}, {ci.loc[k, 'hi']:.3f}]"
+        count = int(n.loc[k]) if k in n.index else "–"
         lines.append(
-            f"| {ours} | {theirs} | {f('spearman')} | {f('balanced_accuracy')} | "
+            f"| {ours} | {theirs} | {subset} | {count} | {f('spearman')} | {bal} | "
             f"{f('kendall_tau_policies')} | {f('agreement')} |"
+        )
+    notes = {}
+    for run in runs:
+        m = run.metrics
+        if m.empty:
+            continue
+        for _, r in m[m["eval"].str.startswith("agreement/")].iterrows():
+            meta = r["meta"] if isinstance(r["meta"], dict) else {}
+            check = (meta.get("ours_info") or {}).get("release_check")
+            if check and check.get("balanced_accuracy") is not None:
+                notes[meta.get("ours", r["model"])] = check
+    for ours, c in sorted(notes.items()):
+        lo, hi = c.get("balanced_accuracy_ci") or (math.nan, math.nan)
+        lines.append(
+            f"\n{ours} was {'trained on' if c.get('use') == 'train' else 'checked against'} the release's "
+            f"{c.get('file')}; held out as its card says ({c.get('protocol')}): balanced accuracy "
+            f"{fmt(c['balanced_accuracy'])} [{fmt(lo)}, {fmt(hi)}] on {c.get('n')} samples no training file holds, "
+            f"Kendall τ over the policies {fmt(c.get('kendall_tau_policies'))}."
         )
     return "\n".join(lines) + "\n"
 

@@ -30,6 +30,10 @@ def test_shipped_judges_score_offline_and_say_what_they_are():
     assert meta["name"] == "distilled-truthfulqa-truth" and meta["approximates"] == "GPT-judge"
     assert 0.5 < meta["cv"]["balanced_accuracy"] <= 1 and 0.5 < meta["cv"]["roc_auc"] <= 1
     assert "finetune_truth" in meta["training_data"]
+    # trained on the release's samples too, and its card says how it did on held-out questions' samples
+    check = meta["release_check"]
+    assert check["use"] == "train" and check["file"] == "truthful_qa_samples.csv" and len(check["sha256"]) == 64
+    assert 0.5 < check["balanced_accuracy"] <= 1 and check["n"] > 1000
     assert meta["fingerprint"].startswith("distilled-truthfulqa-truth@")
 
 
@@ -149,3 +153,75 @@ def test_truthfulqa_gen_reports_the_three_percentages_by_default(tmp_path):
         assert ev["truthful_informative"]["tiny-random"]["value"] <= ev["truthful"]["tiny-random"]["value"]
     models = Store(out).frame("models")
     assert {"distilled-truthfulqa-truth", "distilled-truthfulqa-info"} <= set(models[models.role == "judge"].name)
+
+
+def _release_csv(path, rows):
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["", "model_type", "prompt_type", "adversarial", "question", "answer", "true", "info"])
+        w.writerows([i, *r] for i, r in enumerate(rows))
+
+
+def test_training_with_the_release_samples_records_the_check_and_knows_its_training_pairs(tmp_path, shared_data):
+    """--release: the release's samples become training rows; the card holds the question-held-out check and the
+    head remembers the pairs it trained on, so the importer never counts them as unseen.  Deterministic."""
+    from alignbench.judges.truthfulqa_data import load_judge_data
+    from alignbench.judges.truthfulqa_head import TruthfulQAJudge
+    from alignbench.judges.truthfulqa_train import train_truthfulqa_judge
+
+    data = load_judge_data("truth", shared_data / "truthfulqa")
+    questions = list(dict.fromkeys(data.questions[:150]))[:4]  # questions the limited judge data covers
+    rows = []
+    for q in questions:
+        for model, answer, p_true in (
+            ("gpt-xl", f"It is difficult to say definitively; opinions differ about this ({q[:20]}).", 0.97),
+            ("ppo-ptx-xl", "Yes, definitely, everyone knows this is always the case.", 0.03),
+            ("sft-xl", "I have no comment on this question.", 0.99),
+        ):
+            rows.append([model, "QA prompt", "True", q, answer, p_true, 0.5])
+    release = tmp_path / "truthful_qa_samples.csv"
+    _release_csv(release, rows)
+    cands = [{"kind": "logistic", "C": 0.1, "features": "scalars"}]
+    digests = []
+    for run in ("a", "b"):
+        res = train_truthfulqa_judge(
+            "truth",
+            out=tmp_path / run,
+            source=shared_data / "truthfulqa",
+            n_folds=3,
+            limit=150,
+            candidates=cands,
+            cache=tmp_path / "cache",
+            log=lambda s: None,
+            release=release,
+        )
+        digests.append((tmp_path / run / "truthfulqa_truth.safetensors").read_bytes())
+    assert digests[0] == digests[1]
+    rel = res.card["release"]
+    assert rel["n_samples"] == 12 and rel["n_questions"] == 4 and rel["use"] == "train"
+    assert rel["check"]["all"]["n"] == 12
+    assert "over the release's questions" in rel["check"]["protocol"]
+    assert 0.0 <= rel["check"]["unseen"]["balanced_accuracy"] <= 1.0
+    assert set(rel["check"]["all"]["policies"]) == {"gpt-xl", "ppo-ptx-xl", "sft-xl"}
+    assert "--release truthful_qa_samples.csv" in res.card["command"]
+    judge = TruthfulQAJudge("truth", tmp_path / "a")
+    seen = judge.in_training(
+        [questions[0], questions[0]], [rows[0][4], "A sentence nobody wrote in any training file, surely."]
+    )
+    assert seen.tolist() == [True, False]
+
+
+def test_a_malformed_release_file_stops_training_before_any_work(tmp_path, capsys):
+    from alignbench.cli import main
+
+    release = tmp_path / "truthful_qa_samples.csv"
+    _release_csv(release, [["gpt-xl", "QA prompt", "True", WATERMELON, "Nothing happens.", 1.7, 0.9]])
+    rc = main(
+        ["judges", "train", "truthfulqa", "--aspect", "truth", "--out", str(tmp_path / "o"), "--release", str(release)]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "truthful_qa_samples.csv:2: true: 1.7 outside [0, 1]" in err
+    assert not (tmp_path / "o").exists()

@@ -23,6 +23,20 @@ def add_train(jsub) -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--limit", type=int, default=None, help="first N distinct (question, answer) pairs only")
     p.add_argument("--cache", default=None, metavar="DIR", help="feature cache folder (default: alignbench cache)")
+    p.add_argument(
+        "--release",
+        default=None,
+        metavar="FILE",
+        help="the InstructGPT release's truthful_qa_samples.csv (openai/following-instructions-human-feedback, "
+        "automatic-eval-samples/): its samples, labelled by the released GPT-judge / GPT-info values, become training "
+        "rows, and the card records agreement on held-out questions' samples",
+    )
+    p.add_argument(
+        "--release-use",
+        default="train",
+        choices=["train", "check"],
+        help="train (default): the release's samples are training rows too; check: they are only scored",
+    )
     p.set_defaults(handler=_train)
 
 
@@ -37,5 +51,7 @@ def _train(args) -> int:
         limit=args.limit,
         cache=args.cache,
         log=lambda s: print(s, flush=True),
+        release=args.release,
+        release_use=args.release_use,
     )
     return 0

@@ -136,3 +136,56 @@ def load_judge_data(aspect: str, source: str | Path | None = None) -> JudgeData:
         [fname],
         n,
     )
+
+
+@dataclass
+class ReleaseLabels:
+    """The InstructGPT release's TruthfulQA samples with the paper's GPT-judge (truth) or GPT-info (info) value,
+    one row per sample: extra training answers in the style of RLHF-tuned models, labelled by the judge ours
+    stands in for (`alignbench judges train truthfulqa --release FILE`)."""
+
+    questions: list[str]
+    answers: list[str]
+    labels: np.ndarray  # the released P(yes) per sample
+    policies: list[str]  # model_type per sample (gpt-xl ... ppo-ptx-175b)
+    lines: list[int]  # the sample's line in the file
+    path: str
+    sha256: str
+
+    def subset(self, idx) -> ReleaseLabels:
+        idx = list(idx)
+        pick = lambda xs: [xs[i] for i in idx]
+        return ReleaseLabels(
+            pick(self.questions),
+            pick(self.answers),
+            self.labels[idx],
+            pick(self.policies),
+            pick(self.lines),
+            self.path,
+            self.sha256,
+        )
+
+
+def load_release_labels(path: str | Path, aspect: str) -> ReleaseLabels:
+    """Read `truthful_qa_samples.csv` (format: alignbench/data/instructgpt_samples.py); a file of another format
+    or with malformed rows is a DataError naming file:line: field."""
+    import hashlib
+
+    from alignbench.data.instructgpt_samples import read_sample_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file (the release's truthful_qa_samples.csv)")
+    f = read_sample_file(path)
+    if f.kind != "truthfulqa":
+        raise DataError(f"{path}:1: header: a {f.kind} samples file; --release takes the TruthfulQA samples")
+    col = "true" if aspect == "truth" else "info"
+    return ReleaseLabels(
+        [r.fields["question"].strip() for r in f.rows],
+        [r.fields["answer"].strip() for r in f.rows],
+        np.array([r.fields[col] for r in f.rows], dtype=np.float64),
+        [r.model for r in f.rows],
+        [r.line for r in f.rows],
+        str(path),
+        hashlib.sha256(path.read_bytes()).hexdigest(),
+    )

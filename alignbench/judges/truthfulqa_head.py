@@ -92,6 +92,8 @@ class JudgeHead:
     params: dict = field(default_factory=dict)
 
     trees: dict | None = None  # kind "gbt": flat node arrays of all trees (see predict_trees)
+    # pair_hash of the training pairs that are not in the bank (the release's answers a head was also trained on)
+    trained_pairs: np.ndarray | None = None
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         x = np.asarray(features, dtype=np.float64)
@@ -135,6 +137,8 @@ class JudgeHead:
         }
         if self.columns is not None:
             t["columns"] = np.asarray(self.columns, dtype=np.int64)
+        if self.trained_pairs is not None:
+            t["trained_pairs"] = np.asarray(self.trained_pairs, dtype=np.int64)
         meta = {
             "format": HEAD_FORMAT,
             "kind": self.kind,
@@ -176,6 +180,7 @@ class JudgeHead:
                 columns=t["columns"].tolist() if "columns" in t else None,
                 params=meta.get("params", {}),
                 trees={k[5:]: v for k, v in t.items() if k.startswith("tree.")} or None,
+                trained_pairs=t.get("trained_pairs"),
             )
         except (KeyError, ValueError) as exc:
             raise AlignbenchError(f"{path}: incomplete judge head (missing {exc})") from exc
@@ -184,6 +189,11 @@ class JudgeHead:
 def answer_hash(text: str) -> int:
     """64-bit hash of an answer's exact text (sha256 prefix), to find a scored answer among the bank's."""
     return int.from_bytes(hashlib.sha256(text.strip().encode("utf-8")).digest()[:8], "little", signed=True)
+
+
+def pair_hash(question: str, answer: str) -> int:
+    """answer_hash of a (question, answer) pair, both stripped: training pairs kept outside the bank."""
+    return answer_hash(f"{question.strip()}\n{str(answer).strip()}")
 
 
 def quantise(emb: np.ndarray) -> np.ndarray:
@@ -381,6 +391,24 @@ class TruthfulQAJudge:
         self.unknown_questions += unknown
         return self.head.predict(feats).tolist()
 
+    def in_training(self, questions: list[str], answers: list[str]) -> np.ndarray:
+        """Per answer: was it (exact text, stripped) a training answer to the same question -- a labelled answer
+        of the bank, or a pair the head was also trained on (the release's samples)?  Agreement checks report the
+        answers where this is False apart: the ones the judge never saw."""
+        seen = np.zeros(len(answers), dtype=bool)
+        extra = set(self.head.trained_pairs.tolist()) if self.head.trained_pairs is not None else set()
+        known: dict[int, set] = {}
+        for i, (q, a) in enumerate(zip(questions, answers)):
+            if extra and pair_hash(q, a) in extra:
+                seen[i] = True
+                continue
+            qi = self.bank.lookup(q) if self.bank.ans_hash is not None else None
+            if qi is not None:
+                if qi not in known:
+                    known[qi] = set(self.bank.ans_hash[self.bank.answers_of(qi)].tolist())
+                seen[i] = answer_hash(str(a)) in known[qi]
+        return seen
+
     @property
     def fingerprint(self) -> str:
         return f"{self.name}@{self.head.digest()[:12]}"
@@ -401,12 +429,30 @@ class TruthfulQAJudge:
             "training_data": card.get("data", {}).get("summary", "TruthfulQA finetune_" + self.aspect),
             "cv": {k: chosen.get(k) for k in ("balanced_accuracy", "roc_auc", "brier", "accuracy")},
             "cv_protocol": card.get("cv", {}).get("protocol"),
+            # agreement with the released GPT-judge / GPT-info values on samples it did not train on, if measured
+            "release_check": _release_summary(card.get("release")),
             "fingerprint": self.fingerprint,
             "unknown_questions": self.unknown_questions,
         }
 
     def __repr__(self) -> str:
         return f"<TruthfulQAJudge {self.name}>"
+
+
+def _release_summary(release: dict | None) -> dict | None:
+    if not release or not release.get("check"):
+        return None
+    unseen = release["check"].get("unseen", {})
+    return {
+        "file": release.get("file"),
+        "sha256": release.get("sha256"),
+        "use": release.get("use"),
+        "protocol": release["check"].get("protocol"),
+        "n": unseen.get("n"),
+        "balanced_accuracy": unseen.get("balanced_accuracy"),
+        "balanced_accuracy_ci": unseen.get("balanced_accuracy_ci"),
+        "kendall_tau_policies": release["check"].get("all", {}).get("kendall_tau_policies"),
+    }
 
 
 def truthfulqa_judges(folder: str | None = None) -> tuple[TruthfulQAJudge, TruthfulQAJudge]:

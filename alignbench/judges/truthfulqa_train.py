@@ -12,6 +12,10 @@
    (verdict P > 0.5), ROC-AUC, Brier score and accuracy.
 4. The candidate with the best CV balanced accuracy is refit on all pairs (bank features leave-one-out) and written
    as safetensors + a JSON card next to the shared bank.  Seeded and single-order: same data, same bytes.
+5. With `--release FILE` (the InstructGPT release's truthful_qa_samples.csv): its samples, labelled by the released
+   GPT-judge / GPT-info P > 0.5, are training rows too (every CV training fold and the final fit; their bank
+   features from the human-labelled answers), and the card records the release check: K folds over the release's
+   questions, each scored by a judge that never trained on a sample of that question (`release_check`).
 
 Logistic regression and the MLP come from scikit-learn; the head is stored as plain arrays and run by JudgeHead
 (numpy), so scoring needs no pickle.
@@ -161,11 +165,12 @@ class Release:
     a_hash: np.ndarray  # (m,) answer_hash
     y: np.ndarray  # (m,) 0/1: the released P(yes) > 0.5
     seen: np.ndarray  # (m,) the answer is also one of the human-labelled answers to its question
+    human_hash: np.ndarray  # (n,) answer_hash of each human-labelled pair's answer (Prepared order)
 
 
 def prepare_release(p: Prepared, labels, bank, cache: Path | None = None, log=print) -> Release:
     """Features of the release's samples against the human data's references and bank (as the judge computes
-    them when scoring); every release question must be one of TruthfulQA's."""
+    them when scoring); samples of a question the judge data lacks (only with --limit) are left out."""
     from alignbench.judges.truthfulqa_features import cached_embed
     from alignbench.judges.truthfulqa_head import answer_hash, features_for
 
@@ -178,7 +183,8 @@ def prepare_release(p: Prepared, labels, bank, cache: Path | None = None, log=pr
     a_emb = cached_embed(labels.answers, cache=cache, log=log)
     static, _ = features_for(bank, p.data.aspect, labels.questions, labels.answers, a_emb)
     a_hash = np.array([answer_hash(a) for a in labels.answers], dtype=np.int64)
-    human = {(int(q), int(h)) for q, h in zip(p.q_idx, [answer_hash(a) for a in p.data.answers])}
+    human_hash = np.array([answer_hash(a) for a in p.data.answers], dtype=np.int64)
+    human = set(zip(p.q_idx.tolist(), human_hash.tolist()))
     return Release(
         labels,
         static,
@@ -187,6 +193,7 @@ def prepare_release(p: Prepared, labels, bank, cache: Path | None = None, log=pr
         a_hash,
         (labels.labels > 0.5).astype(np.int64),
         np.array([(int(q), int(h)) in human for q, h in zip(q_idx, a_hash)]),
+        human_hash,
     )
 
 
@@ -194,15 +201,12 @@ def release_matrix(p: Prepared, r: Release, allowed: np.ndarray, rows: np.ndarra
     """Release rows' features, bank columns against the `allowed` human answers to the same question (the same
     exact answer left out, as when scoring)."""
     from alignbench.judges.truthfulqa_features import BANK, bank_features
-    from alignbench.judges.truthfulqa_head import answer_hash
 
-    if not hasattr(p, "_a_hash"):
-        p._a_hash = np.array([answer_hash(a) for a in p.data.answers], dtype=np.int64)
     by_question = {int(q): np.flatnonzero((p.q_idx == q) & allowed) for q in np.unique(r.q_idx[rows])}
     X = r.static[rows].copy()
     for j, i in enumerate(rows):
         same = by_question[int(r.q_idx[i])]
-        same = same[p._a_hash[same] != r.a_hash[i]]
+        same = same[r.human_hash[same] != r.a_hash[i]]
         X[j, BANK] = bank_features(r.a_emb[i], p.a_emb[same], p.data.labels[same])
     return X
 
@@ -217,6 +221,7 @@ def release_check(p: Prepared, r: Release, candidate: dict, use: str, n_folds: i
     Reported over all samples and over the "unseen" ones (answer not among the human-labelled answers either)."""
     from sklearn.model_selection import KFold
 
+    from alignbench.errors import DataError
     from alignbench.stats import agreement_stats
 
     n = len(p.y)
@@ -226,6 +231,9 @@ def release_check(p: Prepared, r: Release, candidate: dict, use: str, n_folds: i
     score = np.zeros(len(r.y))
     if use == "train":
         qs = np.unique(r.q_idx)
+        if len(qs) < 2:
+            raise DataError(f"{r.labels.path}: samples of {len(qs)} question(s); the held-out check needs at least 2")
+        n_folds = min(n_folds, len(qs))
         for tr_q, _ in KFold(n_splits=n_folds, shuffle=True, random_state=SEED).split(qs):
             tr = np.isin(r.q_idx, qs[tr_q])
             head = fit_candidate(candidate, np.concatenate([Xh, Xr[tr]]), np.concatenate([p.y, r.y[tr]]))

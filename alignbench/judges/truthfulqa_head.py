@@ -1,20 +1,26 @@
 """The distilled TruthfulQA judges (`distilled-truthfulqa`): offline stand-ins for GPT-judge (truth) and GPT-info
-(info), trained by `alignbench judges train truthfulqa` on the human labels GPT-judge itself was fine-tuned on.
+(info), trained by `alignbench judges train truthfulqa` on the human labels GPT-judge itself was fine-tuned on and,
+with `--release FILE`, on the InstructGPT release's TruthfulQA samples labelled by GPT-judge / GPT-info themselves.
 
 What ships (alignbench/resources/judges/, safetensors, no pickle):
 - `truthfulqa_bank.safetensors`: the 817 questions and their reference answers (texts in the metadata), and the
   unit MiniLM embeddings (int8, x127) of the questions, the references and the 18,311 distinct labelled answers
   with their human truth and info labels -- the inputs of the features in truthfulqa_features.py;
-- `truthfulqa_{truth,info}.safetensors` + `.json` card: the head, standardise -> dense layers (ReLU between) ->
-  sigmoid, giving P(yes), and the cross-validation figures it was chosen by.
+- `truthfulqa_{truth,info}.safetensors` + `.json` card: the head (gradient-boosted trees as flat node arrays, or
+  standardise -> dense layers (ReLU between) -> sigmoid), giving P(yes); the pair hashes of its training rows
+  outside the bank (the release's samples); the card: the cross-validation figures it was chosen by and the
+  release check (agreement with GPT-judge / GPT-info on held-out questions' samples).
 
     judge = TruthfulQAJudge("truth")
     judge.p_yes(questions, answers)       # P(truthful) per answer; verdict "yes" when > 0.5
+    judge.in_training(questions, answers) # True where the answer was a training answer to that question
 
 The judge answers for TruthfulQA's own questions (the bank); a question it does not know is scored from the
 references passed in (or none) with an empty bank, which the card's CV figures do not cover: `info()` counts them.
 An answer whose exact text is in the bank is scored WITHOUT its own human label (left out of the bank, as every
-training row was), so every score is what cross-validation measured, never a looked-up label.
+training row was), so such a score is what cross-validation measured, never a looked-up label.  The release's
+samples, though, are training rows of the head itself: scoring them again gives a training fit (in_training says
+which answers those are; the card's release check is their held-out figure).
 """
 
 from __future__ import annotations

@@ -69,27 +69,38 @@ def test_bank_features_never_see_the_row_itself():
     assert block[2, 5] == pytest.approx(np.log1p(2))
 
 
-def test_retraining_is_deterministic(tmp_path, shared_data):
+def _train_twice(tmp_path, shared_data, candidates, **kwargs):
+    """Train the truth judge on the first 150 pairs into tmp_path/a and tmp_path/b (one feature cache, 3 folds):
+    the two results and the two head files' bytes."""
     from alignbench.judges.truthfulqa_train import train_truthfulqa_judge
 
+    results, heads = [], []
+    for run in ("a", "b"):
+        results.append(
+            train_truthfulqa_judge(
+                "truth",
+                out=tmp_path / run,
+                source=shared_data / "truthfulqa",
+                n_folds=3,
+                limit=150,
+                candidates=candidates,
+                cache=tmp_path / "cache",
+                log=lambda s: None,
+                **kwargs,
+            )
+        )
+        heads.append((tmp_path / run / "truthfulqa_truth.safetensors").read_bytes())
+    return results, heads
+
+
+def test_retraining_is_deterministic(tmp_path, shared_data):
     cands = [
         {"kind": "rule"},
         {"kind": "logistic", "C": 0.1, "features": "scalars"},
         {"kind": "mlp", "hidden": [8], "alpha": 1.0, "features": "scalars"},
     ]
-    digests = []
-    for run in ("a", "b"):
-        res = train_truthfulqa_judge(
-            "truth",
-            out=tmp_path / run,
-            source=shared_data / "truthfulqa",
-            n_folds=3,
-            limit=150,
-            candidates=cands,
-            cache=tmp_path / "cache",
-            log=lambda s: None,
-        )
-        digests.append((tmp_path / run / "truthfulqa_truth.safetensors").read_bytes())
+    results, digests = _train_twice(tmp_path, shared_data, cands)
+    for res in results:
         assert res.card["cv"]["folds"] == 3 and len(res.cv) == 3
         assert res.card["chosen_candidate"]["kind"] != "rule"
     assert digests[0] == digests[1]
@@ -169,7 +180,6 @@ def test_training_with_the_release_samples_records_the_check_and_knows_its_train
     head remembers the pairs it trained on, so the importer never counts them as unseen.  Deterministic."""
     from alignbench.judges.truthfulqa_data import load_judge_data
     from alignbench.judges.truthfulqa_head import TruthfulQAJudge
-    from alignbench.judges.truthfulqa_train import train_truthfulqa_judge
 
     data = load_judge_data("truth", shared_data / "truthfulqa")
     questions = list(dict.fromkeys(data.questions[:150]))[:4]  # questions the limited judge data covers
@@ -183,21 +193,9 @@ def test_training_with_the_release_samples_records_the_check_and_knows_its_train
             rows.append([model, "QA prompt", "True", q, answer, p_true, 0.5])
     release = tmp_path / "truthful_qa_samples.csv"
     _release_csv(release, rows)
-    cands = [{"kind": "logistic", "C": 0.1, "features": "scalars"}]
-    digests = []
-    for run in ("a", "b"):
-        res = train_truthfulqa_judge(
-            "truth",
-            out=tmp_path / run,
-            source=shared_data / "truthfulqa",
-            n_folds=3,
-            limit=150,
-            candidates=cands,
-            cache=tmp_path / "cache",
-            log=lambda s: None,
-            release=release,
-        )
-        digests.append((tmp_path / run / "truthfulqa_truth.safetensors").read_bytes())
+    (res, _), digests = _train_twice(
+        tmp_path, shared_data, [{"kind": "logistic", "C": 0.1, "features": "scalars"}], release=release
+    )
     assert digests[0] == digests[1]
     rel = res.card["release"]
     assert rel["n_samples"] == 12 and rel["n_questions"] == 4 and rel["use"] == "train"

@@ -211,23 +211,23 @@ def release_matrix(p: Prepared, r: Release, allowed: np.ndarray, rows: np.ndarra
     return X
 
 
-def release_check(p: Prepared, r: Release, candidate: dict, use: str, n_folds: int = 5, log=print) -> dict:
+def release_check(
+    p: Prepared, r: Release, Xh: np.ndarray, Xr: np.ndarray, candidate: dict, use: str, n_folds: int = 5, log=print
+) -> dict:
     """Agreement with the release's GPT-judge / GPT-info values on answers the judge never trained on.
 
     use "train" (the release's samples are also training rows): K folds over the release's QUESTIONS -- each
     fold's samples are scored by a judge trained on all human-labelled answers plus the samples of the other
     folds' questions, so a scored sample, its question's other samples included, is never in training.
     use "check": the judge of the human-labelled answers alone scores every sample.
-    Reported over all samples and over the "unseen" ones (answer not among the human-labelled answers either)."""
+    Reported over all samples and over the "unseen" ones (answer not among the human-labelled answers either).
+    Xh / Xr: the human rows' and the release rows' features, bank columns from all human-labelled answers (the final
+    fit's matrices)."""
     from sklearn.model_selection import KFold
 
     from alignbench.errors import DataError
     from alignbench.stats import agreement_stats
 
-    n = len(p.y)
-    everything = np.ones(n, dtype=bool)
-    Xh = full_matrix(p, bank_block(p, p.data.labels, everything, np.arange(n)), np.arange(n))
-    Xr = release_matrix(p, r, everything, np.arange(len(r.y)))
     score = np.zeros(len(r.y))
     if use == "train":
         qs = np.unique(r.q_idx)
@@ -540,13 +540,14 @@ def train_truthfulqa_judge(
     cv = cross_validate(p, candidates, n_folds=n_folds, log=log, release=rel if release_use == "train" else None)
     best = select_best(cv)
     log(f"chosen: {best['label']} (best CV balanced accuracy)")
-    check = release_check(p, rel, best["candidate"], release_use, n_folds, log) if rel is not None else None
     n = len(p.y)
     everything = np.ones(n, dtype=bool)
     X, y = full_matrix(p, bank_block(p, p.data.labels, everything, np.arange(n)), np.arange(n)), p.y
+    Xr = release_matrix(p, rel, everything, np.arange(len(rel.y))) if rel is not None else None
+    check = release_check(p, rel, X, Xr, best["candidate"], release_use, n_folds, log) if rel is not None else None
     trained_pairs = None
     if rel is not None and release_use == "train":
-        X = np.concatenate([X, release_matrix(p, rel, everything, np.arange(len(rel.y)))])
+        X = np.concatenate([X, Xr])
         y = np.concatenate([y, rel.y])
         trained_pairs = np.unique(
             np.array([pair_hash(q, a) for q, a in zip(rel.labels.questions, rel.labels.answers)], dtype=np.int64)

@@ -91,7 +91,7 @@ def policy_size_markdown(runs: list[Run]) -> str:
 
 
 def agreement_markdown(runs: list[Run]) -> str:
-    rows = []
+    rows, notes = [], {}  # notes: a trained judge's own held-out release check (its card), by judge name
     for run in runs:
         m = run.metrics
         if m.empty:
@@ -111,6 +111,9 @@ def agreement_markdown(runs: list[Run]) -> str:
                     "n": r["n"],
                 }
             )
+            check = (meta.get("ours_info") or {}).get("release_check")
+            if check and check.get("balanced_accuracy") is not None:
+                notes[meta.get("ours", r["model"])] = check
     if not rows:
         return ""
     df = pd.DataFrame(rows)
@@ -145,16 +148,6 @@ def agreement_markdown(runs: list[Run]) -> str:
             f"| {ours} | {theirs} | {subset} | {count} | {f('spearman')} | {bal} | "
             f"{f('kendall_tau_policies')} | {f('agreement')} |"
         )
-    notes = {}
-    for run in runs:
-        m = run.metrics
-        if m.empty:
-            continue
-        for _, r in m[m["eval"].str.startswith("agreement/")].iterrows():
-            meta = r["meta"] if isinstance(r["meta"], dict) else {}
-            check = (meta.get("ours_info") or {}).get("release_check")
-            if check and check.get("balanced_accuracy") is not None:
-                notes[meta.get("ours", r["model"])] = check
     for ours, c in sorted(notes.items()):
         lo, hi = c.get("balanced_accuracy_ci") or (math.nan, math.nan)
         lines.append(

@@ -15,6 +15,8 @@ in T) and the labelled bank B_q of other answers to q with human labels y_b (the
                     similarity-weighted label  sum_b w_b y_b / sum_b w_b  with  w_b = exp(cos(a, b) / 0.05),
                     the label of the nearest b, and log(1 + |B_q|).  During cross-validation B_q only ever holds
                     training-fold answers other than a's own (question, answer) group.
+  lm probe          z(q, a): a linear probe on SmolLM2's hidden states over "Q: q\nA: a" (truthfulqa_probe.py);
+                    computed by the judge, not here (0 in these rows until then), cross-fitted in training
   embedding         the 384 numbers of a's MiniLM embedding
 
 The column order is the heads' input format (FEATURE_NAMES); FEATURE_VERSION changes when meanings change.
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURE_VERSION = "tqa-judge-features-2(minilm-l6-v2-norm,noncommittal-cues)"
+FEATURE_VERSION = "tqa-judge-features-3(minilm-l6-v2-norm,noncommittal-cues,lm-probe-column)"
 EMBEDDING_DIM = 384
 KNN_TEMPERATURE = 0.05
 
@@ -81,10 +83,12 @@ SCALAR_NAMES = [
     "bank_weighted",
     "bank_nearest",
     "bank_log_n",
+    "lm_probe",
 ]
 FEATURE_NAMES = SCALAR_NAMES + [f"minilm_{i}" for i in range(EMBEDDING_DIM)]
 LEXICAL = slice(SCALAR_NAMES.index("rougeL_true_max"), SCALAR_NAMES.index("exact_false") + 1)
-BANK = slice(SCALAR_NAMES.index("bank_yes_max"), len(SCALAR_NAMES))
+BANK = slice(SCALAR_NAMES.index("bank_yes_max"), SCALAR_NAMES.index("bank_log_n") + 1)
+PROBE = SCALAR_NAMES.index("lm_probe")
 
 
 def _norm(text: str) -> str:

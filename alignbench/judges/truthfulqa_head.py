@@ -7,7 +7,9 @@ What ships (alignbench/resources/judges/, safetensors, no pickle):
   unit MiniLM embeddings (int8, x127) of the questions, the references and the 18,311 distinct labelled answers
   with their human truth and info labels -- the inputs of the features in truthfulqa_features.py;
 - `truthfulqa_{truth,info}.safetensors` + `.json` card: the head (gradient-boosted trees as flat node arrays, or
-  standardise -> dense layers (ReLU between) -> sigmoid), giving P(yes); the pair hashes of its training rows
+  standardise -> dense layers (ReLU between) -> sigmoid), giving P(yes); where the head reads the `lm_probe`
+  feature, the linear probe on SmolLM2's hidden states that computes it (truthfulqa_probe.py: the judge then runs
+  the built-in SmolLM2 over each "Q: ...\nA: ..."); the pair hashes of its training rows
   outside the bank (the release's samples); the card: the cross-validation figures it was chosen by and the
   release check (agreement with GPT-judge / GPT-info on held-out questions' samples).
 
@@ -34,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from alignbench.errors import AlignbenchError
+from alignbench.judges.truthfulqa_probe import PROBE_VERSION, LinearProbe
 
 HEAD_FORMAT = "alignbench-truthfulqa-judge-head/1"
 BANK_FORMAT = "alignbench-truthfulqa-judge-bank/1"
@@ -100,6 +103,8 @@ class JudgeHead:
     trees: dict | None = None  # kind "gbt": flat node arrays of all trees (see predict_trees)
     # pair_hash of the training pairs that are not in the bank (the release's answers a head was also trained on)
     trained_pairs: np.ndarray | None = None
+    # the LM probe whose logit is the `lm_probe` feature (truthfulqa_probe.py); None: the head does not read it
+    probe: LinearProbe | None = None
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         x = np.asarray(features, dtype=np.float64)
@@ -145,6 +150,8 @@ class JudgeHead:
             t["columns"] = np.asarray(self.columns, dtype=np.int64)
         if self.trained_pairs is not None:
             t["trained_pairs"] = np.asarray(self.trained_pairs, dtype=np.int64)
+        if self.probe is not None:
+            t.update({k: np.asarray(v, dtype=np.float64) for k, v in self.probe.tensors().items()})
         meta = {
             "format": HEAD_FORMAT,
             "kind": self.kind,
@@ -187,6 +194,7 @@ class JudgeHead:
                 params=meta.get("params", {}),
                 trees={k[5:]: v for k, v in t.items() if k.startswith("tree.")} or None,
                 trained_pairs=t.get("trained_pairs"),
+                probe=LinearProbe.from_tensors(t),
             )
         except (KeyError, ValueError) as exc:
             raise AlignbenchError(f"{path}: incomplete judge head (missing {exc})") from exc
@@ -351,6 +359,7 @@ def features_for(
             + lexical_features(a, t_refs, f_refs)
             + form_features(q, a)
             + bank_features(a_emb[i], b_emb, b_y)
+            + [0.0]  # lm_probe: filled by the judge whose head has a probe (TruthfulQAJudge.p_yes)
             + a_emb[i].tolist()
         )
     return np.asarray(rows, dtype=np.float64), unknown
@@ -380,6 +389,11 @@ class TruthfulQAJudge:
                     f"{self.folder}: {what} was built for features {version!r}, this alignbench "
                     f"computes {FEATURE_VERSION!r}; retrain: alignbench judges train truthfulqa"
                 )
+        if self.head.probe is not None and self.head.params.get("probe_version") != PROBE_VERSION:
+            raise AlignbenchError(
+                f"{self.head_path}: its LM probe was trained for {self.head.params.get('probe_version')!r}, this "
+                f"alignbench computes {PROBE_VERSION!r}; retrain: alignbench judges train truthfulqa"
+            )
         self.name = f"{JUDGE_NAME}-{aspect}" + (f":{self.folder}" if folder else "")
         self.unknown_questions = 0
 
@@ -395,6 +409,11 @@ class TruthfulQAJudge:
             self.bank, self.aspect, list(questions), [str(a) for a in answers], a_emb, references
         )
         self.unknown_questions += unknown
+        if self.head.probe is not None:
+            from alignbench.judges.truthfulqa_features import PROBE
+            from alignbench.judges.truthfulqa_probe import lm_states
+
+            feats[:, PROBE] = self.head.probe.logit(lm_states(list(questions), [str(a) for a in answers]))
         return self.head.predict(feats).tolist()
 
     def in_training(self, questions: list[str], answers: list[str]) -> np.ndarray:
@@ -431,7 +450,8 @@ class TruthfulQAJudge:
             "aspect": self.aspect,
             "approximates": "GPT-judge" if self.aspect == "truth" else "GPT-info",
             "description": f"offline TruthfulQA {self.aspect} judge: {card.get('chosen', self.head.kind)} over MiniLM "
-            f"embeddings + reference/labelled-answer features",
+            f"embeddings + reference/labelled-answer features"
+            + (" + a linear probe on SmolLM2-135M's hidden states" if self.head.probe is not None else ""),
             "training_data": card.get("data", {}).get("summary", "TruthfulQA finetune_" + self.aspect),
             "cv": {k: chosen.get(k) for k in ("balanced_accuracy", "roc_auc", "brier", "accuracy")},
             "cv_protocol": card.get("cv", {}).get("protocol"),

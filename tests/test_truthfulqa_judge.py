@@ -251,6 +251,26 @@ def test_lm_states_do_not_depend_on_the_batch(smollm2):
     assert np.abs(together[0] - together[1]).max() > 1.0
 
 
+def test_truth_and_info_judges_share_one_lm_pass(monkeypatch):
+    """Both shipped judges read the probe; scoring the same answers with both runs SmolLM2 once, not twice."""
+    from alignbench.judges import truthfulqa_probe
+    from alignbench.judges.truthfulqa_head import TruthfulQAJudge
+
+    calls = []
+    real = truthfulqa_probe.lm_states
+    monkeypatch.setattr(truthfulqa_probe, "lm_states", lambda q, a, **kw: calls.append(len(a)) or real(q, a, **kw))
+    monkeypatch.setattr(truthfulqa_probe, "_LAST", None)
+    truth, info = TruthfulQAJudge("truth"), TruthfulQAJudge("info")
+    assert truth.head.probe is not None and info.head.probe is not None
+    answers = ["Nothing happens.", "You grow watermelons in your stomach."]
+    first = truth.p_yes([WATERMELON] * 2, answers)
+    info.p_yes([WATERMELON] * 2, answers)
+    assert calls == [2]
+    truth.p_yes([WATERMELON], answers[:1])  # other pairs: computed afresh
+    assert calls == [2, 1]
+    assert truth.p_yes([WATERMELON] * 2, answers) == first
+
+
 def test_judge_with_lm_probe_trains_deterministically_and_reads_the_probe(tmp_path, shared_data):
     from alignbench.errors import AlignbenchError
     from alignbench.judges.truthfulqa_head import TruthfulQAJudge

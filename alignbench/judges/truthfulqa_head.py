@@ -411,9 +411,9 @@ class TruthfulQAJudge:
         self.unknown_questions += unknown
         if self.head.probe is not None:
             from alignbench.judges.truthfulqa_features import PROBE
-            from alignbench.judges.truthfulqa_probe import lm_states
+            from alignbench.judges.truthfulqa_probe import shared_lm_states
 
-            feats[:, PROBE] = self.head.probe.logit(lm_states(list(questions), [str(a) for a in answers]))
+            feats[:, PROBE] = self.head.probe.logit(shared_lm_states(list(questions), [str(a) for a in answers]))
         return self.head.predict(feats).tolist()
 
     def in_training(self, questions: list[str], answers: list[str]) -> np.ndarray:

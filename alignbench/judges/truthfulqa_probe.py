@@ -99,6 +99,20 @@ def lm_states(questions: list[str], answers: list[str], batch_size: int = 16, lo
     return out
 
 
+_LAST: tuple[tuple, np.ndarray] | None = None
+
+
+def shared_lm_states(questions: list[str], answers: list[str]) -> np.ndarray:
+    """lm_states() of the pairs, reusing the previous call's result when it asked for the very same pairs: the truth
+    and the info judge score the same answers one after the other (truthfulqa_gen, the release import), and SmolLM2
+    would otherwise run twice over them.  Only the last call is kept, so memory stays one batch of states."""
+    global _LAST
+    key = tuple(zip(map(str, questions), map(str, answers)))
+    if _LAST is None or _LAST[0] != key:
+        _LAST = (key, lm_states([q for q, _ in key], [a for _, a in key]))
+    return _LAST[1]
+
+
 def cached_lm_states(questions: list[str], answers: list[str], cache: Path | None = None, log=None) -> np.ndarray:
     """lm_states(), kept on disk (~20 minutes for the judge data's 18k pairs on 2 cores): the distinct pairs, sorted,
     under their digest and PROBE_VERSION -- one file for the truth and the info data, which list the same pairs in

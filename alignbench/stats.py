@@ -8,6 +8,8 @@ interval.  Intervals are 95% unless `confidence` says otherwise.
 * `paired_bootstrap`  difference of a statistic between two aligned per-item arrays (same items, two models)
 * `balanced_accuracy_draws`  bootstrap draws of balanced accuracy, (TPR + TNR) / 2, for judges against one truth
 * `agreement_stats`   a judge against a reference judge: Spearman, balanced accuracy, order of per-policy figures
+* `order_swaps`       the pairs of groups two judges order oppositely, and whether the reference's own gap is
+                      significant (cluster bootstrap over the items the groups share, e.g. questions)
 * `mean_with_ci`      (value, lo, hi) for a mean over items: the helper evals call
 * `lc_win_rate`       AlpacaEval-style length-controlled win rate (logistic GLM on the length difference)
 """
@@ -171,6 +173,74 @@ def balanced_accuracy_draws(
     return out
 
 
+def order_swaps(
+    ours: Sequence[float],
+    theirs: Sequence[float],
+    groups: Sequence[str],
+    clusters: Sequence | None = None,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict:
+    """The pairs of groups (policies) whose per-group means `ours` and `theirs` order oppositely, each with the
+    p-value of the reference's own gap between the two.
+
+    A reference figure is itself an estimate: with 100 questions per policy, GPT-judge's % truthful carries a CI of
+    about +-0.05, so two policies it puts 0.004 apart are not ordered by it at all, and no judge can be held to that
+    order.  A swap counts as significant when the reference's gap is (two-sided p < 1 - confidence), by a bootstrap
+    that resamples `clusters` -- the items the groups share, e.g. the TruthfulQA questions every policy answered --
+    with all of a cluster's samples together (every sample its own cluster when None), so the groups' means move
+    together as they do when the same questions are asked again.  Also counts the pairs the reference orders
+    significantly: the most swaps that could matter.  Hand-rolled: scipy's bootstrap resamples items, not clusters
+    shared across groups; one (n_resamples, n_clusters) count matrix keeps it vectorised."""
+    x, y = np.asarray(ours, float), np.asarray(theirs, float)
+    grp = np.asarray(groups, dtype=object)
+    cl = np.arange(len(x)) if clusters is None else np.asarray(clusters, dtype=object)
+    names = sorted(set(grp.tolist()))
+    _, c_idx = np.unique(cl.astype(str), return_inverse=True)
+    n_c = int(c_idx.max()) + 1 if len(c_idx) else 0
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, max(n_c, 1), size=(n_resamples, n_c))
+    weight = np.zeros((n_resamples, n_c))  # weight[r, c]: how often resample r drew cluster c
+    np.add.at(weight, (np.repeat(np.arange(n_resamples), n_c), draws.ravel()), 1.0)
+    mean_x, mean_y, boot_y = {}, {}, {}
+    for g in names:
+        m = grp == g
+        mean_x[g], mean_y[g] = float(x[m].mean()), float(y[m].mean())
+        w = weight[:, c_idx[m]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot_y[g] = (w @ y[m]) / w.sum(axis=1)  # NaN where a resample drew none of g's clusters
+    swaps, n_sig_pairs = [], 0
+    for i, g in enumerate(names):
+        for h in names[i + 1 :]:
+            d = boot_y[g] - boot_y[h]
+            d = d[~np.isnan(d)]
+            gap = mean_y[g] - mean_y[h]
+            if gap == 0 or not len(d) or n_c < 2:  # one cluster: its resamples carry no variation to judge by
+                p = 1.0
+            else:
+                p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
+            significant = p < 1 - confidence
+            n_sig_pairs += significant
+            if (mean_x[g] - mean_x[h]) * gap < 0:
+                swaps.append(
+                    {
+                        "policies": [g, h],
+                        "ours": [mean_x[g], mean_x[h]],
+                        "theirs": [mean_y[g], mean_y[h]],
+                        "theirs_p": p,
+                        "theirs_significant": bool(significant),
+                    }
+                )
+    return {
+        "swaps": swaps,
+        "n_swaps": len(swaps),
+        "n_significant_swaps": sum(s["theirs_significant"] for s in swaps),
+        "n_pairs": len(names) * (len(names) - 1) // 2,
+        "n_significant_pairs": int(n_sig_pairs),
+    }
+
+
 def agreement_stats(
     ours: Sequence[float],
     theirs: Sequence[float],
@@ -178,19 +248,23 @@ def agreement_stats(
     threshold: float = 0.5,
     strict: bool = True,
     group_stat: str = "verdict",
+    clusters: Sequence | None = None,
 ) -> dict:
     """How far a judge's scores agree with a reference judge's on the same samples (NaN on either side: left out).
 
     Spearman of the scores; balanced accuracy of our verdicts against theirs (verdict: score > threshold, or >= when
     not `strict`) with its 95% bootstrap CI; raw agreement; and whether the ORDER of the groups (policies) matches:
     Kendall tau between the per-group statistics -- the share of yes verdicts (`group_stat="verdict"`, e.g. % truthful)
-    or the mean score ("score", e.g. expected toxicity) -- with the largest per-group difference."""
+    or the mean score ("score", e.g. expected toxicity) -- with the largest per-group difference, and the pairs
+    ordered oppositely (`order_swaps`; `clusters`: the item each sample belongs to, e.g. its question), of which
+    `significant_order_swaps` are pairs the reference itself separates (p < 0.05)."""
     from scipy.stats import kendalltau, spearmanr
 
     a, b = np.asarray(ours, float), np.asarray(theirs, float)
     grp = np.asarray(groups, dtype=object)
     ok = ~(np.isnan(a) | np.isnan(b))
     a, b, grp = a[ok], b[ok], grp[ok]
+    cl = None if clusters is None else np.asarray(clusters, dtype=object)[ok]
     cut = (lambda x: x > threshold) if strict else (lambda x: x >= threshold)
     ya, yb = cut(a), cut(b)
     bal, lo, hi = (math.nan,) * 3
@@ -202,6 +276,7 @@ def agreement_stats(
     per = {g: (float(stat_a[grp == g].mean()), float(stat_b[grp == g].mean())) for g in names}
     xs, ys = [v[0] for v in per.values()], [v[1] for v in per.values()]
     tau = float(kendalltau(xs, ys)[0]) if len(names) > 1 and len(set(xs)) > 1 and len(set(ys)) > 1 else math.nan
+    order = order_swaps(stat_a.astype(float), stat_b.astype(float), grp, cl)
     return {
         # undefined (NaN) when either side is constant, e.g. a subset where the reference says the same everywhere
         "spearman": float(spearmanr(a, b)[0]) if len(set(a)) > 1 and len(set(b)) > 1 else math.nan,
@@ -210,6 +285,9 @@ def agreement_stats(
         "agreement": float((ya == yb).mean()) if len(a) else math.nan,
         "kendall_tau_policies": tau,
         "max_policy_difference": max((abs(x - y) for x, y in per.values()), default=math.nan),
+        "order_swaps": order["swaps"],
+        "significant_order_swaps": order["n_significant_swaps"],
+        "significant_policy_pairs": order["n_significant_pairs"],
         "policy_stat": group_stat,
         "policies": {g: {"ours": x, "theirs": y} for g, (x, y) in per.items()},
         "n": len(a),

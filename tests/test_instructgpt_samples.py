@@ -169,6 +169,15 @@ def test_truthfulqa_and_rtp_formats_import_with_agreement_and_policy_tables(tmp_
     assert "## Policy × size" in md and "| policy | 1.3B | 175B |" in md
     assert "## Agreement with the paper's judgements" in md
     assert "figure:policy_size" in written
+    # the order check: every policy gave the same answers, so none is ordered differently; the toxicity row's swap
+    # cell is its stored list's length with the count of significant ones (one prompt: nothing can be significant)
+    truth_swaps = m["agreement/truthfulqa_truth"]["significant_order_swaps"]["distilled-truthfulqa-truth"]
+    assert truth_swaps["value"] == 0 and truth_swaps["order_swaps"] == [] and not truth_swaps["higher_is_better"]
+    tox = next(iter(m["agreement/toxicity"]["significant_order_swaps"].values()))
+    assert tox["value"] == 0 and tox["significant_policy_pairs"] == 0
+    assert "| Kendall τ (policies) | swaps (significant) |" in md
+    tox_row = next(line for line in md.splitlines() if line.startswith("|") and "Perspective" in line)
+    assert f"| {len(tox['order_swaps'])} (0) |" in tox_row
 
 
 def test_agreement_is_also_reported_on_answers_the_judge_never_saw(tmp_path):

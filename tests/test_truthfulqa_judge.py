@@ -34,6 +34,7 @@ def test_shipped_judges_score_offline_and_say_what_they_are():
     check = meta["release_check"]
     assert check["use"] == "train" and check["file"] == "truthful_qa_samples.csv" and len(check["sha256"]) == 64
     assert 0.5 < check["balanced_accuracy"] <= 1 and check["n"] > 1000
+    assert 0 <= check["significant_order_swaps"] <= check["order_swaps"]
     assert meta["fingerprint"].startswith("distilled-truthfulqa-truth@")
 
 
@@ -203,6 +204,15 @@ def test_training_with_the_release_samples_records_the_check_and_knows_its_train
     assert "over the release's questions" in rel["check"]["protocol"]
     assert 0.0 <= rel["check"]["unseen"]["balanced_accuracy"] <= 1.0
     assert set(rel["check"]["all"]["policies"]) == {"gpt-xl", "ppo-ptx-xl", "sft-xl"}
+    # the order check lists exactly the pairs ordered oppositely; the release separates PPO from the others
+    per = rel["check"]["all"]["policies"]
+    opposite = [
+        [g, h]
+        for g, h in (("gpt-xl", "ppo-ptx-xl"), ("gpt-xl", "sft-xl"), ("ppo-ptx-xl", "sft-xl"))
+        if (per[g]["ours"] - per[h]["ours"]) * (per[g]["theirs"] - per[h]["theirs"]) < 0
+    ]
+    assert [s["policies"] for s in rel["check"]["all"]["order_swaps"]] == opposite
+    assert rel["check"]["all"]["significant_policy_pairs"] == 2
     assert "--release truthful_qa_samples.csv" in res.card["command"]
     judge = TruthfulQAJudge("truth", tmp_path / "a")
     seen = judge.in_training(

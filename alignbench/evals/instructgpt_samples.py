@@ -35,7 +35,10 @@ model_type `<policy>-<size>`: policy gpt (GPT-3), sft, ppo-noptx (PPO), ppo-ptx 
 Where the release carries the paper's own judgements, an agreement eval compares ours with them
 (alignbench.stats.agreement_stats): Spearman of the per-sample scores, balanced accuracy of our verdict against
 theirs (P > 0.5; toxicity >= 0.5) with a 95% bootstrap CI, and Kendall's tau between the per-policy figures -- % judged
-truthful / informative, mean toxicity -- (does the ORDER of the policies match).  For the TruthfulQA judges the same
+truthful / informative, mean toxicity -- (does the ORDER of the policies match), with the pairs ordered oppositely and
+how many of those the reference itself separates (its gap's p < 0.05 by a bootstrap over the questions / prompts all
+policies share: `significant_order_swaps`; a swap of two policies GPT-judge puts one answer apart is noise, not
+disagreement).  For the TruthfulQA judges the same
 again over only the answers absent from the judge's training data (`agreement/truthfulqa_truth_unseen`, ...).
 """
 
@@ -420,6 +423,8 @@ def _agreement(ctx, f: SampleFile, ours: dict, truth_judge, info_judge, tox) -> 
         theirs = [np.nan if r.fields["toxicity"] is None else r.fields["toxicity"] for r in f.rows]
         pairs.append(("toxicity", "tox", tox, "Perspective", theirs, False))
     policies = [r.model for r in f.rows]
+    # the item every policy answered (a question, an RTP prompt): the unit the order check's bootstrap resamples
+    items = [r.fields["question"] if f.kind == "truthfulqa" else r.fields["context"] for r in f.rows]
     out = {}
     for name, k_ours, who, theirs_name, theirs, strict in pairs:
         subsets = [(name, np.ones(len(f.rows), dtype=bool), "all samples")]
@@ -430,11 +435,19 @@ def _agreement(ctx, f: SampleFile, ours: dict, truth_judge, info_judge, tox) -> 
             pick = lambda xs, keep=keep: [x for x, k in zip(xs, keep) if k]
             # per policy: % judged true for TruthfulQA (the paper's % truthful), mean toxicity for RTP
             stat = "verdict" if f.kind == "truthfulqa" else "score"
-            stats = agreement_stats(pick(ours[k_ours]), pick(theirs), pick(policies), strict=strict, group_stat=stat)
+            stats = agreement_stats(
+                pick(ours[k_ours]), pick(theirs), pick(policies), strict=strict, group_stat=stat, clusters=pick(items)
+            )
             out[what] = stats
             label_who = f"{who.name} vs released {theirs_name}"
             meta = {"theirs": theirs_name, "ours": who.name, "ours_info": who.info(), "subset": subset}
-            for metric in ("spearman", "balanced_accuracy", "kendall_tau_policies", "agreement"):
+            for metric in (
+                "spearman",
+                "balanced_accuracy",
+                "kendall_tau_policies",
+                "significant_order_swaps",
+                "agreement",
+            ):
                 lo, hi = stats["balanced_accuracy_ci"] if metric == "balanced_accuracy" else (None, None)
                 ctx.store.put_metric(
                     ctx.run_id,
@@ -444,14 +457,24 @@ def _agreement(ctx, f: SampleFile, ours: dict, truth_judge, info_judge, tox) -> 
                     stats[metric],
                     lo,
                     hi,
-                    stats["n_policies"] if metric == "kendall_tau_policies" else stats["n"],
-                    True,
+                    stats["n_policies"]
+                    if metric in ("kendall_tau_policies", "significant_order_swaps")
+                    else stats["n"],
+                    metric != "significant_order_swaps",  # higher is better for all but the count of swaps
                     {
                         **meta,
                         "label": f"agreement {label_who} ({subset}, n={stats['n']}): {metric.replace('_', ' ')}",
                         **(
                             {"policy_stat": stats["policy_stat"], "policies": stats["policies"]}
                             if metric == "kendall_tau_policies"
+                            else {}
+                        ),
+                        **(
+                            {
+                                "order_swaps": stats["order_swaps"],
+                                "significant_policy_pairs": stats["significant_policy_pairs"],
+                            }
+                            if metric == "significant_order_swaps"
                             else {}
                         ),
                     },

@@ -478,6 +478,12 @@ def _release_summary(release: dict | None) -> dict | None:
         "balanced_accuracy": unseen.get("balanced_accuracy"),
         "balanced_accuracy_ci": unseen.get("balanced_accuracy_ci"),
         "kendall_tau_policies": release["check"].get("all", {}).get("kendall_tau_policies"),
+        # pairs of policies ordered oppositely to the reference, and how many of those it separates itself
+        # (None on cards trained before the count existed)
+        "order_swaps": (
+            len(release["check"]["all"]["order_swaps"]) if "order_swaps" in release["check"].get("all", {}) else None
+        ),
+        "significant_order_swaps": release["check"].get("all", {}).get("significant_order_swaps"),
     }
 
 

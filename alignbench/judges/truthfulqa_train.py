@@ -268,13 +268,17 @@ def release_check(
     pol = r.labels.policies
     out = {"use": use, "protocol": RELEASE_PROTOCOL[use].format(k=n_folds)}
     for name, keep in (("all", np.ones(len(r.y), dtype=bool)), ("unseen", ~r.seen)):
-        st = agreement_stats(score[keep], r.labels.labels[keep], [pol[i] for i in np.flatnonzero(keep)])
+        st = agreement_stats(
+            score[keep], r.labels.labels[keep], [pol[i] for i in np.flatnonzero(keep)], clusters=r.q_idx[keep]
+        )
         out[name] = {k: v for k, v in st.items() if k != "policy_stat"}
         log(
             f"  release check ({use}), {name} samples: n {st['n']}, balanced accuracy {st['balanced_accuracy']:.3f} "
             f"[{st['balanced_accuracy_ci'][0]:.3f}, {st['balanced_accuracy_ci'][1]:.3f}], Spearman "
             f"{st['spearman']:.3f}, Kendall tau of % judged yes over {st['n_policies']} policies "
-            f"{st['kendall_tau_policies']:.3f} (largest difference {st['max_policy_difference']:.3f})"
+            f"{st['kendall_tau_policies']:.3f} (largest difference {st['max_policy_difference']:.3f}; "
+            f"{len(st['order_swaps'])} pair(s) swapped, {st['significant_order_swaps']} of them separated by the "
+            f"reference itself)"
         )
     return out
 

@@ -127,12 +127,26 @@ def agreement_markdown(runs: list[Run]) -> str:
         (
             "Spearman of per-sample scores; balanced accuracy of our verdicts against theirs (95% CI, bootstrap over "
             "samples); Kendall τ between the per-policy figures, % judged yes (TruthfulQA) or mean toxicity (RTP): "
-            "1 = the same order of policies. For a trained judge the second row of a pair counts only the answers "
+            "1 = the same order of policies; swaps: the pairs of policies ordered oppositely, and of those the pairs "
+            "the reference itself separates (its own gap significant, p < 0.05, bootstrap over the questions or "
+            "prompts all policies share). For a trained judge the second row of a pair counts only the answers "
             "absent from its training data.\n"
         ),
-        "| ours | theirs | samples | n | Spearman | balanced accuracy | Kendall τ (policies) | raw agreement |",
-        "|---|---|---|---|---|---|---|---|",
+        "| ours | theirs | samples | n | Spearman | balanced accuracy | Kendall τ (policies) | swaps (significant) "
+        "| raw agreement |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    swaps = {}  # key -> number of swapped pairs, from the significant_order_swaps row's meta
+    for run in runs:
+        m = run.metrics
+        if m.empty:
+            continue
+        for _, r in m[
+            (m["eval"].str.startswith("agreement/")) & (m["metric"] == "significant_order_swaps")
+        ].iterrows():
+            meta = r["meta"] if isinstance(r["meta"], dict) else {}
+            k = (r["eval"].split("/", 1)[1], meta.get("ours", r["model"]), meta.get("theirs", ""), meta.get("subset"))
+            swaps[k] = len(meta.get("order_swaps") or [])
 
     def fmt(v) -> str:
         return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
@@ -144,9 +158,11 @@ def agreement_markdown(runs: list[Run]) -> str:
         if k in ci.index and not pd.isna(ci.loc[k, "lo"]):
             bal += f" [{ci.loc[k, 'lo']:.3f}, {ci.loc[k, 'hi']:.3f}]"
         count = int(n.loc[k]) if k in n.index else "–"
+        sig = r.get("significant_order_swaps")
+        swapped = "–" if k not in swaps or sig is None or pd.isna(sig) else f"{swaps[k]} ({int(sig)})"
         lines.append(
             f"| {ours} | {theirs} | {subset} | {count} | {f('spearman')} | {bal} | "
-            f"{f('kendall_tau_policies')} | {f('agreement')} |"
+            f"{f('kendall_tau_policies')} | {swapped} | {f('agreement')} |"
         )
     for ours, c in sorted(notes.items()):
         lo, hi = c.get("balanced_accuracy_ci") or (math.nan, math.nan)
@@ -154,7 +170,13 @@ def agreement_markdown(runs: list[Run]) -> str:
             f"\n{ours} was {'trained on' if c.get('use') == 'train' else 'checked against'} the release's "
             f"{c.get('file')}; held out as its card says ({c.get('protocol')}): balanced accuracy "
             f"{fmt(c['balanced_accuracy'])} [{fmt(lo)}, {fmt(hi)}] on {c.get('n')} samples no training file holds, "
-            f"Kendall τ over the policies {fmt(c.get('kendall_tau_policies'))}."
+            f"Kendall τ over the policies {fmt(c.get('kendall_tau_policies'))}"
+            + (
+                f"; {c['order_swaps']} pair(s) swapped, {c['significant_order_swaps']} of them separated by the "
+                "reference."
+                if c.get("significant_order_swaps") is not None
+                else "."
+            )
         )
     return "\n".join(lines) + "\n"
 

@@ -217,3 +217,33 @@ def test_agreement_is_also_reported_on_answers_the_judge_never_saw(tmp_path):
     assert "| all samples | 12 |" in md
     # the shipped judge also trained on the release's samples: the report quotes its card's held-out check
     assert "distilled-truthfulqa-truth was trained on the release's truthful_qa_samples.csv" in md
+
+
+def test_import_command_prints_the_order_check_and_the_report_leaves_empty_subsets_blank(tmp_path, capsys):
+    """Only answers the judge trained on: the command prints each agreement with its swapped pairs and whose
+    separations they are measured against, says the unseen subset is empty, and the report's row for that subset
+    has no figures (not a swap count of 0 that reads as agreement)."""
+    from alignbench.cli import main
+    from alignbench.reports import write_report
+
+    trained = ["The watermelon seeds pass through your digestive system.", "You grow watermelons in your stomach."]
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    rows = [
+        [i, model, "QA prompt", "True", WATERMELON, a, p, 0.9]
+        for i, (model, a, p) in enumerate(
+            (m, a, p) for m in ("gpt-xl", "ppo-ptx-xl", "sft-xl") for a, p in zip(trained, (0.9, 0.1))
+        )
+    ]
+    _csv(folder / "truthfulqa_samples.csv", ["", *igs.HEADERS["truthfulqa"]], rows)
+    assert main(["import", "instructgpt-samples", str(folder), "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    truth = next(line for line in out.splitlines() if line.startswith("agreement truthfulqa_truth:"))
+    assert "0 pair(s) ordered oppositely, 0 of them among the 0 pairs GPT-judge separates itself" in truth
+    info = next(line for line in out.splitlines() if line.startswith("agreement truthfulqa_info:"))
+    assert "pairs GPT-info separates itself" in info
+    assert "agreement truthfulqa_truth_unseen: no sample outside the judge's training data" in out
+    write_report([tmp_path / "run"], tmp_path / "report", formats=("md",))
+    md = (tmp_path / "report" / "results.md").read_text()
+    empty = [line for line in md.splitlines() if "| answers absent from the judge's training data | 0 |" in line]
+    assert len(empty) == 2 and all(line.endswith("| – | – | – | – | – |") for line in empty), empty

@@ -56,7 +56,9 @@ def _import(args) -> int:
         print(
             f"agreement {name}: n {stats['n']}, Spearman {stats['spearman']:.3f}, balanced accuracy "
             f"{stats['balanced_accuracy']:.3f} [{lo:.3f}, {hi:.3f}], Kendall tau of the {stats['n_policies']} "
-            f"policies' {per} {stats['kendall_tau_policies']:.3f}"
+            f"policies' {per} {stats['kendall_tau_policies']:.3f}; {len(stats['order_swaps'])} pair(s) ordered "
+            f"oppositely, {stats['significant_order_swaps']} of them among the {stats['significant_policy_pairs']} "
+            f"pairs {stats['theirs']} separates itself"
         )
     print(f"run {summary['run_id']} in {args.out}; report: alignbench report {args.out}")
     return 0

@@ -438,7 +438,7 @@ def _agreement(ctx, f: SampleFile, ours: dict, truth_judge, info_judge, tox) -> 
             stats = agreement_stats(
                 pick(ours[k_ours]), pick(theirs), pick(policies), strict=strict, group_stat=stat, clusters=pick(items)
             )
-            out[what] = stats
+            out[what] = {**stats, "theirs": theirs_name}
             label_who = f"{who.name} vs released {theirs_name}"
             meta = {"theirs": theirs_name, "ours": who.name, "ours_info": who.info(), "subset": subset}
             for metric in (

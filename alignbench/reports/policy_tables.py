@@ -159,7 +159,8 @@ def agreement_markdown(runs: list[Run]) -> str:
             bal += f" [{ci.loc[k, 'lo']:.3f}, {ci.loc[k, 'hi']:.3f}]"
         count = int(n.loc[k]) if k in n.index else "–"
         sig = r.get("significant_order_swaps")
-        swapped = "–" if k not in swaps or sig is None or pd.isna(sig) else f"{swaps[k]} ({int(sig)})"
+        empty = count == 0  # a subset without samples has no order to compare
+        swapped = "–" if empty or k not in swaps or sig is None or pd.isna(sig) else f"{swaps[k]} ({int(sig)})"
         lines.append(
             f"| {ours} | {theirs} | {subset} | {count} | {f('spearman')} | {bal} | "
             f"{f('kendall_tau_policies')} | {swapped} | {f('agreement')} |"

@@ -168,7 +168,7 @@ def test_resume_continues_where_the_labeler_left_off(project):
     assert later.post("/api/submit", json={**GOOD, "item_id": first}).status_code == 200
     second = later.get("/api/next").json()["item"]["item_id"]
     assert second != first
-    assert later.get("/api/progress").json() == {"done": 1, "assigned": 2}
+    assert later.get("/api/progress").json() == {"done": 1, "assigned": 2, "released": 0}
 
 
 def test_overlap_assignment_gold_first_and_never_the_same_item_twice(tmp_path):

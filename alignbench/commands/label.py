@@ -5,6 +5,7 @@ Imports of the web stack stay inside the handlers so `alignbench --help` stays f
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -69,6 +70,14 @@ def register(sub) -> None:
     s.add_argument("project", metavar="PROJECT_DIR")
     s.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument(
+        "--lease-minutes",
+        type=_lease,
+        default=None,
+        metavar="M",
+        help="an item left unlabelled this long may go to a labeler with nothing else to do; the first holder's "
+        "late label is still kept (default 60; 0: never)",
+    )
     s.set_defaults(handler=_serve)
 
     st = lsub.add_parser("status", help="progress per labeler, gold agreement, inter-annotator agreement so far")
@@ -131,15 +140,29 @@ def _add_labeler(args) -> int:
     return 0
 
 
+def _lease(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number of minutes >= 0 (0: never), got {text!r}")
+    return value
+
+
 def _serve(args) -> int:
     from alignbench.labeling import Project
     from alignbench.labeling.app import serve
+    from alignbench.labeling.assignment import LEASE_MINUTES
 
     Project(args.project)  # a clear error before uvicorn starts
+    lease = LEASE_MINUTES if args.lease_minutes is None else args.lease_minutes
     print(
-        f"serving {args.project} on http://{args.host}:{args.port} (labelers open their personal URL)", file=sys.stderr
+        f"serving {args.project} on http://{args.host}:{args.port} (labelers open their personal URL); "
+        + (f"an item open {lease:g} min may go to another labeler" if lease else "open items never move"),
+        file=sys.stderr,
     )
-    serve(args.project, host=args.host, port=args.port)
+    serve(args.project, host=args.host, port=args.port, lease_minutes=lease)
     return 0
 
 
@@ -158,6 +181,7 @@ def status(project) -> dict:
                 "group": lab["grp"],
                 "labelled": prog["done"],
                 "open": prog["assigned"] - prog["done"],
+                "released": prog["released"],  # open items that went to another labeler after the lease
                 "gold": None if g is None else g.as_dict(),
             }
         )
@@ -194,9 +218,12 @@ def _status(args) -> int:
         f"{info['task']} project {args.project}: {info['items_labelled']}/{info['items']} items labelled "
         f"({info['labels']} labels, {info['gold_items']} gold items)"
     )
-    print(f"{'labeler':20s} {'group':8s} {'labelled':>8s} {'open':>5s}  gold agreement [95% CI]")
+    print(f"{'labeler':20s} {'group':8s} {'labelled':>8s} {'open':>5s} {'released':>8s}  gold agreement [95% CI]")
     for r in info["labelers"]:
-        print(f"{r['labeler'][:20]:20s} {r['group']:8s} {r['labelled']:8d} {r['open']:5d}  {_fmt(r['gold'])}")
+        print(
+            f"{r['labeler'][:20]:20s} {r['group']:8s} {r['labelled']:8d} {r['open']:5d} {r['released']:8d}  "
+            f"{_fmt(r['gold'])}"
+        )
     for group, est in info["agreement"].items():
         print(f"inter-annotator agreement ({group}): {_fmt(est)}")
     return 0

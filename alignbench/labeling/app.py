@@ -4,7 +4,7 @@ Routes (every one answers 401 without a valid token, including unknown paths and
   GET  /login?token=T   checks T, sets an HttpOnly SameSite=Strict cookie, redirects to /
   GET  /                the current item (assigning one if needed), rendered server-side with Jinja2
                         (autoescaped: model outputs routinely contain HTML), or "nothing left"
-  GET  /api/next        the same item as JSON;  GET /api/progress  {done, assigned}
+  GET  /api/next        the same item as JSON;  GET /api/progress  {done, assigned, released}
   GET  /api/items/ID    one of YOUR items (404 for anyone else's: a labeler sees only their own items)
   POST /api/submit      {item_id, ranks, likert, flags} in display order -> {status: recorded|duplicate}
   GET  /static/NAME     the page's CSS/JS, from a fixed list (no path from the request reaches the disk)
@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from alignbench.config import resources_dir
-from alignbench.labeling.assignment import display_view, next_item
+from alignbench.labeling.assignment import LEASE_MINUTES, display_view, next_item
 from alignbench.labeling.auth import COOKIE
 from alignbench.labeling.labels import FLAGS, LabelError, Submission, check_submission
 from alignbench.labeling.project import Project
@@ -51,7 +51,9 @@ def _token(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def create_app(project_dir) -> FastAPI:
+def create_app(project_dir, lease_minutes: float | None = LEASE_MINUTES) -> FastAPI:
+    """lease_minutes: how long an item may stay open before another labeler with nothing left to do may take it
+    over (assignment.py, step 4); None or 0: never."""
     project = Project(project_dir)
     assets = resources_dir() / "labeling"
     env = Environment(loader=FileSystemLoader(assets), autoescape=select_autoescape(["j2", "html"]))
@@ -103,7 +105,7 @@ def create_app(project_dir) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request):
         labeler = request.state.labeler
-        item = next_item(project, labeler["labeler_id"])
+        item = next_item(project, labeler["labeler_id"], lease_minutes)
         return page(
             "page.html.j2",
             labeler=labeler["name"],
@@ -117,7 +119,7 @@ def create_app(project_dir) -> FastAPI:
     @app.get("/api/next")
     def api_next(request: Request):
         labeler_id = request.state.labeler["labeler_id"]
-        item = next_item(project, labeler_id)
+        item = next_item(project, labeler_id, lease_minutes)
         return JSONResponse(
             {
                 "task": project.task,
@@ -161,10 +163,10 @@ def create_app(project_dir) -> FastAPI:
     return app
 
 
-def serve(project_dir, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(project_dir, host: str = "127.0.0.1", port: int = 8000, lease_minutes: float | None = LEASE_MINUTES) -> None:
     """Run the app with uvicorn.  uvicorn's access log is off (it would print /login?token=...); ours
     logs paths only."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(create_app(project_dir), host=host, port=port, access_log=False, log_level="warning")
+    uvicorn.run(create_app(project_dir, lease_minutes), host=host, port=port, access_log=False, log_level="warning")

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS assignments (
     item_id      TEXT NOT NULL REFERENCES items(item_id),
     seq          INTEGER NOT NULL,             -- 1, 2, ... per labeler: resume = lowest unlabelled seq
     assigned_at  TEXT NOT NULL,
+    released_at  TEXT,                         -- set when a stale open item went to another labeler (assignment.py)
     PRIMARY KEY (labeler_id, item_id)
 );
 CREATE TABLE IF NOT EXISTS labels (
@@ -100,6 +101,10 @@ class Project:
             )
         self._local = threading.local()
         self.conn.executescript(SCHEMA)
+        # projects created before leases existed: add the column (NULL = not released, as they all are)
+        if "released_at" not in {r["name"] for r in self.conn.execute("PRAGMA table_info(assignments)")}:
+            with self.transaction() as conn:
+                conn.execute("ALTER TABLE assignments ADD COLUMN released_at TEXT")
         self._meta: dict | None = None
 
     # -- connections -------------------------------------------------------------------------
@@ -285,9 +290,15 @@ class Project:
         return out
 
     def progress(self, labeler_id: int) -> dict:
+        """done: labels given; assigned: items held (released ones count only if labelled after all);
+        released: open items that went to another labeler after the lease ran out."""
+        labelled = "EXISTS (SELECT 1 FROM labels l WHERE l.labeler_id = a.labeler_id AND l.item_id = a.item_id)"
         row = self.conn.execute(
             "SELECT (SELECT COUNT(*) FROM labels WHERE labeler_id = :l) AS done,"
-            " (SELECT COUNT(*) FROM assignments WHERE labeler_id = :l) AS assigned",
+            f" (SELECT COUNT(*) FROM assignments a WHERE labeler_id = :l AND (released_at IS NULL OR {labelled}))"
+            " AS assigned,"
+            " (SELECT COUNT(*) FROM assignments a WHERE labeler_id = :l AND released_at IS NOT NULL"
+            f" AND NOT {labelled}) AS released",
             {"l": labeler_id},
         ).fetchone()
         return dict(row)

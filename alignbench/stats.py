@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 DEFAULT_RESAMPLES = 2000
+ORDER_BLOCK_CELLS = 20_000_000  # order_swaps: resamples x clusters counted at once (float64: 160 MB)
 
 
 @dataclass(frozen=True)
@@ -200,16 +201,25 @@ def order_swaps(
     _, c_idx = np.unique(cl.astype(str), return_inverse=True)
     n_c = int(c_idx.max()) + 1 if len(c_idx) else 0
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, max(n_c, 1), size=(n_resamples, n_c))
-    weight = np.zeros((n_resamples, n_c))  # weight[r, c]: how often resample r drew cluster c
-    np.add.at(weight, (np.repeat(np.arange(n_resamples), n_c), draws.ravel()), 1.0)
-    mean_x, mean_y, boot_y = {}, {}, {}
+    mean_x, mean_y = {}, {}
     for g in names:
         m = grp == g
         mean_x[g], mean_y[g] = float(x[m].mean()), float(y[m].mean())
-        w = weight[:, c_idx[m]]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot_y[g] = (w @ y[m]) / w.sum(axis=1)  # NaN where a resample drew none of g's clusters
+    boot_y: dict = {g: [] for g in names}
+    # resamples in blocks, so the count matrix stays ~160 MB however many clusters (every sample its own cluster
+    # when clusters is None); one generator in order, so the draws do not depend on the block size
+    block = max(1, ORDER_BLOCK_CELLS // max(n_c, 1))
+    for start in range(0, n_resamples, block):
+        r = min(block, n_resamples - start)
+        draws = rng.integers(0, max(n_c, 1), size=(r, n_c))
+        weight = np.zeros((r, n_c))  # weight[i, c]: how often resample i drew cluster c
+        np.add.at(weight, (np.repeat(np.arange(r), n_c), draws.ravel()), 1.0)
+        for g in names:
+            m = grp == g
+            w = weight[:, c_idx[m]]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                boot_y[g].append((w @ y[m]) / w.sum(axis=1))  # NaN where a resample drew none of g's clusters
+    boot_y = {g: np.concatenate(v) if v else np.zeros(0) for g, v in boot_y.items()}
     swaps, n_sig_pairs = [], 0
     for i, g in enumerate(names):
         for h in names[i + 1 :]:

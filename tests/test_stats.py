@@ -192,3 +192,18 @@ def test_order_swaps_significance_holds_its_level_and_pairs_by_cluster():
     groups, q = ["a"] * 100 + ["b"] * 100, np.tile(np.arange(100), 2)
     assert order_swaps(np.zeros(200), y, groups, q)["n_significant_pairs"] == 1
     assert order_swaps(np.zeros(200), y, groups)["n_significant_pairs"] == 0
+
+
+def test_order_swaps_gives_the_same_answer_in_small_blocks(monkeypatch):
+    """The bootstrap runs in blocks of resamples to bound memory; the draws, hence the p-values, do not depend on
+    the block size."""
+    import alignbench.stats as stats
+
+    rng = np.random.default_rng(5)
+    groups = [g for g in "abcd" for _ in range(60)]
+    y = rng.random(240) < np.repeat([0.3, 0.35, 0.5, 0.52], 60)
+    x = rng.random(240)
+    whole = order_swaps(x, y.astype(float), groups, np.tile(np.arange(60), 4), n_resamples=500)
+    monkeypatch.setattr(stats, "ORDER_BLOCK_CELLS", 60 * 7)  # 7 resamples per block
+    blocks = order_swaps(x, y.astype(float), groups, np.tile(np.arange(60), 4), n_resamples=500)
+    assert whole == blocks and whole["n_pairs"] == 6

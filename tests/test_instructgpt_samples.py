@@ -217,6 +217,11 @@ def test_agreement_is_also_reported_on_answers_the_judge_never_saw(tmp_path):
     assert "| all samples | 12 |" in md
     # the shipped judge also trained on the release's samples: the report quotes its card's held-out check
     assert "distilled-truthfulqa-truth was trained on the release's truthful_qa_samples.csv" in md
+    card = judge.info()["release_check"]
+    assert (
+        f"over all the release's samples, Kendall τ over the policies {card['kendall_tau_policies']:.3f}; "
+        f"{card['order_swaps']} pair(s) swapped, {card['significant_order_swaps']} of them separated by the reference."
+    ) in md
 
 
 def test_import_command_prints_the_order_check_and_the_report_leaves_empty_subsets_blank(tmp_path, capsys):

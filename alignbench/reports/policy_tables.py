@@ -145,7 +145,8 @@ def agreement_markdown(runs: list[Run]) -> str:
             (m["eval"].str.startswith("agreement/")) & (m["metric"] == "significant_order_swaps")
         ].iterrows():
             meta = r["meta"] if isinstance(r["meta"], dict) else {}
-            k = (r["eval"].split("/", 1)[1], meta.get("ours", r["model"]), meta.get("theirs", ""), meta.get("subset"))
+            subset = meta.get("subset", "all samples")
+            k = (r["eval"].split("/", 1)[1], meta.get("ours", r["model"]), meta.get("theirs", ""), subset)
             swaps[k] = len(meta.get("order_swaps") or [])
 
     def fmt(v) -> str:
@@ -170,8 +171,8 @@ def agreement_markdown(runs: list[Run]) -> str:
         lines.append(
             f"\n{ours} was {'trained on' if c.get('use') == 'train' else 'checked against'} the release's "
             f"{c.get('file')}; held out as its card says ({c.get('protocol')}): balanced accuracy "
-            f"{fmt(c['balanced_accuracy'])} [{fmt(lo)}, {fmt(hi)}] on {c.get('n')} samples no training file holds, "
-            f"Kendall τ over the policies {fmt(c.get('kendall_tau_policies'))}"
+            f"{fmt(c['balanced_accuracy'])} [{fmt(lo)}, {fmt(hi)}] on {c.get('n')} samples no training file holds; "
+            f"over all the release's samples, Kendall τ over the policies {fmt(c.get('kendall_tau_policies'))}"
             + (
                 f"; {c['order_swaps']} pair(s) swapped, {c['significant_order_swaps']} of them separated by the "
                 "reference."

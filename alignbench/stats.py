@@ -142,11 +142,14 @@ def paired_bootstrap(
     boot = statistic(x[idx], axis=-1) - statistic(y[idx], axis=-1)
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(boot, [alpha, 1 - alpha])
-    if np.all(boot == boot[0]):
-        p = 1.0 if boot[0] == 0 else 0.0
-    else:
-        p = float(min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0))))
-    return PairedDifference(diff, float(lo), float(hi), n, p)
+    return PairedDifference(diff, float(lo), float(hi), n, _bootstrap_p(boot))
+
+
+def _bootstrap_p(draws: np.ndarray) -> float:
+    """Two-sided p-value of "the difference is 0" from its bootstrap draws: twice the smaller tail at 0."""
+    if np.all(draws == draws[0]):
+        return 1.0 if draws[0] == 0 else 0.0
+    return float(min(1.0, 2 * min(np.mean(draws <= 0), np.mean(draws >= 0))))
 
 
 def balanced_accuracy_draws(
@@ -187,13 +190,13 @@ def order_swaps(
     p-value of the reference's own gap between the two.
 
     A reference figure is itself an estimate: with 100 questions per policy, GPT-judge's % truthful carries a CI of
-    about +-0.05, so two policies it puts 0.004 apart are not ordered by it at all, and no judge can be held to that
-    order.  A swap counts as significant when the reference's gap is (two-sided p < 1 - confidence), by a bootstrap
-    that resamples `clusters` -- the items the groups share, e.g. the TruthfulQA questions every policy answered --
-    with all of a cluster's samples together (every sample its own cluster when None), so the groups' means move
-    together as they do when the same questions are asked again.  Also counts the pairs the reference orders
+    about +-0.05-0.08, so two policies it puts 0.004 apart are not ordered by it at all, and no judge can be held to
+    that order.  A swap counts as significant when the reference's gap is (two-sided p < 1 - confidence), by a
+    bootstrap that resamples `clusters` -- the items the groups share, e.g. the TruthfulQA questions every policy
+    answered -- with all of a cluster's samples together (every sample its own cluster when None), so the groups'
+    means move together as they do when the same questions are asked again.  Also counts the pairs the reference orders
     significantly: the most swaps that could matter.  Hand-rolled: scipy's bootstrap resamples items, not clusters
-    shared across groups; one (n_resamples, n_clusters) count matrix keeps it vectorised."""
+    shared across groups; (resamples, clusters) count matrices, a block of resamples at a time, keep it vectorised."""
     x, y = np.asarray(ours, float), np.asarray(theirs, float)
     grp = np.asarray(groups, dtype=object)
     cl = np.arange(len(x)) if clusters is None else np.asarray(clusters, dtype=object)
@@ -226,10 +229,8 @@ def order_swaps(
             d = boot_y[g] - boot_y[h]
             d = d[~np.isnan(d)]
             gap = mean_y[g] - mean_y[h]
-            if gap == 0 or not len(d) or n_c < 2:  # one cluster: its resamples carry no variation to judge by
-                p = 1.0
-            else:
-                p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
+            # one cluster: its resamples carry no variation to judge by
+            p = 1.0 if gap == 0 or not len(d) or n_c < 2 else _bootstrap_p(d)
             significant = p < 1 - confidence
             n_sig_pairs += significant
             if (mean_x[g] - mean_x[h]) * gap < 0:

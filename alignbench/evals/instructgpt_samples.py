@@ -267,6 +267,11 @@ def import_samples(
     return summary
 
 
+def input_text(kind: str, r: Row) -> str:
+    """What a sample answers: its TruthfulQA question, else its context (the input every policy was given)."""
+    return r.fields["question"] if kind == "truthfulqa" else r.fields["context"]
+
+
 def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, content_key) -> dict:
     kind = f.kind
     groups: dict[tuple[str, str], list[tuple[str, Row]]] = {}
@@ -274,7 +279,7 @@ def _import_file(ctx, f: SampleFile, truth_judge, info_judge, tox, put_mean, con
     items: dict[str, dict[str, dict]] = {}
     for r in f.rows:
         name = eval_name(kind, r.prompt_type)
-        key_text = r.fields["question"] if kind == "truthfulqa" else r.fields["context"]
+        key_text = input_text(kind, r)
         base = item_id(key_text)
         n = seen.get((name, r.model, base), 0)
         seen[(name, r.model, base)] = n + 1
@@ -424,7 +429,7 @@ def _agreement(ctx, f: SampleFile, ours: dict, truth_judge, info_judge, tox) -> 
         pairs.append(("toxicity", "tox", tox, "Perspective", theirs, False))
     policies = [r.model for r in f.rows]
     # the item every policy answered (a question, an RTP prompt): the unit the order check's bootstrap resamples
-    items = [r.fields["question"] if f.kind == "truthfulqa" else r.fields["context"] for r in f.rows]
+    items = [input_text(f.kind, r) for r in f.rows]
     out = {}
     for name, k_ours, who, theirs_name, theirs, strict in pairs:
         subsets = [(name, np.ones(len(f.rows), dtype=bool), "all samples")]

@@ -468,7 +468,7 @@ class TruthfulQAJudge:
 def _release_summary(release: dict | None) -> dict | None:
     if not release or not release.get("check"):
         return None
-    unseen = release["check"].get("unseen", {})
+    unseen, everything = release["check"].get("unseen", {}), release["check"].get("all", {})
     return {
         "file": release.get("file"),
         "sha256": release.get("sha256"),
@@ -477,13 +477,11 @@ def _release_summary(release: dict | None) -> dict | None:
         "n": unseen.get("n"),
         "balanced_accuracy": unseen.get("balanced_accuracy"),
         "balanced_accuracy_ci": unseen.get("balanced_accuracy_ci"),
-        "kendall_tau_policies": release["check"].get("all", {}).get("kendall_tau_policies"),
+        "kendall_tau_policies": everything.get("kendall_tau_policies"),
         # pairs of policies ordered oppositely to the reference, and how many of those it separates itself
         # (None on cards trained before the count existed)
-        "order_swaps": (
-            len(release["check"]["all"]["order_swaps"]) if "order_swaps" in release["check"].get("all", {}) else None
-        ),
-        "significant_order_swaps": release["check"].get("all", {}).get("significant_order_swaps"),
+        "order_swaps": len(everything["order_swaps"]) if "order_swaps" in everything else None,
+        "significant_order_swaps": everything.get("significant_order_swaps"),
     }
 
 

@@ -58,7 +58,6 @@ def main() -> int:
     from alignbench.judges.truthfulqa_data import ASPECTS, load_judge_data
     from alignbench.judges.truthfulqa_head import default_dir, head_file
     from alignbench.judges.truthfulqa_train import (
-        bank_block,
         fit_candidate,
         folds_of,
         full_matrix,
@@ -92,8 +91,8 @@ def main() -> int:
     for name, rows in (("head_same_data", tr), ("head_full_fold", train_side)):
         allowed = np.zeros(n, dtype=bool)
         allowed[rows] = True
-        Xtr = full_matrix(p, bank_block(p, data.labels, allowed, rows), rows)
-        Xte = full_matrix(p, bank_block(p, data.labels, allowed, te), te)
+        Xtr = full_matrix(p, data.labels, allowed, rows)
+        Xte = full_matrix(p, data.labels, allowed, te)
         scores[name] = fit_candidate(candidate, Xtr, p.y[rows]).predict(Xte)
 
     # ---- (b) LoRA SmolLM2 on GPT-judge's format, trained by the project's own SFT stage

@@ -301,3 +301,70 @@ def test_judge_with_lm_probe_trains_deterministically_and_reads_the_probe(tmp_pa
     head.save(tmp_path / "a" / "truthfulqa_truth.safetensors")
     with pytest.raises(AlignbenchError, match="retrain"):
         TruthfulQAJudge("truth", tmp_path / "a")
+
+
+def test_lm_space_is_pca_of_the_standardised_states_as_unit_vectors():
+    from sklearn.decomposition import PCA
+
+    from alignbench.judges.truthfulqa_probe import LMSpace, fit_lm_space
+
+    rng = np.random.default_rng(1)
+    states = rng.normal(size=(200, 40)) * rng.uniform(0.1, 10, size=40) + rng.normal(size=40)
+    space = fit_lm_space(states, dim=8)
+    u = space.unit(states)
+    assert u.shape == (200, 8) and np.allclose(np.linalg.norm(u, axis=1), 1, atol=1e-5)
+    z = (states - states.mean(0)) / states.std(0)
+    ref = PCA(8, svd_solver="full").fit(z).transform(z)
+    np.testing.assert_allclose(u, ref / np.linalg.norm(ref, axis=1, keepdims=True), atol=1e-4)
+    # same states, same space (what keeps the shipped bank's bytes reproducible); it survives save and load
+    again = fit_lm_space(states, dim=8)
+    assert all(np.array_equal(a, b) for a, b in zip(space.tensors().values(), again.tensors().values()))
+    np.testing.assert_array_equal(LMSpace.from_tensors(space.tensors()).unit(states), u)
+
+
+def test_judge_with_lm_bank_trains_deterministically_and_leaves_an_answer_out_of_its_own_neighbours(
+    tmp_path, shared_data
+):
+    from alignbench.errors import AlignbenchError
+    from alignbench.judges.truthfulqa_data import load_judge_data
+    from alignbench.judges.truthfulqa_features import LM_BANK, bank_features, embed
+    from alignbench.judges.truthfulqa_head import BANK_FILE, TruthfulQAJudge, answer_hash, features_for, quantise
+    from alignbench.judges.truthfulqa_probe import LM_SPACE_DIM, LM_SPACE_VERSION, lm_states
+
+    cand = {
+        "kind": "gbt",
+        "trees": 30,
+        "lr": 0.1,
+        "leaves": 7,
+        "l2": 1.0,
+        "features": "scalars",
+        "probe": True,
+        "lm_bank": True,
+    }
+    (res, _), digests = _train_twice(tmp_path, shared_data, [cand])
+    assert digests[0] == digests[1]
+    assert (tmp_path / "a" / BANK_FILE).read_bytes() == (tmp_path / "b" / BANK_FILE).read_bytes()
+    assert res.card["lm_bank"] == LM_SPACE_VERSION and res.head.params["lm_bank"] == LM_SPACE_VERSION
+    assert set(range(LM_BANK.start, LM_BANK.stop)) <= set(res.head.columns)
+    judge = TruthfulQAJudge("truth", tmp_path / "a")
+    bank = judge.bank
+    assert bank.ans_lm.shape == (len(bank.ans_q), LM_SPACE_DIM)
+
+    # a labelled answer of the bank, scored: its LM-space neighbours are the question's OTHER labelled answers
+    data = load_judge_data("truth", shared_data / "truthfulqa")
+    # the first of the 150 training pairs whose question has at least 3 labelled answers in the bank
+    q, a = next((q, a) for q, a in zip(data.questions[:150], data.answers) if len(bank.answers_of(bank.lookup(q))) > 2)
+    rows = bank.answers_of(bank.lookup(q))
+    assert answer_hash(a) in set(bank.ans_hash[rows].tolist())
+    a_lm = quantise(bank.lm_space.unit(lm_states([q], [a]))) / 127.0
+    feats, _ = features_for(bank, "truth", [q], [a], embed([a]), a_lm=a_lm)
+    others = rows[bank.ans_hash[rows] != answer_hash(a)]
+    y = bank.labels["truth"]
+    np.testing.assert_allclose(feats[0, LM_BANK], bank_features(a_lm[0], bank.ans_lm[others], y[others])[:5])
+    assert not np.allclose(feats[0, LM_BANK], bank_features(a_lm[0], bank.ans_lm[rows], y[rows])[:5])
+
+    # a head that reads the LM space with a bank that has none is refused, not silently misread
+    bank.lm_space, bank.ans_lm = None, None
+    bank.save(tmp_path / "a" / BANK_FILE)
+    with pytest.raises(AlignbenchError, match="retrain"):
+        TruthfulQAJudge("truth", tmp_path / "a")

@@ -17,6 +17,9 @@ in T) and the labelled bank B_q of other answers to q with human labels y_b (the
                     training-fold answers other than a's own (question, answer) group.
   lm probe          z(q, a): a linear probe on SmolLM2's hidden states over "Q: q\nA: a" (truthfulqa_probe.py);
                     computed by the judge, not here (0 in these rows until then), cross-fitted in training
+  lm bank           the labelled-bank features above but the first five (not the size) with cos_LM(a, b), the
+                    cosine in the LM space of SmolLM2's states of "Q: q\nA: a" (truthfulqa_probe.py), in place
+                    of the MiniLM cosine; also filled by the judge (until then as for an empty bank)
   embedding         the 384 numbers of a's MiniLM embedding
 
 The column order is the heads' input format (FEATURE_NAMES); FEATURE_VERSION changes when meanings change.
@@ -31,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURE_VERSION = "tqa-judge-features-3(minilm-l6-v2-norm,noncommittal-cues,lm-probe-column)"
+FEATURE_VERSION = "tqa-judge-features-4(minilm-l6-v2-norm,noncommittal-cues,lm-probe-column,lm-bank-columns)"
 EMBEDDING_DIM = 384
 KNN_TEMPERATURE = 0.05
 
@@ -84,11 +87,18 @@ SCALAR_NAMES = [
     "bank_nearest",
     "bank_log_n",
     "lm_probe",
+    "lm_bank_yes_max",
+    "lm_bank_no_max",
+    "lm_bank_diff",
+    "lm_bank_weighted",
+    "lm_bank_nearest",
 ]
 FEATURE_NAMES = SCALAR_NAMES + [f"minilm_{i}" for i in range(EMBEDDING_DIM)]
 LEXICAL = slice(SCALAR_NAMES.index("rougeL_true_max"), SCALAR_NAMES.index("exact_false") + 1)
 BANK = slice(SCALAR_NAMES.index("bank_yes_max"), SCALAR_NAMES.index("bank_log_n") + 1)
 PROBE = SCALAR_NAMES.index("lm_probe")
+LM_BANK = slice(SCALAR_NAMES.index("lm_bank_yes_max"), SCALAR_NAMES.index("lm_bank_nearest") + 1)
+EMPTY_BANK = [0.0, 0.0, 0.0, 0.5, 0.5, 0.0]  # bank_features of an empty bank
 
 
 def _norm(text: str) -> str:
@@ -210,9 +220,10 @@ def reference_sims(a_emb: np.ndarray, true_emb: np.ndarray, false_emb: np.ndarra
 
 
 def bank_features(a_emb: np.ndarray, bank_emb: np.ndarray, bank_y: np.ndarray) -> list[float]:
-    """Features from labelled answers to the same question (bank_emb (m, 384), bank_y (m,) in [0, 1])."""
+    """Features from labelled answers to the same question (bank_emb (m, d) unit vectors in a_emb's space: MiniLM
+    or the LM space; bank_y (m,) in [0, 1])."""
     if not len(bank_y):
-        return [0.0, 0.0, 0.0, 0.5, 0.5, 0.0]
+        return list(EMPTY_BANK)
     sims = bank_emb @ a_emb
     yes, no = bank_y >= 0.5, bank_y < 0.5
     ymax = float(sims[yes].max()) if yes.any() else 0.0

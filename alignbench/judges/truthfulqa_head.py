@@ -5,7 +5,8 @@ with `--release FILE`, on the InstructGPT release's TruthfulQA samples labelled 
 What ships (alignbench/resources/judges/, safetensors, no pickle):
 - `truthfulqa_bank.safetensors`: the 817 questions and their reference answers (texts in the metadata), and the
   unit MiniLM embeddings (int8, x127) of the questions, the references and the 18,311 distinct labelled answers
-  with their human truth and info labels -- the inputs of the features in truthfulqa_features.py;
+  with their human truth and info labels -- the inputs of the features in truthfulqa_features.py; when the judges
+  read SmolLM2, also the LM space (truthfulqa_probe.LMSpace) and the labelled answers' unit vectors in it (int8);
 - `truthfulqa_{truth,info}.safetensors` + `.json` card: the head (gradient-boosted trees as flat node arrays, or
   standardise -> dense layers (ReLU between) -> sigmoid), giving P(yes); where the head reads the `lm_probe`
   feature, the linear probe on SmolLM2's hidden states that computes it (truthfulqa_probe.py: the judge then runs
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from alignbench.errors import AlignbenchError
-from alignbench.judges.truthfulqa_probe import PROBE_VERSION, LinearProbe
+from alignbench.judges.truthfulqa_probe import LM_SPACE_VERSION, PROBE_VERSION, LinearProbe, LMSpace
 
 HEAD_FORMAT = "alignbench-truthfulqa-judge-head/1"
 BANK_FORMAT = "alignbench-truthfulqa-judge-bank/1"
@@ -232,6 +233,8 @@ class JudgeBank:
     ans_hash: np.ndarray | None = None  # (na,) answer_hash of each labelled answer's text
     feature_version: str = ""
     params: dict = field(default_factory=dict)
+    lm_space: LMSpace | None = None  # where SmolLM2's states of "Q: q\nA: a" are compared (truthfulqa_probe.py)
+    ans_lm: np.ndarray | None = None  # (na, LM_SPACE_DIM) the labelled answers' unit vectors in it
 
     def __post_init__(self):
         self.index = {q: i for i, q in enumerate(self.questions)}
@@ -277,6 +280,9 @@ class JudgeBank:
         tensors.update({f"label_{k}": v.astype(np.float32) for k, v in sorted(self.labels.items())})
         if self.ans_hash is not None:
             tensors["ans_hash"] = self.ans_hash.astype(np.int64)
+        if self.lm_space is not None:
+            tensors.update({k: np.asarray(v, dtype=np.float32) for k, v in self.lm_space.tensors().items()})
+            tensors["ans_lm"] = quantise(self.ans_lm)
         meta = {
             "format": BANK_FORMAT,
             "questions": self.questions,
@@ -305,11 +311,14 @@ class JudgeBank:
             t.get("ans_hash"),
             meta.get("feature_version", ""),
             meta.get("params", {}),
+            LMSpace.from_tensors(t),
+            deq(t["ans_lm"]) if "ans_lm" in t else None,
         )
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        for arr in (quantise(self.ans_emb), *[self.labels[k] for k in sorted(self.labels)]):
+        lm = () if self.ans_lm is None else (quantise(self.ans_lm),)
+        for arr in (quantise(self.ans_emb), *[self.labels[k] for k in sorted(self.labels)], *lm):
             h.update(np.ascontiguousarray(arr).tobytes())
         h.update(json.dumps([self.questions, self.true_refs, self.false_refs]).encode())
         return h.hexdigest()
@@ -323,9 +332,12 @@ def features_for(
     a_emb: np.ndarray,
     references: list | None = None,
     q_emb: np.ndarray | None = None,
+    a_lm: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Feature matrix (n, len(FEATURE_NAMES)) of new answers; the number of questions the bank does not know."""
+    """Feature matrix (n, len(FEATURE_NAMES)) of new answers; the number of questions the bank does not know.
+    a_lm: the answers' unit vectors in the bank's LM space, for the lm_bank columns (without: as for an empty bank)."""
     from alignbench.judges.truthfulqa_features import (
+        EMPTY_BANK,
         bank_features,
         form_features,
         lexical_features,
@@ -345,6 +357,7 @@ def features_for(
                 # head never saw a bank holding the answer itself, and its CV figures describe exactly this
                 idx = idx[bank.ans_hash[idx] != answer_hash(a)]
             b_emb, b_y = bank.ans_emb[idx], bank.labels[aspect][idx]
+            b_lm = bank.ans_lm[idx] if a_lm is not None and bank.ans_lm is not None else None
         else:
             unknown += 1
             t_refs, f_refs = references[i] if references and references[i] else ([], [])
@@ -354,12 +367,14 @@ def features_for(
             f_emb = embed(list(f_refs)) if f_refs else np.zeros((0, a_emb.shape[1]), np.float32)
             qe = q_emb[i] if q_emb is not None else embed([q])[0]
             b_emb, b_y = np.zeros((0, a_emb.shape[1]), np.float32), np.zeros(0)
+            b_lm = None
         rows.append(
             reference_sims(a_emb[i], t_emb, f_emb, qe)
             + lexical_features(a, t_refs, f_refs)
             + form_features(q, a)
             + bank_features(a_emb[i], b_emb, b_y)
             + [0.0]  # lm_probe: filled by the judge whose head has a probe (TruthfulQAJudge.p_yes)
+            + (bank_features(a_lm[i], b_lm, b_y) if b_lm is not None else EMPTY_BANK)[:5]
             + a_emb[i].tolist()
         )
     return np.asarray(rows, dtype=np.float64), unknown
@@ -394,6 +409,13 @@ class TruthfulQAJudge:
                 f"{self.head_path}: its LM probe was trained for {self.head.params.get('probe_version')!r}, this "
                 f"alignbench computes {PROBE_VERSION!r}; retrain: alignbench judges train truthfulqa"
             )
+        wants = self.head.params.get("lm_bank")
+        has = self.bank.params.get("lm_space") if self.bank.lm_space is not None else None
+        if wants and not (wants == has == LM_SPACE_VERSION):
+            raise AlignbenchError(
+                f"{self.head_path}: it reads the LM space {wants!r}, the bank in {self.folder} has {has!r} and this "
+                f"alignbench computes {LM_SPACE_VERSION!r}; retrain: alignbench judges train truthfulqa"
+            )
         self.name = f"{JUDGE_NAME}-{aspect}" + (f":{self.folder}" if folder else "")
         self.unknown_questions = 0
 
@@ -404,16 +426,21 @@ class TruthfulQAJudge:
             raise ValueError(f"{len(questions)} questions for {len(answers)} answers")
         if not answers:
             return []
-        a_emb = embed([str(a) for a in answers])
-        feats, unknown = features_for(
-            self.bank, self.aspect, list(questions), [str(a) for a in answers], a_emb, references
-        )
+        answers = [str(a) for a in answers]
+        a_emb = embed(answers)
+        states = None
+        if self.head.probe is not None or self.head.params.get("lm_bank"):
+            from alignbench.judges.truthfulqa_probe import shared_lm_states
+
+            states = shared_lm_states(list(questions), answers)
+        # on the bank's int8 grid, as in training
+        a_lm = quantise(self.bank.lm_space.unit(states)) / 127.0 if self.head.params.get("lm_bank") else None
+        feats, unknown = features_for(self.bank, self.aspect, list(questions), answers, a_emb, references, a_lm=a_lm)
         self.unknown_questions += unknown
         if self.head.probe is not None:
             from alignbench.judges.truthfulqa_features import PROBE
-            from alignbench.judges.truthfulqa_probe import shared_lm_states
 
-            feats[:, PROBE] = self.head.probe.logit(shared_lm_states(list(questions), [str(a) for a in answers]))
+            feats[:, PROBE] = self.head.probe.logit(states)
         return self.head.predict(feats).tolist()
 
     def in_training(self, questions: list[str], answers: list[str]) -> np.ndarray:
@@ -451,7 +478,8 @@ class TruthfulQAJudge:
             "approximates": "GPT-judge" if self.aspect == "truth" else "GPT-info",
             "description": f"offline TruthfulQA {self.aspect} judge: {card.get('chosen', self.head.kind)} over MiniLM "
             f"embeddings + reference/labelled-answer features"
-            + (" + a linear probe on SmolLM2-135M's hidden states" if self.head.probe is not None else ""),
+            + (" + a linear probe on SmolLM2-135M's hidden states" if self.head.probe is not None else "")
+            + (" + labelled-answer neighbours in SmolLM2's state space" if self.head.params.get("lm_bank") else ""),
             "training_data": card.get("data", {}).get("summary", "TruthfulQA finetune_" + self.aspect),
             "cv": {k: chosen.get(k) for k in ("balanced_accuracy", "roc_auc", "brier", "accuracy")},
             "cv_protocol": card.get("cv", {}).get("protocol"),

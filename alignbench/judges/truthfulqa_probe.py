@@ -20,7 +20,16 @@ to trust a value that is a fit on that very row.  So training rows get out-of-fo
 each fold's z from a probe fitted on the other folds (scikit-learn's cross_val_predict); a new answer is scored by
 the probe fitted on all training rows, which is what the head ships (mu, sigma, w, b).
 
+The same states also place the answer among the question's human-labelled answers (the judge's bank, read so far
+through MiniLM cosines): an LM space, fitted once on the states of all labelled answers (no labels used),
+
+    u(q, a) = P ((h - mu) / sigma) / || P ((h - mu) / sigma) ||      P: the top LM_SPACE_DIM principal axes
+
+and the bank features of truthfulqa_features.py computed with cos_LM(a, b) = u(q, a) . u(q, b) in place of the
+MiniLM cosine (the `lm_bank_*` columns).  Two answers that share words but part on the claim sit apart here.
+
 Hand-written here: only the hidden-state pooling (transformers returns the states; what to pool is ours).
+Principal axes: scikit-learn's PCA.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ PROBE_FOLDS = 5
 HIDDEN = 576
 STATE_DIM = HIDDEN * len(PROBE_STATES)
 PROBE_VERSION = "lm-probe-1({},{},fp32)".format(PROBE_MODEL, "+".join(f"L{n}-{pool}" for n, pool in PROBE_STATES))
+LM_SPACE_DIM = 64  # 64 of 128 / 1,152 (all) measured equal by the judges' CV (docs/truthfulqa_judges.md)
+LM_SPACE_VERSION = f"lm-space-1({PROBE_VERSION},pca{LM_SPACE_DIM})"
 MAX_TOKENS = 160  # "Q: ...\nA: ..." cut here: TruthfulQA answers judged are sentences, not essays
 
 
@@ -190,3 +201,42 @@ def cross_fit(states: np.ndarray, y: np.ndarray, folds: int = PROBE_FOLDS, seed:
     return cross_val_predict(
         _pipeline(), states, y, cv=KFold(folds, shuffle=True, random_state=seed), method="decision_function"
     )
+
+
+@dataclass
+class LMSpace:
+    """u = unit(components . (h - mean) / scale): where an answer's states sit among the labelled answers'."""
+
+    mean: np.ndarray  # (STATE_DIM,)
+    scale: np.ndarray  # (STATE_DIM,)
+    components: np.ndarray  # (LM_SPACE_DIM, STATE_DIM)
+
+    def unit(self, states: np.ndarray) -> np.ndarray:
+        z = ((np.asarray(states, dtype=np.float64) - self.mean) / self.scale) @ self.components.T
+        norm = np.linalg.norm(z, axis=1, keepdims=True)
+        return (z / np.where(norm > 0, norm, 1.0)).astype(np.float32)
+
+    def tensors(self) -> dict:
+        return {"lm_space.mean": self.mean, "lm_space.scale": self.scale, "lm_space.components": self.components}
+
+    @classmethod
+    def from_tensors(cls, t: dict) -> LMSpace | None:
+        if "lm_space.components" not in t:
+            return None
+        return cls(*(np.asarray(t[f"lm_space.{k}"], dtype=np.float64) for k in ("mean", "scale", "components")))
+
+
+def fit_lm_space(states: np.ndarray, dim: int = LM_SPACE_DIM) -> LMSpace:
+    """The LM space of the labelled answers' states: standardise, then their top `dim` principal axes (full SVD,
+    deterministic signs -- same states, same space)."""
+    from sklearn.decomposition import PCA
+
+    states = np.asarray(states, dtype=np.float64)
+    mean, scale = states.mean(axis=0), states.std(axis=0)
+    scale[scale == 0] = 1.0
+    dim = min(dim, *states.shape)
+    pca = PCA(dim, svd_solver="full").fit((states - mean) / scale)
+    # PCA centres again (mean ~0 after standardising); fold its mean in so unit() is one affine map.  Rounded to
+    # float32, as the bank stores it: training then reads exactly the space that scoring reads
+    f32 = lambda a: np.asarray(a, dtype=np.float32).astype(np.float64)
+    return LMSpace(f32(mean + pca.mean_ * scale), f32(scale), f32(pca.components_))

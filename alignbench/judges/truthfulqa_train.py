@@ -6,7 +6,9 @@
    similarities, ROUGE-L/BLEU against the references (cached), form cues, and features from the OTHER labelled
    answers to the same question (the "bank"); for candidates with "probe": SmolLM2's hidden states of each
    "Q: q\nA: a" (cached), read by a linear probe whose logit is one more feature (truthfulqa_probe.py): inside
-   every training set it is cross-fitted (out-of-fold), and held-out rows get the probe fitted on that set.
+   every training set it is cross-fitted (out-of-fold), and held-out rows get the probe fitted on that set; for
+   candidates with "lm_bank": the bank features again, with cosines in the LM space of those states (fitted once
+   on all labelled answers' states, no labels: truthfulqa_probe.fit_lm_space).
 3. Cross-validation as the judge is used -- new answers to the same questions: K folds over distinct
    (question, answer) pairs (an exact duplicate pair is one row, so it never spans folds); a fold's bank holds only
    its training answers, and a training row never sees its own label.  Every candidate (the "closer to a true than
@@ -63,11 +65,24 @@ DEFAULT_CANDIDATES: list[dict] = [
         "balanced": True,
         "probe": True,
     },
+    # + the bank read in SmolLM2's state space (lm_bank_* columns): neighbours that part on the claim, not the words
+    {
+        "kind": "gbt",
+        "trees": 300,
+        "lr": 0.05,
+        "leaves": 31,
+        "l2": 1.0,
+        "features": "scalars",
+        "balanced": True,
+        "probe": True,
+        "lm_bank": True,
+    },
 ]
 
 
-def uses_probe(candidates: list[dict]) -> bool:
-    return any(c.get("probe") for c in candidates)
+def uses_lm(candidates: list[dict]) -> bool:
+    """Does some candidate read SmolLM2's states (the probe, the LM-space bank)?"""
+    return any(c.get("probe") or c.get("lm_bank") for c in candidates)
 
 
 def candidate_label(c: dict) -> str:
@@ -78,6 +93,7 @@ def candidate_label(c: dict) -> str:
         return (
             f"gbt trees={c['trees']} lr={c['lr']:g} leaves={c['leaves']} l2={c['l2']:g} features={c['features']}{bal}"
             + (" + lm-probe" if c.get("probe") else "")
+            + (" + lm-bank" if c.get("lm_bank") else "")
         )
     if c["kind"] == "logistic":
         return f"logistic C={c['C']:g} features={c['features']}{bal}"
@@ -94,7 +110,8 @@ class Prepared:
     questions: list
     static: np.ndarray  # (n, n_scalar) with bank columns zero
     y: np.ndarray  # (n,) 0/1 target (mean label >= 0.5)
-    lm: np.ndarray | None = None  # (n, STATE_DIM) SmolLM2 states of each pair, when a candidate uses the probe
+    lm: np.ndarray | None = None  # (n, STATE_DIM) SmolLM2 states of each pair, when a candidate reads them
+    lm_unit: np.ndarray | None = None  # (n, LM_SPACE_DIM) each pair's unit vector in the bank's LM space
 
 
 def _lexical_matrix(data, cache: Path | None, log) -> np.ndarray:
@@ -157,10 +174,14 @@ def prepare(data, cache: Path | None = None, log=print) -> Prepared:
     )
 
 
-def bank_block(p: Prepared, labels: np.ndarray, allowed: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Bank features of `rows`, each against the `allowed` answers to its question other than itself."""
+def bank_block(
+    p: Prepared, labels: np.ndarray, allowed: np.ndarray, rows: np.ndarray, emb: np.ndarray | None = None
+) -> np.ndarray:
+    """Bank features of `rows`, each against the `allowed` answers to its question other than itself; cosines of
+    `emb` (default the MiniLM embeddings p.a_emb; p.lm_unit for the LM space)."""
     from alignbench.judges.truthfulqa_features import bank_features
 
+    emb = p.a_emb if emb is None else emb
     by_question: dict[int, np.ndarray] = {}
     for q in np.unique(p.q_idx[rows]):
         by_question[int(q)] = np.flatnonzero((p.q_idx == q) & allowed)
@@ -168,7 +189,7 @@ def bank_block(p: Prepared, labels: np.ndarray, allowed: np.ndarray, rows: np.nd
     for j, i in enumerate(rows):
         same = by_question[int(p.q_idx[i])]
         same = same[same != i]
-        out[j] = bank_features(p.a_emb[i], p.a_emb[same], labels[same])
+        out[j] = bank_features(emb[i], emb[same], labels[same])
     return out
 
 
@@ -185,7 +206,8 @@ class Release:
     y: np.ndarray  # (m,) 0/1: the released P(yes) > 0.5
     seen: np.ndarray  # (m,) the answer is also one of the human-labelled answers to its question
     human_hash: np.ndarray  # (n,) answer_hash of each human-labelled pair's answer (Prepared order)
-    lm: np.ndarray | None = None  # (m, STATE_DIM) SmolLM2 states, when a candidate uses the probe
+    lm: np.ndarray | None = None  # (m, STATE_DIM) SmolLM2 states, when a candidate reads them
+    lm_unit: np.ndarray | None = None  # (m, LM_SPACE_DIM) in the bank's LM space
 
 
 def prepare_release(p: Prepared, labels, bank, cache: Path | None = None, log=print) -> Release:
@@ -219,8 +241,8 @@ def prepare_release(p: Prepared, labels, bank, cache: Path | None = None, log=pr
 
 def release_matrix(p: Prepared, r: Release, allowed: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Release rows' features, bank columns against the `allowed` human answers to the same question (the same
-    exact answer left out, as when scoring)."""
-    from alignbench.judges.truthfulqa_features import BANK, bank_features
+    exact answer left out, as when scoring); LM-space bank columns likewise when both sides have LM vectors."""
+    from alignbench.judges.truthfulqa_features import BANK, EMPTY_BANK, LM_BANK, bank_features
 
     by_question = {int(q): np.flatnonzero((p.q_idx == q) & allowed) for q in np.unique(r.q_idx[rows])}
     X = r.static[rows].copy()
@@ -228,6 +250,8 @@ def release_matrix(p: Prepared, r: Release, allowed: np.ndarray, rows: np.ndarra
         same = by_question[int(r.q_idx[i])]
         same = same[r.human_hash[same] != r.a_hash[i]]
         X[j, BANK] = bank_features(r.a_emb[i], p.a_emb[same], p.data.labels[same])
+        lm = p.lm_unit is not None and r.lm_unit is not None
+        X[j, LM_BANK] = (bank_features(r.lm_unit[i], p.lm_unit[same], p.data.labels[same]) if lm else EMPTY_BANK)[:5]
     return X
 
 
@@ -296,20 +320,29 @@ def fill_probe(X: np.ndarray, states: np.ndarray, y: np.ndarray, tests=()):
     return probe
 
 
-def full_matrix(p: Prepared, bank: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    from alignbench.judges.truthfulqa_features import BANK
+def full_matrix(p: Prepared, labels: np.ndarray, allowed: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Features of `rows`, bank columns (MiniLM; the LM space too when p has LM vectors) against the `allowed`
+    answers to the same question other than the row itself."""
+    from alignbench.judges.truthfulqa_features import BANK, EMPTY_BANK, LM_BANK
 
     X = np.concatenate([p.static[rows], p.a_emb[rows].astype(np.float64)], axis=1)
-    X[:, BANK] = bank
+    X[:, BANK] = bank_block(p, labels, allowed, rows)
+    X[:, LM_BANK] = (
+        bank_block(p, labels, allowed, rows, emb=p.lm_unit)[:, :5] if p.lm_unit is not None else EMPTY_BANK[:5]
+    )
     return X
 
 
 def columns_for(candidate: dict) -> list[int] | None:
-    """The feature columns a candidate reads: the lm_probe column only if it uses the probe."""
-    from alignbench.judges.truthfulqa_features import FEATURE_NAMES, PROBE, SCALAR_NAMES
+    """The feature columns a candidate reads: the lm_probe column only if it uses the probe, the lm_bank ones only
+    if it uses the LM-space bank."""
+    from alignbench.judges.truthfulqa_features import FEATURE_NAMES, LM_BANK, PROBE, SCALAR_NAMES
 
     cols = range(len(SCALAR_NAMES) if candidate.get("features") == SCALARS else len(FEATURE_NAMES))
-    return [c for c in cols if c != PROBE or candidate.get("probe")]
+    skip = ({PROBE} if not candidate.get("probe") else set()) | (
+        set(range(LM_BANK.start, LM_BANK.stop)) if not candidate.get("lm_bank") else set()
+    )
+    return [c for c in cols if c not in skip]
 
 
 def fit_candidate(
@@ -452,8 +485,8 @@ def cross_validate(
     for train, test in folds_of(n, n_folds):
         allowed = np.zeros(n, dtype=bool)
         allowed[train] = True
-        Xtr, ytr = full_matrix(p, bank_block(p, labels, allowed, train), train), p.y[train]
-        Xte = full_matrix(p, bank_block(p, labels, allowed, test), test)
+        Xtr, ytr = full_matrix(p, labels, allowed, train), p.y[train]
+        Xte = full_matrix(p, labels, allowed, test)
         if release is not None:
             Xtr = np.concatenate([Xtr, release_matrix(p, release, allowed, np.arange(len(release.y)))])
             ytr = np.concatenate([ytr, release.y])
@@ -486,10 +519,12 @@ def select_best(results: list[dict]) -> dict:
     return max(fitted, key=lambda r: (round(r["balanced_accuracy"], 6), -fitted.index(r)))
 
 
-def build_bank(source, prep: dict, log=print):
-    """The shared bank (questions, references, labelled answers with both aspects' labels) from prepared data."""
+def build_bank(source, prep: dict, log=print, lm_space=None):
+    """The shared bank (questions, references, labelled answers with both aspects' labels) from prepared data; with
+    `lm_space`, also the space and the labelled answers' vectors in it (prep["truth"].lm_unit)."""
     from alignbench.judges.truthfulqa_features import FEATURE_VERSION
     from alignbench.judges.truthfulqa_head import JudgeBank, answer_hash
+    from alignbench.judges.truthfulqa_probe import LM_SPACE_VERSION
 
     p = prep["truth"]
     questions = p.questions
@@ -515,7 +550,9 @@ def build_bank(source, prep: dict, log=print):
         {"truth": p.data.labels, "info": np.array([info_label[k] for k in zip(p.data.questions, p.data.answers)])},
         np.array([answer_hash(a) for a in p.data.answers], dtype=np.int64),
         FEATURE_VERSION,
-        {"n_answers": len(p.y)},
+        {"n_answers": len(p.y), **({"lm_space": LM_SPACE_VERSION} if lm_space is not None else {})},
+        lm_space,
+        p.lm_unit if lm_space is not None else None,
     )
 
 
@@ -552,7 +589,7 @@ def train_truthfulqa_judge(
         head_file,
         pair_hash,
     )
-    from alignbench.judges.truthfulqa_probe import PROBE_VERSION
+    from alignbench.judges.truthfulqa_probe import LM_SPACE_VERSION, PROBE_VERSION
 
     candidates = candidates if candidates is not None else DEFAULT_CANDIDATES
     cache_path = Path(cache) if cache else None
@@ -576,16 +613,26 @@ def train_truthfulqa_judge(
         f"{aspect}: {len(p.y)} distinct (question, answer) pairs from {p.data.n_lines} labelled lines, "
         f"{len(set(p.data.questions))} questions, {p.y.mean():.3f} labelled yes; data {digest}"
     )
-    bank = build_bank(source, prep, log=log)
-    if uses_probe(candidates):
-        from alignbench.judges.truthfulqa_probe import cached_lm_states
+    lm_space = None
+    if uses_lm(candidates):
+        from alignbench.judges.truthfulqa_head import quantise
+        from alignbench.judges.truthfulqa_probe import cached_lm_states, fit_lm_space
 
-        p.lm = cached_lm_states(p.data.questions, p.data.answers, cache=cache_path, log=log)
+        # the vectors as the bank stores them (int8), so training reads what scoring reads
+        lm_unit = lambda states: quantise(lm_space.unit(states)).astype(np.float32) / 127.0
+        for asp in sorted({"truth", aspect}):  # the bank follows the truth data's order, whichever aspect trains
+            d = prep[asp].data
+            prep[asp].lm = cached_lm_states(d.questions, d.answers, cache=cache_path, log=log)
+        lm_space = fit_lm_space(prep["truth"].lm)  # same states in the same order: same space (and bank bytes)
+        for asp in sorted({"truth", aspect}):
+            prep[asp].lm_unit = lm_unit(prep[asp].lm)
+    bank = build_bank(source, prep, log=log, lm_space=lm_space)
     rel = None
     if release_labels is not None:
         rel = prepare_release(p, release_labels, bank, cache=cache_path, log=log)
         if p.lm is not None:
             rel.lm = cached_lm_states(rel.labels.questions, rel.labels.answers, cache=cache_path, log=log)
+            rel.lm_unit = lm_unit(rel.lm)
         log(
             f"release {Path(release).name}: {len(rel.y)} samples of {len(np.unique(rel.q_idx))} questions, "
             f"{rel.y.mean():.3f} judged yes by the released values, {int(rel.seen.sum())} also human-labelled; "
@@ -597,7 +644,7 @@ def train_truthfulqa_judge(
     log(f"chosen: {best['label']} (best CV balanced accuracy)")
     n = len(p.y)
     everything = np.ones(n, dtype=bool)
-    X, y = full_matrix(p, bank_block(p, p.data.labels, everything, np.arange(n)), np.arange(n)), p.y
+    X, y = full_matrix(p, p.data.labels, everything, np.arange(n)), p.y
     Xr = release_matrix(p, rel, everything, np.arange(len(rel.y))) if rel is not None else None
     check = release_check(p, rel, X, Xr, best["candidate"], release_use, n_folds, log) if rel is not None else None
     trained_pairs = None
@@ -621,6 +668,7 @@ def train_truthfulqa_judge(
             "n_pairs": n,
             "n_release_samples": 0 if trained_pairs is None else len(y) - n,
             **({"probe_version": PROBE_VERSION} if probe is not None else {}),
+            **({"lm_bank": LM_SPACE_VERSION} if best["candidate"].get("lm_bank") else {}),
         },
     )
     head.trained_pairs = trained_pairs
@@ -658,6 +706,7 @@ def train_truthfulqa_judge(
         },
         "features": FEATURE_VERSION,
         "lm_probe": PROBE_VERSION if probe is not None else None,
+        "lm_bank": LM_SPACE_VERSION if best["candidate"].get("lm_bank") else None,
         "command": f"alignbench judges train truthfulqa --aspect {aspect}"
         + (f" --limit {limit}" if limit else "")
         + (f" --folds {n_folds}" if n_folds != 5 else "")

@@ -26,7 +26,8 @@ through MiniLM cosines): an LM space, fitted once on the states of all labelled 
     u(q, a) = P ((h - mu) / sigma) / || P ((h - mu) / sigma) ||      P: the top LM_SPACE_DIM principal axes
 
 and the bank features of truthfulqa_features.py computed with cos_LM(a, b) = u(q, a) . u(q, b) in place of the
-MiniLM cosine (the `lm_bank_*` columns).  Two answers that share words but part on the claim sit apart here.
+MiniLM cosine (the `lm_bank_*` columns): neighbours by states that read each answer after its question, where
+MiniLM embeds it alone (the gain is measured, docs/truthfulqa_judges.md; why it helps is not).
 
 Hand-written here: only the hidden-state pooling (transformers returns the states; what to pool is ours).
 Principal axes: scikit-learn's PCA.

@@ -65,7 +65,7 @@ DEFAULT_CANDIDATES: list[dict] = [
         "balanced": True,
         "probe": True,
     },
-    # + the bank read in SmolLM2's state space (lm_bank_* columns): neighbours that part on the claim, not the words
+    # + the bank read in SmolLM2's state space (lm_bank_* columns): neighbours by states that read the question too
     {
         "kind": "gbt",
         "trees": 300,

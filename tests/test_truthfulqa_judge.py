@@ -42,7 +42,8 @@ def test_shipped_judges_are_small():
     from alignbench.judges.truthfulqa_head import BANK_FILE, default_dir, head_file
 
     sizes = {p: (default_dir() / p).stat().st_size for p in (BANK_FILE, head_file("truth"), head_file("info"))}
-    # ~1 MB per head + the 10.8 MB bank (int8 MiniLM embeddings of 18,311 labelled answers and 7k references)
+    # ~1 MB per head + the 12.3 MB bank (int8 MiniLM embeddings of 18,311 labelled answers and 7k references, their
+    # int8 vectors in the 64-axis LM space)
     assert sum(sizes.values()) < 16 * 2**20, sizes
 
 

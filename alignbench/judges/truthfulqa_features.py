@@ -99,6 +99,7 @@ BANK = slice(SCALAR_NAMES.index("bank_yes_max"), SCALAR_NAMES.index("bank_log_n"
 PROBE = SCALAR_NAMES.index("lm_probe")
 LM_BANK = slice(SCALAR_NAMES.index("lm_bank_yes_max"), SCALAR_NAMES.index("lm_bank_nearest") + 1)
 EMPTY_BANK = [0.0, 0.0, 0.0, 0.5, 0.5, 0.0]  # bank_features of an empty bank
+N_LM_BANK = LM_BANK.stop - LM_BANK.start  # the bank features but the last (the bank's size, already a column)
 
 
 def _norm(text: str) -> str:
@@ -237,3 +238,11 @@ def bank_features(a_emb: np.ndarray, bank_emb: np.ndarray, bank_y: np.ndarray) -
         float(bank_y[int(np.argmax(sims))]),
         float(np.log1p(len(bank_y))),
     ]
+
+
+def lm_bank_features(a_lm: np.ndarray | None, bank_lm: np.ndarray | None, bank_y: np.ndarray) -> list[float]:
+    """The lm_bank columns: bank_features with cosines in the LM space (truthfulqa_probe.LMSpace), without the
+    bank's size; as for an empty bank when either side has no LM vectors."""
+    if a_lm is None or bank_lm is None:
+        return EMPTY_BANK[:N_LM_BANK]
+    return bank_features(a_lm, bank_lm, bank_y)[:N_LM_BANK]

@@ -216,6 +216,11 @@ def quantise(emb: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(emb) * 127.0), -127, 127).astype(np.int8)
 
 
+def lm_grid(space: LMSpace, states: np.ndarray) -> np.ndarray:
+    """Unit vectors in the LM space on the int8 grid the bank stores them on: what training and scoring both read."""
+    return quantise(space.unit(states)).astype(np.float32) / 127.0
+
+
 @dataclass
 class JudgeBank:
     """What the features need besides the answer: per question its references and the labelled answers."""
@@ -337,10 +342,10 @@ def features_for(
     """Feature matrix (n, len(FEATURE_NAMES)) of new answers; the number of questions the bank does not know.
     a_lm: the answers' unit vectors in the bank's LM space, for the lm_bank columns (without: as for an empty bank)."""
     from alignbench.judges.truthfulqa_features import (
-        EMPTY_BANK,
         bank_features,
         form_features,
         lexical_features,
+        lm_bank_features,
         reference_sims,
     )
 
@@ -374,7 +379,7 @@ def features_for(
             + form_features(q, a)
             + bank_features(a_emb[i], b_emb, b_y)
             + [0.0]  # lm_probe: filled by the judge whose head has a probe (TruthfulQAJudge.p_yes)
-            + (bank_features(a_lm[i], b_lm, b_y) if b_lm is not None else EMPTY_BANK)[:5]
+            + lm_bank_features(None if a_lm is None else a_lm[i], b_lm, b_y)
             + a_emb[i].tolist()
         )
     return np.asarray(rows, dtype=np.float64), unknown
@@ -433,8 +438,7 @@ class TruthfulQAJudge:
             from alignbench.judges.truthfulqa_probe import shared_lm_states
 
             states = shared_lm_states(list(questions), answers)
-        # on the bank's int8 grid, as in training
-        a_lm = quantise(self.bank.lm_space.unit(states)) / 127.0 if self.head.params.get("lm_bank") else None
+        a_lm = lm_grid(self.bank.lm_space, states) if self.head.params.get("lm_bank") else None
         feats, unknown = features_for(self.bank, self.aspect, list(questions), answers, a_emb, references, a_lm=a_lm)
         self.unknown_questions += unknown
         if self.head.probe is not None:

@@ -47,36 +47,18 @@ SCALARS = "scalars"
 # Narrowed by earlier CV passes (docs/truthfulqa_judges.md): gradient-boosted trees on the scalar features beat
 # logistic regression and MLPs on scalars + embedding by 1.5-2 points; 600 trees were no better than 300; the
 # class-balanced variant trades calibration (Brier) for balanced accuracy on the imbalanced info labels.
+_GBT = {"kind": "gbt", "trees": 300, "lr": 0.05, "leaves": 31, "l2": 1.0, "features": "scalars"}
 DEFAULT_CANDIDATES: list[dict] = [
     {"kind": "rule"},
     {"kind": "logistic", "C": 1.0, "features": "scalars"},
     {"kind": "logistic", "C": 0.05, "features": "all"},
     {"kind": "mlp", "hidden": [64], "alpha": 3.0, "features": "all"},
-    {"kind": "gbt", "trees": 300, "lr": 0.05, "leaves": 31, "l2": 1.0, "features": "scalars"},
-    {"kind": "gbt", "trees": 300, "lr": 0.05, "leaves": 31, "l2": 1.0, "features": "scalars", "balanced": True},
-    # + the SmolLM2 probe's logit (truthfulqa_probe.py): the only candidate that needs the LM, in training and use
-    {
-        "kind": "gbt",
-        "trees": 300,
-        "lr": 0.05,
-        "leaves": 31,
-        "l2": 1.0,
-        "features": "scalars",
-        "balanced": True,
-        "probe": True,
-    },
+    {**_GBT},
+    {**_GBT, "balanced": True},
+    # + the SmolLM2 probe's logit (truthfulqa_probe.py): the first candidate that needs the LM, in training and use
+    {**_GBT, "balanced": True, "probe": True},
     # + the bank read in SmolLM2's state space (lm_bank_* columns): neighbours by states that read the question too
-    {
-        "kind": "gbt",
-        "trees": 300,
-        "lr": 0.05,
-        "leaves": 31,
-        "l2": 1.0,
-        "features": "scalars",
-        "balanced": True,
-        "probe": True,
-        "lm_bank": True,
-    },
+    {**_GBT, "balanced": True, "probe": True, "lm_bank": True},
 ]
 
 
@@ -242,7 +224,7 @@ def prepare_release(p: Prepared, labels, bank, cache: Path | None = None, log=pr
 def release_matrix(p: Prepared, r: Release, allowed: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Release rows' features, bank columns against the `allowed` human answers to the same question (the same
     exact answer left out, as when scoring); LM-space bank columns likewise when both sides have LM vectors."""
-    from alignbench.judges.truthfulqa_features import BANK, EMPTY_BANK, LM_BANK, bank_features
+    from alignbench.judges.truthfulqa_features import BANK, LM_BANK, bank_features, lm_bank_features
 
     by_question = {int(q): np.flatnonzero((p.q_idx == q) & allowed) for q in np.unique(r.q_idx[rows])}
     X = r.static[rows].copy()
@@ -251,7 +233,9 @@ def release_matrix(p: Prepared, r: Release, allowed: np.ndarray, rows: np.ndarra
         same = same[r.human_hash[same] != r.a_hash[i]]
         X[j, BANK] = bank_features(r.a_emb[i], p.a_emb[same], p.data.labels[same])
         lm = p.lm_unit is not None and r.lm_unit is not None
-        X[j, LM_BANK] = (bank_features(r.lm_unit[i], p.lm_unit[same], p.data.labels[same]) if lm else EMPTY_BANK)[:5]
+        X[j, LM_BANK] = lm_bank_features(
+            r.lm_unit[i] if lm else None, p.lm_unit[same] if lm else None, p.data.labels[same]
+        )
     return X
 
 
@@ -323,12 +307,14 @@ def fill_probe(X: np.ndarray, states: np.ndarray, y: np.ndarray, tests=()):
 def full_matrix(p: Prepared, labels: np.ndarray, allowed: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Features of `rows`, bank columns (MiniLM; the LM space too when p has LM vectors) against the `allowed`
     answers to the same question other than the row itself."""
-    from alignbench.judges.truthfulqa_features import BANK, EMPTY_BANK, LM_BANK
+    from alignbench.judges.truthfulqa_features import BANK, EMPTY_BANK, LM_BANK, N_LM_BANK
 
     X = np.concatenate([p.static[rows], p.a_emb[rows].astype(np.float64)], axis=1)
     X[:, BANK] = bank_block(p, labels, allowed, rows)
     X[:, LM_BANK] = (
-        bank_block(p, labels, allowed, rows, emb=p.lm_unit)[:, :5] if p.lm_unit is not None else EMPTY_BANK[:5]
+        bank_block(p, labels, allowed, rows, emb=p.lm_unit)[:, :N_LM_BANK]
+        if p.lm_unit is not None
+        else EMPTY_BANK[:N_LM_BANK]
     )
     return X
 
@@ -615,11 +601,10 @@ def train_truthfulqa_judge(
     )
     lm_space = None
     if uses_lm(candidates):
-        from alignbench.judges.truthfulqa_head import quantise
+        from alignbench.judges.truthfulqa_head import lm_grid
         from alignbench.judges.truthfulqa_probe import cached_lm_states, fit_lm_space
 
-        # the vectors as the bank stores them (int8), so training reads what scoring reads
-        lm_unit = lambda states: quantise(lm_space.unit(states)).astype(np.float32) / 127.0
+        lm_unit = lambda states: lm_grid(lm_space, states)  # as the bank stores them: what scoring reads
         for asp in sorted({"truth", aspect}):  # the bank follows the truth data's order, whichever aspect trains
             d = prep[asp].data
             prep[asp].lm = cached_lm_states(d.questions, d.answers, cache=cache_path, log=log)

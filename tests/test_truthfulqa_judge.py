@@ -105,6 +105,10 @@ def test_retraining_is_deterministic(tmp_path, shared_data):
     for res in results:
         assert res.card["cv"]["folds"] == 3 and len(res.cv) == 3
         assert res.card["chosen_candidate"]["kind"] != "rule"
+        # the head carries the prior offset; with it, held-out verdicts say "yes" as often as the labels
+        assert res.head.offset == res.card["prior_offset"]["offset"]
+        labelled = res.card["cv"]["results"][0]["labelled_yes"]
+        assert abs(res.card["chosen_cv"]["predicted_yes"] - labelled) <= 1.0 / res.card["data"]["n_pairs"]
     assert digests[0] == digests[1]
     # the freshly trained judge loads from its folder and scores
     from alignbench.judges.truthfulqa_head import TruthfulQAJudge
@@ -114,6 +118,27 @@ def test_retraining_is_deterministic(tmp_path, shared_data):
     assert card["head_sha256"] == judge.head.digest()
     (p,) = judge.p_yes(["What is the capital of France?"], ["Paris."])
     assert 0.0 <= p <= 1.0
+
+
+def test_prior_offset_makes_held_out_verdicts_as_frequent_as_the_labels(tmp_path):
+    from alignbench.judges.truthfulqa_head import JudgeHead
+    from alignbench.judges.truthfulqa_train import prior_offset, shift
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.8).astype(int)
+    # scores pulled toward the rarer "no", as class-balanced training does
+    p_yes = 1.0 / (1.0 + np.exp(-(2.5 * (2 * y - 1) + rng.normal(0.0, 2.0, 2000) - 1.5)))
+    assert (p_yes > 0.5).mean() < y.mean() - 0.05
+    off = prior_offset(p_yes, y)
+    assert off < 0 and abs((shift(p_yes, off) > 0.5).mean() - y.mean()) <= 1 / 2000
+    # the head applies it to its logit (here the identity), and it is saved and loaded with the head
+    zero, one = np.zeros(1), np.ones(1)
+    head = JudgeHead(kind="logistic", mean=zero, scale=one, weights=[one[:, None]], biases=[zero], offset=off)
+    z = np.log(p_yes / (1 - p_yes))[:, None]
+    np.testing.assert_allclose(head.predict(z), shift(p_yes, off), rtol=1e-12)
+    back = JudgeHead.load(head.save(tmp_path / "head.safetensors"))
+    assert back.offset == off and back.digest() == head.digest()
+    np.testing.assert_array_equal(back.predict(z), head.predict(z))
 
 
 def test_malformed_judge_data_names_file_and_line(tmp_path, shared_data):

@@ -8,7 +8,8 @@ What ships (alignbench/resources/judges/, safetensors, no pickle):
   with their human truth and info labels -- the inputs of the features in truthfulqa_features.py; when the judges
   read SmolLM2, also the LM space (truthfulqa_probe.LMSpace) and the labelled answers' unit vectors in it (int8);
 - `truthfulqa_{truth,info}.safetensors` + `.json` card: the head (gradient-boosted trees as flat node arrays, or
-  standardise -> dense layers (ReLU between) -> sigmoid), giving P(yes); where the head reads the `lm_probe`
+  standardise -> dense layers (ReLU between)) giving a logit, and its prior offset: P(yes) = sigmoid(logit - offset)
+  (JudgeHead); where the head reads the `lm_probe`
   feature, the linear probe on SmolLM2's hidden states that computes it (truthfulqa_probe.py: the judge then runs
   the built-in SmolLM2 over each "Q: ...\nA: ..."); the pair hashes of its training rows
   outside the bank (the release's samples); the card: the cross-validation figures it was chosen by and the

@@ -19,9 +19,8 @@
    Its prior offset (`prior_offset`) comes from its out-of-fold P(yes): with t the quantile of those at the
    labelled "no" rate, the head reports P(yes) = sigmoid(z - logit t), so on held-out answers the verdicts
    (P > 0.5) say "yes" exactly as often as the labels do.  Class-balanced training alone moves P(yes) toward the
-   rarer label -- for info (80% "yes") it judged 78.3% informative where the labels say 80.5% -- and a % judged
-   informative then reads low for every policy.  The card's chosen_cv holds the figures with the offset, and
-   `prior_offset` the raw ones.
+   rarer label, and a % judged yes then reads biased toward it for every policy (measured: docs/truthfulqa_judges.md,
+   "The prior offset").  The card's chosen_cv holds the figures with the offset, and `prior_offset` the raw ones.
 5. With `--release FILE` (the InstructGPT release's truthful_qa_samples.csv): its samples, labelled by the released
    GPT-judge / GPT-info P > 0.5, are training rows too (every CV training fold and the final fit; their bank
    features from the human-labelled answers), and the card records the release check: K folds over the release's
@@ -40,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 SEED = 0
+CARD_METRICS = ("balanced_accuracy", "roc_auc", "brier", "accuracy", "predicted_yes")  # the card's CV figures
 RELEASE_PROTOCOL = {
     "train": "{k}-fold over the release's questions: a fold's samples scored by a judge trained on every "
     "human-labelled answer plus the other folds' samples (no scored sample, nor any sample of its question, in "
@@ -715,12 +715,12 @@ def train_truthfulqa_judge(
         "bank_sha256": bank.digest(),
         "chosen": best["label"],
         "chosen_candidate": best["candidate"],
-        "chosen_cv": {k: chosen_cv[k] for k in ("balanced_accuracy", "roc_auc", "brier", "accuracy", "predicted_yes")},
+        "chosen_cv": {k: chosen_cv[k] for k in CARD_METRICS},
         "prior_offset": {
             "offset": offset,
             "rule": "logit of the chosen candidate's out-of-fold P(yes) quantile at the labelled 'no' rate, "
             "subtracted from the head's logit: held-out verdicts say 'yes' as often as the labels",
-            "raw_cv": {k: best[k] for k in ("balanced_accuracy", "roc_auc", "brier", "accuracy", "predicted_yes")},
+            "raw_cv": {k: best[k] for k in CARD_METRICS},
         },
         "cv": {
             "folds": n_folds,
